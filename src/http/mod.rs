@@ -1,0 +1,1 @@
+//! HTTP checks: curl, expectations, sampling (Rhai-free core).

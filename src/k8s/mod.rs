@@ -1,0 +1,1 @@
+//! Kubernetes operations over kube-rs (Rhai-free core).

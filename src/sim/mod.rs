@@ -1,0 +1,1 @@
+//! The simulated Kubernetes API server (filled in by the simulator work).

@@ -1,0 +1,1 @@
+//! External tools as argv processes (Rhai-free core).
