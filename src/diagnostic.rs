@@ -159,6 +159,15 @@ fn split_help(text: &str) -> (String, Option<String>) {
     }
 }
 
+/// The message of an error without positions, unwrapping calls into functions and modules.
+pub fn plain_message(e: &EvalAltResult) -> String {
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => plain_message(inner),
+        other => message_of(other),
+    }
+}
+
 fn message_of(e: &EvalAltResult) -> String {
     match e {
         EvalAltResult::ErrorRuntime(v, _) => v.to_string(),

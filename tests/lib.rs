@@ -1,1 +1,4 @@
-mod integration {}
+//! The one integration-test binary: every file here is a module.
+
+mod cli;
+mod support;

@@ -196,10 +196,7 @@ impl<'a> Opts<'a> {
 
 /// The text of an error, without position.
 pub fn message_of(err: &EvalAltResult) -> String {
-    match err {
-        EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
-        other => other.to_string(),
-    }
+    crate::diagnostic::plain_message(err)
 }
 
 /// A map of string keys to text values (`#{app: "x"}`), `()` values kept as `None`.

@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod data;
+pub mod flow;
 pub mod structure;
 
 use std::sync::Arc;
@@ -38,4 +39,10 @@ pub fn define<A: 'static, const N: usize, const X: bool, R, const F: bool, FUNC>
 pub fn register_all(engine: &mut Engine, session: &Arc<Session>) {
     structure::register(engine, session);
     data::register(engine, session);
+    flow::register(engine, session);
+}
+
+/// The name of a cluster handle, when the value is one (for messages).
+pub fn cluster_name_of(_value: &rhai::Dynamic) -> Option<String> {
+    None
 }

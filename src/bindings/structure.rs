@@ -40,12 +40,15 @@ pub type FailureHook = dyn Fn(&Session, &str, &str) -> AfterFailure + Send + Syn
 /// Asked before a section starts; `--step` and `--break` install one. `false` skips it.
 pub type BeforeSectionHook = dyn Fn(&Session, &str) -> bool + Send + Sync;
 
+/// Asked by `pause()` on a terminal; the REPL opens in the script's scope.
+pub type PauseHook = dyn Fn(&NativeCallContext, &Session, &str) + Send + Sync;
+
 /// Optional interactive hooks, set by the REPL layer.
 #[derive(Default)]
 pub struct Hooks {
     pub on_failure: Option<Box<FailureHook>>,
     pub before_section: Option<Box<BeforeSectionHook>>,
-    pub pause: Option<Box<dyn Fn(&NativeCallContext, &Session, &str) + Send + Sync>>,
+    pub pause: Option<Box<PauseHook>>,
 }
 
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {

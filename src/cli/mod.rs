@@ -34,11 +34,11 @@ each section worked with checks.";
 const EXAMPLES: &str = "\
 Examples:
   meshbook list                                  # the bundled runbooks and their sections
-  meshbook run global-mesh                       # rehearse on simulated clusters (no cluster mapped)
+  meshbook run global-mesh                       # rehearse on simulated clusters
   CLUSTER1=kind-c1 CLUSTER2=kind-c2 meshbook run global-mesh
-  meshbook run ./my-scenario.rhai --context cluster1=prod-east --report out/run.xml
-  meshbook check --all                           # compile and check every bundled runbook
-  meshbook docs > FUNCTIONS.md                   # the reference of every script function
+  meshbook run ./scenario.rhai --context cluster1=prod-east --report out/run.xml
+  meshbook check --all                           # check every bundled runbook
+  meshbook docs > FUNCTIONS.md                   # reference of every script function
 
 Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start.";
 

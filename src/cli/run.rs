@@ -17,11 +17,11 @@ use crate::session::{RunState, SectionFilter, Session};
 
 const RUN_EXAMPLES: &str = "\
 Examples:
-  meshbook run global-mesh                                 # simulated clusters: no context is mapped
+  meshbook run global-mesh                     # no context mapped: simulated clusters
   meshbook run global-mesh --context cluster1=kind-c1 --context cluster2=kind-c2
-  CLUSTER1=kind-c1 CLUSTER2=kind-c2 meshbook run global-mesh   # contexts from the header's variables
-  meshbook run gloo-mesh-multicluster --set GLOO_VERSION=2.9.2 --only 'Install Gloo Management Plane'
-  meshbook run ./scenario.rhai --from 'Link Clusters' --report out/run.json --report out/run.xml
+  CLUSTER1=kind-c1 CLUSTER2=kind-c2 meshbook run global-mesh    # contexts from the header
+  meshbook run gloo-mesh-multicluster --set GLOO_VERSION=2.9.2 --only 'Link clusters'
+  meshbook run ./scenario.rhai --from 'Link Clusters' --report run.json --report run.xml
 
 A runbook's clusters are all mapped to contexts, or none (then it runs on simulated clusters and
 says so on the first line). Reports: .json, .xml (JUnit) or .md (Markdown transcript).

@@ -48,14 +48,14 @@ pub fn build(session: &Arc<Session>) -> Engine {
 }
 
 /// Compiles the session's runbook, naming the file in errors.
-pub fn compile(engine: &Engine, session: &Session) -> Result<AST, Diagnostic> {
+pub fn compile(engine: &Engine, session: &Session) -> Result<AST, Box<Diagnostic>> {
     let rb = &session.runbook;
     let mut ast = engine.compile(&rb.source).map_err(|e| {
         let sources = Sources {
             main_name: &rb.display_path,
             main_text: &rb.source,
         };
-        Diagnostic::from_parse(&e, &rb.display_path, &sources)
+        Box::new(Diagnostic::from_parse(&e, &rb.display_path, &sources))
     })?;
     ast.set_source(rb.display_path.clone());
     Ok(ast)
