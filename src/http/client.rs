@@ -33,7 +33,11 @@ impl<F: Fn(&str) -> bool + Send + Sync> SimulatedTargets for F {
 /// The simulated host or address a request to `url` would reach, if any: the URL's host, or an
 /// address `resolve` sends it to.
 #[must_use]
-pub fn simulated_target(url: &str, opts: &RequestOptions, sim: &dyn SimulatedTargets) -> Option<String> {
+pub fn simulated_target(
+    url: &str,
+    opts: &RequestOptions,
+    sim: &dyn SimulatedTargets,
+) -> Option<String> {
     let (host, port) = host_and_port(url).ok()?;
     if sim.is_simulated(&host) {
         return Some(host);
@@ -48,7 +52,9 @@ pub fn simulated_target(url: &str, opts: &RequestOptions, sim: &dyn SimulatedTar
 /// Why a request to a simulated target was not sent, for a SKIPPED check.
 #[must_use]
 pub fn simulated_reason(target: &str) -> String {
-    format!("`{target}` belongs to a simulated cluster, which has no data plane: no request was sent")
+    format!(
+        "`{target}` belongs to a simulated cluster, which has no data plane: no request was sent"
+    )
 }
 
 fn active_resolves<'a>(
@@ -56,7 +62,9 @@ fn active_resolves<'a>(
     host: &'a str,
     port: u16,
 ) -> impl Iterator<Item = &'a super::Resolve> + 'a {
-    opts.resolve.iter().filter(move |r| r.host.eq_ignore_ascii_case(host) && r.port == port)
+    opts.resolve
+        .iter()
+        .filter(move |r| r.host.eq_ignore_ascii_case(host) && r.port == port)
 }
 
 /// Sends one request. Never fails: a connection failure, a timeout or a refused certificate is a
@@ -76,8 +84,11 @@ pub async fn curl(url: &str, opts: &RequestOptions, sim: &dyn SimulatedTargets) 
 /// System proxies are not used: meshbook talks to gateway addresses a proxy would not reach.
 pub(crate) fn build_client(url: &str, opts: &RequestOptions) -> Result<reqwest::Client, String> {
     let (host, port) = host_and_port(url).map_err(|e| e.to_string())?;
-    let redirects =
-        if opts.follow_redirects { reqwest::redirect::Policy::limited(10) } else { reqwest::redirect::Policy::none() };
+    let redirects = if opts.follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .redirect(redirects)
@@ -86,13 +97,20 @@ pub(crate) fn build_client(url: &str, opts: &RequestOptions) -> Result<reqwest::
     for r in active_resolves(opts, &host, port) {
         builder = builder.resolve_to_addrs(&r.host, &r.socket_addrs());
     }
-    builder.build().map_err(|e| format!("could not build an HTTP client: {}", describe(&e, opts.timeout)))
+    builder.build().map_err(|e| {
+        format!(
+            "could not build an HTTP client: {}",
+            describe(&e, opts.timeout)
+        )
+    })
 }
 
 /// Sends one request with a prepared client.
 pub(crate) async fn send(client: &reqwest::Client, url: &str, opts: &RequestOptions) -> Response {
     let start = Instant::now();
-    let mut request = client.request(opts.method.clone(), url).timeout(opts.timeout);
+    let mut request = client
+        .request(opts.method.clone(), url)
+        .timeout(opts.timeout);
     for (name, value) in &opts.headers {
         request = request.header(name.as_str(), value.as_str());
     }
@@ -108,7 +126,12 @@ pub(crate) async fn send(client: &reqwest::Client, url: &str, opts: &RequestOpti
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     match response.bytes().await {
         Ok(bytes) => Response {
@@ -124,7 +147,10 @@ pub(crate) async fn send(client: &reqwest::Client, url: &str, opts: &RequestOpti
             headers,
             remote,
             ..Response::failed(
-                format!("status {status} arrived but reading the body failed: {}", describe(&e, opts.timeout)),
+                format!(
+                    "status {status} arrived but reading the body failed: {}",
+                    describe(&e, opts.timeout)
+                ),
                 start.elapsed(),
             )
         },
@@ -138,19 +164,35 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     let mut source = e.source();
     while let Some(s) = source {
         let text = s.to_string();
-        if !causes.iter().any(|c| c.contains(&text)) {
+        // hyper-util's wrapper ("client error (Connect)") says nothing the causes do not.
+        if !text.starts_with("client error (") && !causes.iter().any(|c| c.contains(&text)) {
             causes.push(text);
         }
         source = s.source();
     }
-    // Keep the most specific causes: the outer ones of hyper ("client error (Connect)") add nothing.
-    let detail = causes.iter().rev().take(2).rev().cloned().collect::<Vec<_>>().join(": ");
+    let detail = causes
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(": ");
     if e.is_timeout() {
         format!("timed out after {}", format_duration(timeout))
+    } else if e.is_connect() && detail.contains("certificate") {
+        format!("TLS certificate not trusted: {detail} (set `insecure` only if that is intended)")
     } else if e.is_connect() {
         format!("could not connect: {detail}")
     } else if e.is_builder() {
-        format!("invalid request: {}", if detail.is_empty() { e.to_string() } else { detail })
+        format!(
+            "invalid request: {}",
+            if detail.is_empty() {
+                e.to_string()
+            } else {
+                detail
+            }
+        )
     } else if e.is_redirect() {
         format!("too many redirects: {detail}")
     } else if detail.is_empty() {

@@ -63,10 +63,16 @@ pub fn parse_curl_output(stdout: &str, stderr: &str, code: i32) -> Response {
     let elapsed_ms = field("time")
         .and_then(|t| t.replace(',', ".").parse::<f64>().ok())
         .map_or(0, |secs| Duration::from_secs_f64(secs.max(0.0)).as_millis());
-    let remote = field("remote").filter(|r| !r.starts_with(':') && !r.ends_with(':')).map(str::to_string);
-    let redirects = field("redirects").and_then(|r| r.parse::<usize>().ok()).unwrap_or(0);
+    let remote = field("remote")
+        .filter(|r| !r.starts_with(':') && !r.ends_with(':'))
+        .map(str::to_string);
+    let redirects = field("redirects")
+        .and_then(|r| r.parse::<usize>().ok())
+        .unwrap_or(0);
     let (headers, body) = split_headers(output, redirects);
-    let status = field("code").and_then(|c| c.parse::<u16>().ok()).unwrap_or(0);
+    let status = field("code")
+        .and_then(|c| c.parse::<u16>().ok())
+        .unwrap_or(0);
     let mut response = Response {
         status,
         body: body.to_string(),
@@ -104,7 +110,9 @@ fn split_marker(stdout: &str) -> (&str, Option<&str>) {
 }
 
 fn marker_field<'a>(marker: &'a str, name: &str) -> Option<&'a str> {
-    marker.split_whitespace().find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+    marker
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
 
 /// Takes the header blocks curl wrote ahead of the body (one per response: redirects and
@@ -122,7 +130,10 @@ fn split_headers(output: &str, redirects: usize) -> (Vec<(String, String)>, &str
         };
         let mut lines = block.lines();
         let status_line = lines.next().unwrap_or_default();
-        let informational = status_line.split_whitespace().nth(1).is_some_and(|s| s.starts_with('1'));
+        let informational = status_line
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|s| s.starts_with('1'));
         if !informational {
             finals += 1;
             headers = lines
@@ -142,10 +153,14 @@ fn curl_error(code: i32, stderr: &str) -> String {
         28 => "timed out".to_string(),
         35 => "TLS handshake failed".to_string(),
         47 => "too many redirects".to_string(),
-        51 | 60 => "TLS certificate not trusted (set `insecure` only if that is intended)".to_string(),
+        51 | 60 => {
+            "TLS certificate not trusted (set `insecure` only if that is intended)".to_string()
+        }
         52 => "empty reply from server".to_string(),
         56 => "connection closed while receiving".to_string(),
-        126 | 127 => format!("`curl` could not be run in the pod (exit {code}); use a pod whose image has curl"),
+        126 | 127 => format!(
+            "`curl` could not be run in the pod (exit {code}); use a pod whose image has curl"
+        ),
         _ => format!("curl failed with exit code {code}"),
     };
     match stderr_tail(stderr) {
@@ -156,8 +171,16 @@ fn curl_error(code: i32, stderr: &str) -> String {
 
 /// curl's own error line (`curl: (7) Failed to connect ...`) without its prefix, or the last line.
 fn stderr_tail(stderr: &str) -> Option<String> {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let line = lines.iter().rev().find(|l| l.starts_with("curl: (")).or(lines.last())?;
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = lines
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("curl: ("))
+        .or(lines.last())?;
     let text = line.strip_prefix("curl: ").unwrap_or(line);
     let text = match text.strip_prefix('(').and_then(|t| t.split_once(") ")) {
         Some((_, message)) => message,
@@ -177,7 +200,10 @@ mod tests {
 
     #[test]
     fn argv_for_a_plain_get() {
-        let argv = curl_argv("http://productpage:9080/productpage", &RequestOptions::default());
+        let argv = curl_argv(
+            "http://productpage:9080/productpage",
+            &RequestOptions::default(),
+        );
         assert_eq!(
             argv,
             [
@@ -219,7 +245,13 @@ mod tests {
             assert!(argv.contains(part), "{part} in {argv}");
         }
         assert!(argv.ends_with(" https://bookinfo.example.com/"));
-        let head = curl_argv("http://a/", &RequestOptions { method: http::Method::HEAD, ..RequestOptions::default() });
+        let head = curl_argv(
+            "http://a/",
+            &RequestOptions {
+                method: http::Method::HEAD,
+                ..RequestOptions::default()
+            },
+        );
         assert!(head.contains(&"-I".to_string()) && !head.contains(&"-D".to_string()));
         assert!(!curl_argv("http://a/", &RequestOptions::default()).contains(&"-k".to_string()));
     }
@@ -234,7 +266,10 @@ mod tests {
         assert_eq!(r.status, 200);
         assert_eq!(r.body, "<html>\nreviews-v2\n</html>");
         assert_eq!(r.header("server"), Some("istio-envoy"));
-        assert_eq!(r.headers[0], ("content-type".to_string(), "text/html".to_string()));
+        assert_eq!(
+            r.headers[0],
+            ("content-type".to_string(), "text/html".to_string())
+        );
         assert_eq!(r.elapsed_ms, 12);
         assert_eq!(r.remote.as_deref(), Some("10.244.0.7:9080"));
         assert_eq!(r.error, None);
@@ -243,9 +278,18 @@ mod tests {
     #[test]
     fn body_that_ends_with_a_newline_or_mentions_http_keeps_it() {
         let stdout = format!("HTTP/2 403\r\n\r\nRBAC: access denied\n{}", marker(403, 0));
-        assert_eq!(parse_curl_output(&stdout, "", 0).body, "RBAC: access denied\n");
-        let stdout = format!("HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 in the body\r\n\r\n{}", marker(200, 0));
-        assert_eq!(parse_curl_output(&stdout, "", 0).body, "HTTP/1.1 in the body\r\n\r\n");
+        assert_eq!(
+            parse_curl_output(&stdout, "", 0).body,
+            "RBAC: access denied\n"
+        );
+        let stdout = format!(
+            "HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 in the body\r\n\r\n{}",
+            marker(200, 0)
+        );
+        assert_eq!(
+            parse_curl_output(&stdout, "", 0).body,
+            "HTTP/1.1 in the body\r\n\r\n"
+        );
     }
 
     #[test]
@@ -255,10 +299,19 @@ mod tests {
             marker(200, 1)
         );
         let r = parse_curl_output(&stdout, "", 0);
-        assert_eq!((r.status, r.body.as_str(), r.header("x-final")), (200, "body", Some("yes")));
-        let not_followed = format!("HTTP/1.1 302 Found\r\nLocation: /login\r\n\r\n{}", marker(302, 0));
+        assert_eq!(
+            (r.status, r.body.as_str(), r.header("x-final")),
+            (200, "body", Some("yes"))
+        );
+        let not_followed = format!(
+            "HTTP/1.1 302 Found\r\nLocation: /login\r\n\r\n{}",
+            marker(302, 0)
+        );
         let r = parse_curl_output(&not_followed, "", 0);
-        assert_eq!((r.status, r.header("location"), r.body.as_str()), (302, Some("/login"), ""));
+        assert_eq!(
+            (r.status, r.header("location"), r.body.as_str()),
+            (302, Some("/login"), "")
+        );
     }
 
     #[test]
@@ -277,7 +330,11 @@ mod tests {
         ];
         for (code, stderr, error) in cases {
             let r = parse_curl_output(&marker(0, 0)[1..], stderr, code);
-            assert_eq!((r.status, r.error.as_deref()), (0, Some(error)), "exit {code}");
+            assert_eq!(
+                (r.status, r.error.as_deref()),
+                (0, Some(error)),
+                "exit {code}"
+            );
         }
         // A timeout after the status line arrived is still a failure.
         let partial = format!("HTTP/1.1 200 OK\r\n\r\npartial{}", marker(200, 0));

@@ -87,23 +87,42 @@ where
         let response = fetch().await;
         attempts += 1;
         if response.simulated {
-            return CheckOutcome::Skipped { reason: simulated_reason("the target") };
+            return CheckOutcome::Skipped {
+                reason: simulated_reason("the target"),
+            };
         }
         let unmet = evaluate(&response, expected);
         streak = if unmet.is_empty() { streak + 1 } else { 0 };
         let elapsed = start.elapsed();
-        let attempt = Attempt { number: attempts, response, unmet, streak, elapsed };
+        let attempt = Attempt {
+            number: attempts,
+            response,
+            unmet,
+            streak,
+            elapsed,
+        };
         on_attempt(&attempt);
         if streak >= needed {
             return CheckOutcome::Passed { attempts, elapsed };
         }
         let now = Instant::now();
         if now >= deadline {
-            let Attempt { response, mut unmet, .. } = attempt;
+            let Attempt {
+                response,
+                mut unmet,
+                ..
+            } = attempt;
             if unmet.is_empty() {
-                unmet.push(format!("passed {streak} time(s) in a row, {needed} required"));
+                unmet.push(format!(
+                    "passed {streak} time(s) in a row, {needed} required"
+                ));
             }
-            return CheckOutcome::Failed { attempts, elapsed, last: response, unmet };
+            return CheckOutcome::Failed {
+                attempts,
+                elapsed,
+                last: response,
+                unmet,
+            };
         }
         let pause = if streak > 0 {
             backoff = FIRST_BACKOFF;
@@ -127,7 +146,9 @@ pub async fn expect_http(
     on_attempt: impl FnMut(&Attempt),
 ) -> CheckOutcome {
     if let Some(target) = simulated_target(url, opts, sim) {
-        return CheckOutcome::Skipped { reason: simulated_reason(&target) };
+        return CheckOutcome::Skipped {
+            reason: simulated_reason(&target),
+        };
     }
     let mut opts = opts.clone();
     if !expected.within.is_zero() {
@@ -153,20 +174,40 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn status(code: u16) -> Response {
-        Response { status: code, body: format!("code {code}"), ..Response::default() }
+        Response {
+            status: code,
+            body: format!("code {code}"),
+            ..Response::default()
+        }
     }
 
     fn within(secs: u64) -> Expectations {
-        Expectations { status: vec![200], within: Duration::from_secs(secs), ..Expectations::default() }
+        Expectations {
+            status: vec![200],
+            within: Duration::from_secs(secs),
+            ..Expectations::default()
+        }
     }
 
     #[tokio::test]
     async fn passes_once_the_target_answers() {
         let calls = AtomicU32::new(0);
-        let fetch = || async { if calls.fetch_add(1, Ordering::SeqCst) < 3 { status(503) } else { status(200) } };
+        let fetch = || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                status(503)
+            } else {
+                status(200)
+            }
+        };
         let mut seen = Vec::new();
-        let outcome = expect_http_with(fetch, &within(60), |a| seen.push((a.number, a.response.status))).await;
-        assert!(matches!(outcome, CheckOutcome::Passed { attempts: 4, .. }), "{outcome:?}");
+        let outcome = expect_http_with(fetch, &within(60), |a| {
+            seen.push((a.number, a.response.status))
+        })
+        .await;
+        assert!(
+            matches!(outcome, CheckOutcome::Passed { attempts: 4, .. }),
+            "{outcome:?}"
+        );
         assert_eq!(seen, [(1, 503), (2, 503), (3, 503), (4, 200)]);
     }
 
@@ -174,7 +215,15 @@ mod tests {
     async fn fails_only_at_within_with_the_last_response() {
         let start = Instant::now();
         let outcome = expect_http_with(|| async { status(503) }, &within(1), |_| {}).await;
-        let CheckOutcome::Failed { attempts, elapsed, last, unmet } = outcome else { panic!("{outcome:?}") };
+        let CheckOutcome::Failed {
+            attempts,
+            elapsed,
+            last,
+            unmet,
+        } = outcome
+        else {
+            panic!("{outcome:?}")
+        };
         assert!(elapsed >= Duration::from_secs(1) && start.elapsed() >= Duration::from_secs(1));
         // Pauses of 150ms, 225ms, 338ms, then the rest up to the deadline: at most 5 attempts.
         assert!((2..=5).contains(&attempts), "{attempts}");
@@ -186,25 +235,52 @@ mod tests {
     async fn consecutive_needs_an_unbroken_streak() {
         let script = [200, 200, 503, 200, 200, 200, 503];
         let calls = AtomicU32::new(0);
-        let fetch = || async { status(script[calls.fetch_add(1, Ordering::SeqCst) as usize % script.len()]) };
-        let expected = Expectations { consecutive: 3, ..within(60) };
+        let fetch = || async {
+            status(script[calls.fetch_add(1, Ordering::SeqCst) as usize % script.len()])
+        };
+        let expected = Expectations {
+            consecutive: 3,
+            ..within(60)
+        };
         let outcome = expect_http_with(fetch, &expected, |_| {}).await;
-        assert!(matches!(outcome, CheckOutcome::Passed { attempts: 6, .. }), "{outcome:?}");
+        assert!(
+            matches!(outcome, CheckOutcome::Passed { attempts: 6, .. }),
+            "{outcome:?}"
+        );
     }
 
     #[tokio::test]
     async fn an_unfinished_streak_fails_with_its_count() {
         let calls = AtomicU32::new(0);
-        let fetch = || async { if calls.fetch_add(1, Ordering::SeqCst) % 2 == 0 { status(200) } else { status(503) } };
-        let expected = Expectations { consecutive: 2, ..within(1) };
+        let fetch = || async {
+            if calls.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                status(200)
+            } else {
+                status(503)
+            }
+        };
+        let expected = Expectations {
+            consecutive: 2,
+            ..within(1)
+        };
         let outcome = expect_http_with(fetch, &expected, |_| {}).await;
-        let CheckOutcome::Failed { unmet, .. } = outcome else { panic!("{outcome:?}") };
-        assert!(unmet[0] == "status: expected 200, got 503" || unmet[0] == "passed 1 time(s) in a row, 2 required", "{unmet:?}");
+        let CheckOutcome::Failed { unmet, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(
+            unmet[0] == "status: expected 200, got 503"
+                || unmet[0] == "passed 1 time(s) in a row, 2 required",
+            "{unmet:?}"
+        );
     }
 
     #[tokio::test]
     async fn a_simulated_response_skips() {
-        let outcome = expect_http_with(|| async { Response::simulated() }, &within(60), |_| {}).await;
-        assert!(matches!(outcome, CheckOutcome::Skipped { .. }), "{outcome:?}");
+        let outcome =
+            expect_http_with(|| async { Response::simulated() }, &within(60), |_| {}).await;
+        assert!(
+            matches!(outcome, CheckOutcome::Skipped { .. }),
+            "{outcome:?}"
+        );
     }
 }

@@ -24,9 +24,13 @@ impl Matcher {
     /// [`HttpError::InvalidRegex`] when the regex does not compile.
     pub fn parse(field: &str, text: &str) -> Result<Matcher, HttpError> {
         match text.strip_prefix('/').and_then(|t| t.strip_suffix('/')) {
-            Some(pattern) if text.len() >= 2 => regex::Regex::new(pattern).map(Matcher::Regex).map_err(|source| {
-                HttpError::InvalidRegex { field: field.to_string(), pattern: pattern.to_string(), source }
-            }),
+            Some(pattern) if text.len() >= 2 => regex::Regex::new(pattern)
+                .map(Matcher::Regex)
+                .map_err(|source| HttpError::InvalidRegex {
+                    field: field.to_string(),
+                    pattern: pattern.to_string(),
+                    source,
+                }),
             _ => Ok(Matcher::Text(text.to_string())),
         }
     }
@@ -109,11 +113,25 @@ impl Expectations {
     pub fn describe(&self) -> String {
         let mut parts = vec![format!("status {}", status_list(&self.status))];
         parts.extend(self.contains.iter().map(|m| format!("contains {m}")));
-        parts.extend(self.not_contains.iter().map(|m| format!("not contains {m}")));
-        parts.extend(self.headers.iter().map(|(h, m)| format!("header `{h}` {m}")));
+        parts.extend(
+            self.not_contains
+                .iter()
+                .map(|m| format!("not contains {m}")),
+        );
+        parts.extend(
+            self.headers
+                .iter()
+                .map(|(h, m)| format!("header `{h}` {m}")),
+        );
         parts.extend(self.json.iter().map(|(p, v)| format!("json `{p}` = {v}")));
-        parts.extend(self.faster_than.map(|d| format!("faster than {}", format_duration(d))));
-        parts.extend(self.slower_than.map(|d| format!("slower than {}", format_duration(d))));
+        parts.extend(
+            self.faster_than
+                .map(|d| format!("faster than {}", format_duration(d))),
+        );
+        parts.extend(
+            self.slower_than
+                .map(|d| format!("slower than {}", format_duration(d))),
+        );
         if self.consecutive > 1 {
             parts.push(format!("{} times in a row", self.consecutive));
         }
@@ -125,7 +143,11 @@ fn status_list(status: &[u16]) -> String {
     match status {
         [] => "2xx".to_string(),
         [one] => one.to_string(),
-        many => many.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or "),
+        many => many
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" or "),
     }
 }
 
@@ -143,7 +165,11 @@ pub fn evaluate(response: &Response, expected: &Expectations) -> Vec<String> {
         expected.status.contains(&response.status)
     };
     if !status_ok {
-        unmet.push(format!("status: expected {}, got {}", status_list(&expected.status), response.status));
+        unmet.push(format!(
+            "status: expected {}, got {}",
+            status_list(&expected.status),
+            response.status
+        ));
     }
     for m in &expected.contains {
         if !m.is_match(&response.body) {
@@ -160,7 +186,10 @@ pub fn evaluate(response: &Response, expected: &Expectations) -> Vec<String> {
         if values.is_empty() {
             unmet.push(format!("header `{name}`: expected {m}, but it is missing"));
         } else if !values.iter().any(|v| m.is_match(v)) {
-            unmet.push(format!("header `{name}`: expected {m}, got `{}`", values.join(", ")));
+            unmet.push(format!(
+                "header `{name}`: expected {m}, got `{}`",
+                values.join(", ")
+            ));
         }
     }
     if !expected.json.is_empty() {
@@ -168,10 +197,18 @@ pub fn evaluate(response: &Response, expected: &Expectations) -> Vec<String> {
     }
     let elapsed = response.elapsed();
     if let Some(limit) = expected.faster_than.filter(|limit| elapsed >= *limit) {
-        unmet.push(format!("took {}, expected faster than {}", format_duration(elapsed), format_duration(limit)));
+        unmet.push(format!(
+            "took {}, expected faster than {}",
+            format_duration(elapsed),
+            format_duration(limit)
+        ));
     }
     if let Some(limit) = expected.slower_than.filter(|limit| elapsed <= *limit) {
-        unmet.push(format!("took {}, expected slower than {}", format_duration(elapsed), format_duration(limit)));
+        unmet.push(format!(
+            "took {}, expected slower than {}",
+            format_duration(elapsed),
+            format_duration(limit)
+        ));
     }
     unmet
 }
@@ -180,7 +217,10 @@ fn check_json(body: &str, json: &[(String, Value)], unmet: &mut Vec<String>) {
     let doc: Value = match serde_json::from_str(body) {
         Ok(doc) => doc,
         Err(e) => {
-            unmet.push(format!("body is not JSON ({e}), so `{}` cannot be checked", json[0].0));
+            unmet.push(format!(
+                "body is not JSON ({e}), so `{}` cannot be checked",
+                json[0].0
+            ));
             return;
         }
     };
@@ -190,7 +230,9 @@ fn check_json(body: &str, json: &[(String, Value)], unmet: &mut Vec<String>) {
             Ok(found) => {
                 let got = match found.as_slice() {
                     [] => {
-                        unmet.push(format!("json `{path}`: expected {expected}, but it selects nothing"));
+                        unmet.push(format!(
+                            "json `{path}`: expected {expected}, but it selects nothing"
+                        ));
                         continue;
                     }
                     [one] => one.clone(),
@@ -213,7 +255,12 @@ fn json_equal(got: &Value, expected: &Value) -> bool {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     };
-    got == expected || (matches!((got, expected), (Value::String(_), _) | (_, Value::String(_))) && text(got).is_some() && text(got) == text(expected))
+    got == expected
+        || (matches!(
+            (got, expected),
+            (Value::String(_), _) | (_, Value::String(_))
+        ) && text(got).is_some()
+            && text(got) == text(expected))
 }
 
 #[cfg(test)]
@@ -288,9 +335,21 @@ mod tests {
     fn default_status_is_any_2xx_and_no_response_is_unmet() {
         let e = Expectations::default();
         assert!(evaluate(&ok(""), &e).is_empty());
-        assert_eq!(evaluate(&Response { status: 503, ..ok("") }, &e), vec!["status: expected 2xx, got 503"]);
         assert_eq!(
-            evaluate(&Response::failed("could not connect: refused", Duration::ZERO), &e),
+            evaluate(
+                &Response {
+                    status: 503,
+                    ..ok("")
+                },
+                &e
+            ),
+            vec!["status: expected 2xx, got 503"]
+        );
+        assert_eq!(
+            evaluate(
+                &Response::failed("could not connect: refused", Duration::ZERO),
+                &e
+            ),
             vec!["no response: could not connect: refused"]
         );
     }
@@ -309,13 +368,24 @@ mod tests {
         };
         assert!(evaluate(&ok(body), &e).is_empty());
         let wrong = Expectations {
-            json: vec![("{.status.port}".into(), json!(81)), ("{.nope}".into(), json!(1)), ("{.a[}".into(), json!(1))],
+            json: vec![
+                ("{.status.port}".into(), json!(81)),
+                ("{.nope}".into(), json!(1)),
+                ("{.a[}".into(), json!(1)),
+            ],
             ..Expectations::default()
         };
         let unmet = evaluate(&ok(body), &wrong);
         assert_eq!(unmet[0], "json `{.status.port}`: expected 81, got 80");
-        assert_eq!(unmet[1], "json `{.nope}`: expected 1, but it selects nothing");
-        assert!(unmet[2].starts_with("invalid jsonpath `{.a[}`"), "{}", unmet[2]);
+        assert_eq!(
+            unmet[1],
+            "json `{.nope}`: expected 1, but it selects nothing"
+        );
+        assert!(
+            unmet[2].starts_with("invalid jsonpath `{.a[}`"),
+            "{}",
+            unmet[2]
+        );
         assert!(evaluate(&ok("<html>"), &wrong)[0].starts_with("body is not JSON"));
     }
 
@@ -328,6 +398,9 @@ mod tests {
             faster_than: Some(Duration::from_millis(500)),
             ..Expectations::default()
         };
-        assert_eq!(e.describe(), "status 200 or 302, contains /v[23]/, faster than 500ms, 3 times in a row");
+        assert_eq!(
+            e.describe(),
+            "status 200 or 302, contains /v[23]/, faster than 500ms, 3 times in a row"
+        );
     }
 }

@@ -60,24 +60,38 @@ impl Resolve {
     /// # Errors
     /// [`HttpError::InvalidResolve`] for anything else.
     pub fn parse(entry: &str) -> Result<Resolve, HttpError> {
-        let invalid = |reason: &str| HttpError::InvalidResolve { entry: entry.to_string(), reason: reason.to_string() };
+        let invalid = |reason: &str| HttpError::InvalidResolve {
+            entry: entry.to_string(),
+            reason: reason.to_string(),
+        };
         let mut parts = entry.trim().splitn(3, ':');
-        let (Some(host), Some(port), Some(addrs)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(host), Some(port), Some(addrs)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(invalid("expected three parts separated by `:`"));
         };
         if host.is_empty() {
             return Err(invalid("the host is empty"));
         }
-        let port = port.parse::<u16>().map_err(|_| invalid("the port is not a number from 0 to 65535"))?;
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| invalid("the port is not a number from 0 to 65535"))?;
         let addrs = addrs
             .split(',')
             .map(|a| {
                 let a = a.trim();
-                let a = a.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(a);
-                a.parse::<IpAddr>().map_err(|_| invalid(&format!("`{a}` is not an IP address")))
+                let a = a
+                    .strip_prefix('[')
+                    .and_then(|a| a.strip_suffix(']'))
+                    .unwrap_or(a);
+                a.parse::<IpAddr>()
+                    .map_err(|_| invalid(&format!("`{a}` is not an IP address")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Resolve { host: host.to_ascii_lowercase(), port, addrs })
+        Ok(Resolve {
+            host: host.to_ascii_lowercase(),
+            port,
+            addrs,
+        })
     }
 
     /// The entry as curl writes it (`host:port:addr,addr`).
@@ -97,7 +111,10 @@ impl Resolve {
     /// Socket addresses to connect to.
     #[must_use]
     pub fn socket_addrs(&self) -> Vec<SocketAddr> {
-        self.addrs.iter().map(|a| SocketAddr::new(*a, self.port)).collect()
+        self.addrs
+            .iter()
+            .map(|a| SocketAddr::new(*a, self.port))
+            .collect()
     }
 }
 
@@ -106,11 +123,19 @@ impl Resolve {
 /// # Errors
 /// [`HttpError::InvalidUrl`] when it does not parse or has no host.
 pub fn host_and_port(url: &str) -> Result<(String, u16), HttpError> {
-    let invalid = |reason: &str| HttpError::InvalidUrl { url: url.to_string(), reason: reason.to_string() };
+    let invalid = |reason: &str| HttpError::InvalidUrl {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
     let parsed = reqwest::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
     let host = parsed.host_str().ok_or_else(|| invalid("it has no host"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let port = parsed.port_or_known_default().ok_or_else(|| invalid("it has no port and an unknown scheme"))?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = parsed
+        .port_or_known_default()
+        .ok_or_else(|| invalid("it has no port and an unknown scheme"))?;
     Ok((host, port))
 }
 
@@ -127,7 +152,10 @@ mod tests {
         assert_eq!(r.to_curl_arg(), "bookinfo.example.com:443:172.18.255.1");
         let v6 = Resolve::parse("h:80:[::1],127.0.0.2").unwrap();
         assert_eq!(v6.to_curl_arg(), "h:80:[::1],127.0.0.2");
-        assert_eq!(Resolve::parse("h:80:::1").unwrap().addrs, vec!["::1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            Resolve::parse("h:80:::1").unwrap().addrs,
+            vec!["::1".parse::<IpAddr>().unwrap()]
+        );
     }
 
     #[test]
@@ -145,8 +173,14 @@ mod tests {
 
     #[test]
     fn host_and_port_uses_scheme_defaults() {
-        assert_eq!(host_and_port("https://a.test/x").unwrap(), ("a.test".into(), 443));
-        assert_eq!(host_and_port("http://A.test:8080").unwrap(), ("a.test".into(), 8080));
+        assert_eq!(
+            host_and_port("https://a.test/x").unwrap(),
+            ("a.test".into(), 443)
+        );
+        assert_eq!(
+            host_and_port("http://A.test:8080").unwrap(),
+            ("a.test".into(), 8080)
+        );
         assert_eq!(host_and_port("http://[::1]:9/").unwrap(), ("::1".into(), 9));
         assert!(host_and_port("not a url").is_err());
     }

@@ -12,10 +12,20 @@ const LINE_CHARS: usize = 200;
 pub fn summary(outcome: &CheckOutcome) -> String {
     match outcome {
         CheckOutcome::Passed { attempts, elapsed } => {
-            format!("passed after {} in {}", plural(*attempts, "attempt"), format_duration(*elapsed))
+            format!(
+                "passed after {} in {}",
+                plural(*attempts, "attempt"),
+                format_duration(*elapsed)
+            )
         }
-        CheckOutcome::Failed { attempts, elapsed, .. } => {
-            format!("failed after {} in {}", plural(*attempts, "attempt"), format_duration(*elapsed))
+        CheckOutcome::Failed {
+            attempts, elapsed, ..
+        } => {
+            format!(
+                "failed after {} in {}",
+                plural(*attempts, "attempt"),
+                format_duration(*elapsed)
+            )
         }
         CheckOutcome::Skipped { reason } => format!("skipped: {reason}"),
     }
@@ -44,10 +54,21 @@ pub fn render_response(r: &Response) -> String {
     }
     if !r.answered() {
         let why = r.error.as_deref().unwrap_or("no response");
-        return format!("last response: none after {}: {why}\n", format_duration(r.elapsed()));
+        return format!(
+            "last response: none after {}: {why}\n",
+            format_duration(r.elapsed())
+        );
     }
-    let from = r.remote.as_deref().map(|a| format!(" from {a}")).unwrap_or_default();
-    let mut out = format!("last response: {} in {}{from}\n", r.status, format_duration(r.elapsed()));
+    let from = r
+        .remote
+        .as_deref()
+        .map(|a| format!(" from {a}"))
+        .unwrap_or_default();
+    let mut out = format!(
+        "last response: {} in {}{from}\n",
+        r.status,
+        format_duration(r.elapsed())
+    );
     for (name, value) in r.headers.iter().filter(|(name, _)| header_matters(name)) {
         out.push_str(&format!("  {name}: {}\n", clip(value)));
     }
@@ -57,7 +78,10 @@ pub fn render_response(r: &Response) -> String {
         return out;
     }
     if lines.len() > BODY_LINES {
-        out.push_str(&format!("body (first {BODY_LINES} of {} lines):\n", lines.len()));
+        out.push_str(&format!(
+            "body (first {BODY_LINES} of {} lines):\n",
+            lines.len()
+        ));
     } else {
         out.push_str("body:\n");
     }
@@ -69,7 +93,10 @@ pub fn render_response(r: &Response) -> String {
 
 fn header_matters(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    matches!(name.as_str(), "content-type" | "server" | "location" | "www-authenticate") || name.starts_with("x-envoy-")
+    matches!(
+        name.as_str(),
+        "content-type" | "server" | "location" | "www-authenticate"
+    ) || name.starts_with("x-envoy-")
 }
 
 fn clip(s: &str) -> String {
@@ -118,18 +145,46 @@ mod tests {
                         last response: 503 in 4ms from 127.0.0.1:8080\n  content-type: text/plain\n  Server: envoy\n  \
                         x-envoy-upstream-service-time: 3\nbody (first 10 of 25 lines):\n";
         assert!(text.starts_with(expected), "{text}");
-        assert!(text.contains("  | line 10\n") && !text.contains("line 11"), "{text}");
+        assert!(
+            text.contains("  | line 10\n") && !text.contains("line 11"),
+            "{text}"
+        );
         assert!(!text.contains("secret"), "{text}");
     }
 
     #[test]
     fn no_response_and_other_outcomes() {
-        let last = Response::failed("could not connect: connection refused", Duration::from_millis(2));
-        assert_eq!(render_response(&last), "last response: none after 2ms: could not connect: connection refused\n");
-        assert_eq!(summary(&CheckOutcome::Passed { attempts: 1, elapsed: Duration::from_millis(30) }), "passed after 1 attempt in 30ms");
-        assert_eq!(summary(&CheckOutcome::Skipped { reason: "simulated".into() }), "skipped: simulated");
-        let long = Response { status: 200, body: "x".repeat(500), ..Response::default() };
+        let last = Response::failed(
+            "could not connect: connection refused",
+            Duration::from_millis(2),
+        );
+        assert_eq!(
+            render_response(&last),
+            "last response: none after 2ms: could not connect: connection refused\n"
+        );
+        assert_eq!(
+            summary(&CheckOutcome::Passed {
+                attempts: 1,
+                elapsed: Duration::from_millis(30)
+            }),
+            "passed after 1 attempt in 30ms"
+        );
+        assert_eq!(
+            summary(&CheckOutcome::Skipped {
+                reason: "simulated".into()
+            }),
+            "skipped: simulated"
+        );
+        let long = Response {
+            status: 200,
+            body: "x".repeat(500),
+            ..Response::default()
+        };
         assert!(render_response(&long).contains(&format!("  | {}...\n", "x".repeat(200))));
-        assert!(render_response(&Response { status: 204, ..Response::default() }).ends_with("body: empty\n"));
+        assert!(render_response(&Response {
+            status: 204,
+            ..Response::default()
+        })
+        .ends_with("body: empty\n"));
     }
 }

@@ -26,24 +26,37 @@ impl Response {
     /// A request that produced no response.
     #[must_use]
     pub fn failed(error: impl Into<String>, elapsed: Duration) -> Response {
-        Response { error: Some(error.into()), elapsed_ms: millis(elapsed), ..Response::default() }
+        Response {
+            error: Some(error.into()),
+            elapsed_ms: millis(elapsed),
+            ..Response::default()
+        }
     }
 
     /// A request that was not sent because `target` belongs to a simulated cluster.
     #[must_use]
     pub fn simulated() -> Response {
-        Response { simulated: true, ..Response::default() }
+        Response {
+            simulated: true,
+            ..Response::default()
+        }
     }
 
     /// The first value of header `name` (case-insensitive).
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of header `name` (case-insensitive).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The elapsed time as a duration.
@@ -94,11 +107,17 @@ mod tests {
     #[test]
     fn headers_are_case_insensitive() {
         let r = Response {
-            headers: vec![("set-cookie".into(), "a".into()), ("Set-Cookie".into(), "b".into())],
+            headers: vec![
+                ("set-cookie".into(), "a".into()),
+                ("Set-Cookie".into(), "b".into()),
+            ],
             ..Response::default()
         };
         assert_eq!(r.header("SET-COOKIE"), Some("a"));
-        assert_eq!(r.header_values("set-cookie").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            r.header_values("set-cookie").collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert!(!r.answered());
     }
 }

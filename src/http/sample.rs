@@ -46,7 +46,11 @@ impl KeyFn {
             KeyFn::Closure(f) => f(response),
             KeyFn::Regex(_) if !(200..400).contains(&response.status) => ERROR_KEY.to_string(),
             KeyFn::Regex(re) => match re.captures(&response.body) {
-                Some(c) => c.get(1).or_else(|| c.get(0)).map_or(UNMATCHED_KEY, |m| m.as_str()).to_string(),
+                Some(c) => c
+                    .get(1)
+                    .or_else(|| c.get(0))
+                    .map_or(UNMATCHED_KEY, |m| m.as_str())
+                    .to_string(),
                 None => UNMATCHED_KEY.to_string(),
             },
         }
@@ -78,7 +82,11 @@ impl SampleResult {
         let mut entries: Vec<(&String, &u64)> = self.counts.iter().collect();
         entries.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let total = self.total.max(1);
-        entries.iter().map(|(k, n)| format!("{k}: {n} ({}%)", *n * 100 / total)).collect::<Vec<_>>().join(", ")
+        entries
+            .iter()
+            .map(|(k, n)| format!("{k}: {n} ({}%)", *n * 100 / total))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -95,10 +103,16 @@ pub async fn sample(
     sim: &dyn SimulatedTargets,
 ) -> SampleResult {
     if let Some(target) = simulated_target(url, opts, sim) {
-        return SampleResult { skipped: Some(simulated_reason(&target)), ..SampleResult::default() };
+        return SampleResult {
+            skipped: Some(simulated_reason(&target)),
+            ..SampleResult::default()
+        };
     }
     let start = Instant::now();
-    let mut result = SampleResult { total: u64::from(n), ..SampleResult::default() };
+    let mut result = SampleResult {
+        total: u64::from(n),
+        ..SampleResult::default()
+    };
     let client = match build_client(url, opts) {
         Ok(client) => client,
         Err(error) => {
@@ -108,7 +122,9 @@ pub async fn sample(
         }
     };
     let width = usize::try_from(concurrency.max(1)).unwrap_or(1);
-    let mut responses = stream::iter(0..n).map(|_| send(&client, url, opts)).buffer_unordered(width);
+    let mut responses = stream::iter(0..n)
+        .map(|_| send(&client, url, opts))
+        .buffer_unordered(width);
     while let Some(response) = responses.next().await {
         *result.counts.entry(key.key(&response)).or_default() += 1;
         if let Some(error) = response.error {
@@ -126,34 +142,58 @@ mod tests {
     use super::*;
 
     fn page(status: u16, body: &str) -> Response {
-        Response { status, body: body.into(), ..Response::default() }
+        Response {
+            status,
+            body: body.into(),
+            ..Response::default()
+        }
     }
 
     #[test]
     fn regex_keys_use_the_first_group_or_the_match() {
         let group = KeyFn::Regex(regex::Regex::new(r"reviews-(v\d)").unwrap());
         let whole = KeyFn::Regex(regex::Regex::new(r"reviews-v\d").unwrap());
-        assert_eq!(group.key(&page(200, "<p>reviews-v2 and reviews-v3</p>")), "v2");
+        assert_eq!(
+            group.key(&page(200, "<p>reviews-v2 and reviews-v3</p>")),
+            "v2"
+        );
         assert_eq!(whole.key(&page(200, "<p>reviews-v3</p>")), "reviews-v3");
         assert_eq!(whole.key(&page(200, "nothing")), UNMATCHED_KEY);
         assert_eq!(whole.key(&page(503, "reviews-v1 upstream")), ERROR_KEY);
-        assert_eq!(whole.key(&Response::failed("refused", Duration::ZERO)), ERROR_KEY);
+        assert_eq!(
+            whole.key(&Response::failed("refused", Duration::ZERO)),
+            ERROR_KEY
+        );
     }
 
     #[test]
     fn status_and_closure_keys() {
         assert_eq!(KeyFn::Status.key(&page(503, "")), "503");
-        let cluster = KeyFn::Closure(Box::new(|r: &Response| r.header("x-cluster").unwrap_or("?").to_string()));
-        let r = Response { headers: vec![("x-cluster".into(), "cluster2".into())], ..page(200, "") };
+        let cluster = KeyFn::Closure(Box::new(|r: &Response| {
+            r.header("x-cluster").unwrap_or("?").to_string()
+        }));
+        let r = Response {
+            headers: vec![("x-cluster".into(), "cluster2".into())],
+            ..page(200, "")
+        };
         assert_eq!(cluster.key(&r), "cluster2");
-        assert_eq!(cluster.key(&Response::failed("timed out", Duration::ZERO)), ERROR_KEY);
+        assert_eq!(
+            cluster.key(&Response::failed("timed out", Duration::ZERO)),
+            ERROR_KEY
+        );
         assert_eq!(format!("{cluster:?}"), "Closure");
     }
 
     #[test]
     fn spread_lists_most_frequent_first() {
         let result = SampleResult {
-            counts: [("v1".to_string(), 2), ("v3".to_string(), 5), ("v2".to_string(), 5)].into_iter().collect(),
+            counts: [
+                ("v1".to_string(), 2),
+                ("v3".to_string(), 5),
+                ("v2".to_string(), 5),
+            ]
+            .into_iter()
+            .collect(),
             total: 12,
             ..SampleResult::default()
         };
