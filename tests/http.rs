@@ -615,6 +615,21 @@ async fn simulated_targets_are_never_sent_and_checks_are_skipped() {
     let r = within_deadline(curl("http://bookinfo.example.com/productpage", &lb, &sim)).await;
     assert!(r.simulated, "{r:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 0);
+
+    // A simulated port-forward is told apart from a real server on the same host by its port.
+    let forwarded = addr.to_string();
+    let by_port = move |target: &str| target == forwarded;
+    let r = within_deadline(curl(&url, &RequestOptions::default(), &by_port)).await;
+    assert!(r.simulated, "{r:?}");
+    let real = serve(bookinfo()).await;
+    let r = within_deadline(curl(
+        &format!("http://{real}/"),
+        &RequestOptions::default(),
+        &by_port,
+    ))
+    .await;
+    assert_eq!((r.status, r.simulated), (200, false));
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]

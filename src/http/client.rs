@@ -9,9 +9,13 @@ use super::{RequestOptions, Response};
 
 /// Tells which hosts or addresses belong to a simulated cluster (a LoadBalancer address from
 /// its pool, a port-forward into one of its pods). Requests to them are not sent.
+///
+/// Each target is asked about twice: as a bare host (`172.18.255.1`, `bookinfo.example.com`)
+/// and as an authority with its port (`127.0.0.1:40123`, `[::1]:8080`), so a simulated
+/// port-forward on a local port can be told apart from a real server on the same host.
 pub trait SimulatedTargets: Send + Sync {
-    /// True when `host` (a name or an IP address, as in a URL) is served by a simulated cluster.
-    fn is_simulated(&self, host: &str) -> bool;
+    /// True when `target` (a host or `host:port`, as in a URL) is served by a simulated cluster.
+    fn is_simulated(&self, target: &str) -> bool;
 }
 
 /// No simulated clusters: every request is sent.
@@ -39,14 +43,25 @@ pub fn simulated_target(
     sim: &dyn SimulatedTargets,
 ) -> Option<String> {
     let (host, port) = host_and_port(url).ok()?;
-    if sim.is_simulated(&host) {
-        return Some(host);
-    }
-    let found = active_resolves(opts, &host, port)
-        .flat_map(|r| r.addrs.iter())
-        .map(ToString::to_string)
-        .find(|addr| sim.is_simulated(addr));
-    found
+    let mut candidates = vec![(host.clone(), port)];
+    candidates.extend(
+        active_resolves(opts, &host, port)
+            .flat_map(|r| r.addrs.iter().map(|a| (a.to_string(), r.port))),
+    );
+    candidates.into_iter().find_map(|(host, port)| {
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        if sim.is_simulated(&host) {
+            Some(host)
+        } else if sim.is_simulated(&authority) {
+            Some(authority)
+        } else {
+            None
+        }
+    })
 }
 
 /// Why a request to a simulated target was not sent, for a SKIPPED check.

@@ -136,6 +136,18 @@ where
     }
 }
 
+/// The options of one attempt of a check: the request timeout is capped at `within`, so a
+/// single hung attempt cannot hold a check far past its deadline. `expect_http_from` should
+/// build its curl argv from these too.
+#[must_use]
+pub fn attempt_options(opts: &RequestOptions, expected: &Expectations) -> RequestOptions {
+    let mut opts = opts.clone();
+    if !expected.within.is_zero() {
+        opts.timeout = opts.timeout.min(expected.within);
+    }
+    opts
+}
+
 /// Requests `url` until `expected` holds (see [`expect_http_with`]). A target of a simulated
 /// cluster is skipped with the reason. One attempt never waits longer than `within`.
 pub async fn expect_http(
@@ -150,10 +162,7 @@ pub async fn expect_http(
             reason: simulated_reason(&target),
         };
     }
-    let mut opts = opts.clone();
-    if !expected.within.is_zero() {
-        opts.timeout = opts.timeout.min(expected.within);
-    }
+    let opts = attempt_options(opts, expected);
     let client = match build_client(url, &opts) {
         Ok(client) => client,
         Err(error) => {

@@ -27,7 +27,8 @@ pub use client::{curl, simulated_reason, simulated_target, NoSimulatedTargets, S
 pub use curl_command::{curl_argv, parse_curl_output, STATUS_MARKER};
 pub use error::HttpError;
 pub use expect::{
-    expect_http, expect_http_with, Attempt, CheckOutcome, FIRST_BACKOFF, MAX_BACKOFF,
+    attempt_options, expect_http, expect_http_with, Attempt, CheckOutcome, FIRST_BACKOFF,
+    MAX_BACKOFF,
 };
 pub use expectations::{evaluate, Expectations, Matcher, DEFAULT_WITHIN};
 pub use jsonpath::{jsonpath, JsonPathError};
