@@ -9,8 +9,10 @@
 use serde_json::Value;
 
 mod parse;
+mod template;
 
 use parse::{parse_templates, CmpOp, Segment};
+pub use template::jsonpath_text;
 
 /// A JSONPath expression that cannot be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -347,9 +349,9 @@ mod tests {
     #[test]
     fn arbitrary_input_never_panics() {
         let doc = svc();
-        let alphabet = [
-            '.', '[', ']', '{', '}', '?', '(', ')', '@', '=', '\'', '"', '*', ':', '-', '1', 'a',
-            '\\', '$', ',',
+        let tokens = [
+            "{range ", "{end}", ".", "[", "]", "{", "}", "?", "(", ")", "@", "=", "'", "\"", "*",
+            ":", "-", "1", "a", "\\", "$", ",", " ", "é",
         ];
         let mut seed = 7u64;
         for _ in 0..5000 {
@@ -359,10 +361,11 @@ mod tests {
                     seed = seed
                         .wrapping_mul(6_364_136_223_846_793_005)
                         .wrapping_add(1_442_695_040_888_963_407);
-                    alphabet[(seed >> 33) as usize % alphabet.len()]
+                    tokens[(seed >> 33) as usize % tokens.len()]
                 })
                 .collect();
             let _ = jsonpath(&doc, &expr);
+            let _ = jsonpath_text(&doc, &expr);
         }
     }
 }

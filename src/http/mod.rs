@@ -10,7 +10,7 @@
 //! | `sample.rs` | [`sample`], [`KeyFn`], [`SampleResult`] |
 //! | `curl_command.rs` | [`curl_argv`], [`parse_curl_output`]: curl inside a pod through exec |
 //! | `render.rs` | [`summary`], [`render_outcome`]: text for people |
-//! | `jsonpath.rs` | [`jsonpath`]: kubectl-style JSONPath |
+//! | `jsonpath.rs`, `jsonpath/` | [`jsonpath`] (values), [`jsonpath_text`] (kubectl's text output) |
 
 mod client;
 mod curl_command;
@@ -31,7 +31,7 @@ pub use expect::{
     MAX_BACKOFF,
 };
 pub use expectations::{evaluate, Expectations, Matcher, DEFAULT_WITHIN};
-pub use jsonpath::{jsonpath, JsonPathError};
+pub use jsonpath::{jsonpath, jsonpath_text, JsonPathError};
 pub use options::{host_and_port, RequestOptions, Resolve, DEFAULT_TIMEOUT};
 pub use render::{render_outcome, render_response, summary, BODY_LINES};
 pub use response::{format_duration, Response};

@@ -45,7 +45,7 @@ pub(super) fn parse_templates(expr: &str) -> Result<Vec<Vec<Segment>>, JsonPathE
             return Err(err(
                 expr,
                 start,
-                "expected `{` (text between templates is not supported)",
+                "expected `{` (for text around templates, or `range`, use `jsonpath_text`)",
             ));
         };
         let close = find_close(inner).ok_or_else(|| err(expr, start, "missing closing `}`"))?;
@@ -56,12 +56,21 @@ pub(super) fn parse_templates(expr: &str) -> Result<Vec<Vec<Segment>>, JsonPathE
     Ok(paths)
 }
 
-fn offset_of(whole: &str, part: &str) -> usize {
+/// Parses one path (the inside of a template), `base` being its offset in `expr`.
+pub(super) fn parse_path(
+    expr: &str,
+    body: &str,
+    base: usize,
+) -> Result<Vec<Segment>, JsonPathError> {
+    Parser::new(expr, body, base).path()
+}
+
+pub(super) fn offset_of(whole: &str, part: &str) -> usize {
     part.as_ptr() as usize - whole.as_ptr() as usize
 }
 
 /// Index of the `}` closing a template, skipping quoted strings.
-fn find_close(s: &str) -> Option<usize> {
+pub(super) fn find_close(s: &str) -> Option<usize> {
     let mut quote = None;
     let mut escaped = false;
     for (i, c) in s.char_indices() {
@@ -77,7 +86,7 @@ fn find_close(s: &str) -> Option<usize> {
     None
 }
 
-fn err(expr: &str, position: usize, reason: &str) -> JsonPathError {
+pub(super) fn err(expr: &str, position: usize, reason: &str) -> JsonPathError {
     JsonPathError {
         expr: expr.to_string(),
         position,
