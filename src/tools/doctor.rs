@@ -121,14 +121,17 @@ pub fn tools_used_by(script_text: &str) -> BTreeSet<String> {
         Regex::new(r"\b(helm_install|helm_uninstall|helm|istioctl|meshctl|vcluster)\s*\(")
             .expect("static regex")
     });
-    let run_re =
-        RUN.get_or_init(|| Regex::new(r#"\brun\s*\(\s*"([^"]+)""#).expect("static regex"));
+    let run_re = RUN.get_or_init(|| Regex::new(r#"\brun\s*\(\s*"([^"]+)""#).expect("static regex"));
     let mut out = BTreeSet::new();
     for line in script_text.lines() {
         let code = strip_line_comment(line);
         for cap in call.captures_iter(code) {
             let name = &cap[1];
-            let tool = if name.starts_with("helm") { "helm" } else { name };
+            let tool = if name.starts_with("helm") {
+                "helm"
+            } else {
+                name
+            };
             out.insert(tool.to_string());
         }
         for cap in run_re.captures_iter(code) {

@@ -79,7 +79,10 @@ pub enum ToolError {
     },
 
     /// A simulated rule needs an object that is not (yet) in a cluster.
-    #[error("simulated `{tool}` needs {what} on cluster `{cluster}`, which does not exist yet{}", hint_suffix(hint))]
+    #[error(
+        "simulated `{tool}` needs {what} on cluster `{cluster}`, which does not exist yet{}",
+        hint_suffix(hint)
+    )]
     SimLookup {
         tool: String,
         what: String,
@@ -88,7 +91,9 @@ pub enum ToolError {
     },
 
     /// A context named in a simulated call's arguments is not one of the simulated clusters.
-    #[error("`{tool}` names context `{context}`, which is not a simulated cluster; known: {known}")]
+    #[error(
+        "`{tool}` names context `{context}`, which is not a simulated cluster; known: {known}"
+    )]
     UnknownContext {
         tool: String,
         context: String,

@@ -272,14 +272,20 @@ mod tests {
         let mut i = install();
         i.set = vec![("licensing.key".into(), "xx-SECRET-yy".into())];
         let err = check_set_values(&i, &["SECRET".into()]).unwrap_err();
-        assert!(err.to_string().contains("`--set licensing.key=...`"), "{err}");
+        assert!(
+            err.to_string().contains("`--set licensing.key=...`"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("SECRET"));
     }
 
     #[test]
     fn repo_spec_and_values() {
         let r = HelmRepo::parse("gloo-platform=https://x/charts").unwrap();
-        assert_eq!((r.name.as_str(), r.url.as_str()), ("gloo-platform", "https://x/charts"));
+        assert_eq!(
+            (r.name.as_str(), r.url.as_str()),
+            ("gloo-platform", "https://x/charts")
+        );
         assert!(HelmRepo::parse("nope").is_none());
         let v = HelmValues::Yaml("a: [".into());
         assert!(v.to_yaml().is_err());

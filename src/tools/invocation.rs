@@ -54,7 +54,10 @@ pub struct Invocation {
 impl Invocation {
     /// A call of `program` with `argv`, no cluster, the default timeout, labelled by the
     /// program's name.
-    pub fn new<S: Into<String>>(program: impl Into<String>, argv: impl IntoIterator<Item = S>) -> Self {
+    pub fn new<S: Into<String>>(
+        program: impl Into<String>,
+        argv: impl IntoIterator<Item = S>,
+    ) -> Self {
         let program = program.into();
         let label = tool_name(&program).to_string();
         Invocation {
@@ -110,7 +113,11 @@ impl Invocation {
     /// The same call settings (cluster, env, timeout, label, secrets) with another program
     /// and argv.
     #[must_use]
-    pub fn with_argv<S: Into<String>>(&self, program: &str, argv: impl IntoIterator<Item = S>) -> Self {
+    pub fn with_argv<S: Into<String>>(
+        &self,
+        program: &str,
+        argv: impl IntoIterator<Item = S>,
+    ) -> Self {
         let mut inv = self.clone();
         let relabel = self.label == auto_label(self.cluster.as_ref(), &self.program);
         inv.program = program.to_string();
@@ -219,7 +226,10 @@ mod tests {
         let inv = Invocation::new("./solo-istioctl", ["x", "--context=other"]).cluster(c.clone());
         assert_eq!(inv.full_argv(), ["x", "--context=other"]);
         let inv = Invocation::new("kubectl", ["exec", "p", "--", "ls"]).cluster(c.clone());
-        assert_eq!(inv.full_argv(), ["exec", "p", "--context", "kind-a", "--", "ls"]);
+        assert_eq!(
+            inv.full_argv(),
+            ["exec", "p", "--context", "kind-a", "--", "ls"]
+        );
         let inv = Invocation::new("jq", ["."]).cluster(c);
         assert_eq!(inv.full_argv(), ["."]);
     }

@@ -42,8 +42,8 @@ pub use release_book::{objects_in, ReleaseBook};
 pub use sim_call::{BooleanFlags, SimCall};
 pub use sim_rules::{ReleaseAction, SimRule, SimToolRules, RULES_DIR};
 pub use simulated::{
-    helm_install_simulated, match_simulated, run_checks, ObjectKey, ReleaseKey, SimApply,
-    SimWorld, SimulatedEffect,
+    helm_install_simulated, match_simulated, run_checks, ObjectKey, ReleaseKey, SimApply, SimWorld,
+    SimulatedEffect,
 };
 
 /// Runs `helm <argv>` with `base`'s cluster, env, timeout and secrets.

@@ -42,7 +42,9 @@ pub async fn run(
     #[cfg(unix)]
     cmd.process_group(0);
 
-    let mut child = cmd.spawn().map_err(|source| spawn_error(inv, source))?;
+    let mut child = spawn(&mut cmd)
+        .await
+        .map_err(|source| spawn_error(inv, source))?;
     let pid = child.id();
 
     if let (Some(text), Some(mut stdin)) = (&inv.stdin, child.stdin.take()) {
@@ -102,6 +104,22 @@ pub async fn run(
         code,
         duration: started.elapsed(),
     })
+}
+
+/// Spawns, retrying a few times on ETXTBSY ("text file busy"): a tool written a moment ago
+/// (a download, a test's fake) can still be open for writing in a forked sibling.
+async fn spawn(cmd: &mut Command) -> std::io::Result<tokio::process::Child> {
+    const ETXTBSY: i32 = 26;
+    let mut attempt = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 fn spawn_error(inv: &Invocation, source: std::io::Error) -> ToolError {

@@ -16,12 +16,15 @@ pub struct ReleaseBook {
 impl ReleaseBook {
     /// Records the objects of an install effect (replacing what an earlier install of the
     /// same release recorded, as `helm upgrade` does). Does nothing for other effects.
+    /// Namespaces are not recorded: `helm uninstall` keeps the namespace of
+    /// `--create-namespace`.
     pub fn record(&mut self, effect: &SimulatedEffect) {
         let Some(key) = &effect.install else { return };
         let objects = effect
             .applies
             .iter()
             .flat_map(|a| objects_in(&a.cluster, &a.yaml))
+            .filter(|o| !(o.kind == "Namespace" && o.api_version == "v1"))
             .collect();
         self.releases.insert(key.clone(), objects);
     }
@@ -94,7 +97,10 @@ mod tests {
             ..Default::default()
         };
         let gone = book.take_for(&uninstall);
-        assert_eq!(gone.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(
+            gone.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
         assert!(book.take_for(&uninstall).is_empty());
     }
 }

@@ -235,7 +235,10 @@ mod tests {
             &argv("upgrade --install gp gloo-platform/gloo-platform --kube-context c1 -n gloo-mesh --version=2.8.0 --create-namespace --set a.b=true,x=3"),
             &helm_bools(),
         );
-        assert_eq!(c.helm_release_chart(), Some(("gp", "gloo-platform/gloo-platform")));
+        assert_eq!(
+            c.helm_release_chart(),
+            Some(("gp", "gloo-platform/gloo-platform"))
+        );
         assert_eq!(c.flag("namespace"), Some("gloo-mesh"));
         assert_eq!(c.flag("version"), Some("2.8.0"));
         assert_eq!(c.flag("create-namespace"), Some("true"));

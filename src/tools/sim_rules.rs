@@ -67,6 +67,10 @@ pub struct LookupDef {
     pub name: String,
     /// Dotted path into the object (`status.loadBalancer.ingress.0.ip`).
     pub path: String,
+    /// Used when the object or the path is missing (a template); without it a missing
+    /// object is an error.
+    #[serde(default)]
+    pub default: Option<String>,
     /// What to do when it is missing (shown in the error).
     #[serde(default)]
     pub hint: Option<String>,
@@ -85,7 +89,7 @@ pub struct ApplyDef {
     pub manifest: String,
 }
 
-/// An object that must exist for a check (`meshctl check`) to pass.
+/// An object: one that must exist for a check (`meshctl check`) to pass, or one to delete.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CheckDef {
@@ -144,6 +148,9 @@ pub struct SimRule {
     pub apply: Vec<ApplyDef>,
     #[serde(default)]
     pub checks: Vec<CheckDef>,
+    /// Objects to delete (same fields as a check).
+    #[serde(default)]
+    pub delete: Vec<CheckDef>,
     #[serde(default)]
     pub stdout: String,
     #[serde(default)]
@@ -161,7 +168,9 @@ pub struct SimRule {
 impl SimRule {
     /// How specific the match is: the most specific matching rule wins.
     fn specificity(&self) -> usize {
-        self.matcher.args.len() + 2 * usize::from(self.matcher.chart.is_some()) + self.matcher.flags.len()
+        self.matcher.args.len()
+            + 2 * usize::from(self.matcher.chart.is_some())
+            + self.matcher.flags.len()
     }
 
     /// Whether the rule describes this call.

@@ -10,7 +10,7 @@ use super::error::ToolError;
 use super::helm::{helm_install_argv, HelmInstall};
 use super::invocation::{Invocation, ToolCluster};
 use super::sim_call::{deep_merge, get_path, SimCall};
-use super::sim_rules::{ReleaseAction, SimRule, SimToolRules};
+use super::sim_rules::{CheckDef, ReleaseAction, SimRule, SimToolRules};
 
 /// What the lead's bindings can see of the simulated clusters.
 pub trait SimWorld: Send + Sync {
@@ -34,7 +34,11 @@ pub struct ObjectKey {
 impl std::fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.namespace {
-            Some(ns) => write!(f, "{} `{ns}/{}` on `{}`", self.kind, self.name, self.cluster),
+            Some(ns) => write!(
+                f,
+                "{} `{ns}/{}` on `{}`",
+                self.kind, self.name, self.cluster
+            ),
             None => write!(f, "{} `{}` on `{}`", self.kind, self.name, self.cluster),
         }
     }
@@ -58,7 +62,8 @@ pub struct ReleaseKey {
 }
 
 /// What a simulated tool call does. The caller applies `applies` through the Kubernetes
-/// functions (in order), creates `new_clusters`, forgets `removed_clusters`, then evaluates
+/// functions (in order), deletes `deletes`, creates `new_clusters`, forgets `removed_clusters`,
+/// then evaluates
 /// `checks` with [`run_checks`] and prints `stdout`. For `uninstall`, it deletes what
 /// [`super::ReleaseBook`] recorded for the release; after an `install`, it records `applies`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,6 +72,8 @@ pub struct SimulatedEffect {
     pub rule: String,
     pub applies: Vec<SimApply>,
     pub checks: Vec<ObjectKey>,
+    /// Objects to delete (missing ones are fine), after the applies.
+    pub deletes: Vec<ObjectKey>,
     pub stdout: String,
     pub new_clusters: Vec<ToolCluster>,
     pub removed_clusters: Vec<String>,
@@ -127,7 +134,10 @@ async fn simulate(
     if !values.is_object() {
         values = Value::Object(Map::new());
     }
-    deep_merge(&mut values, call.values(inv.stdin.as_deref()).map_err(&fail)?);
+    deep_merge(
+        &mut values,
+        call.values(inv.stdin.as_deref()).map_err(&fail)?,
+    );
     if let Some(extra) = extra_values {
         deep_merge(&mut values, extra);
     }
@@ -173,7 +183,10 @@ async fn simulate(
         let mut ctx = base.clone();
         ctx["local"] = local.as_ref().map(cluster_json).unwrap_or(Value::Null);
         ctx["peer"] = peer.as_ref().map(cluster_json).unwrap_or(Value::Null);
-        let default_cluster = local.as_ref().map(|c| c.name.clone()).or(self_cluster.clone());
+        let default_cluster = local
+            .as_ref()
+            .map(|c| c.name.clone())
+            .or(self_cluster.clone());
         let r = Renderer {
             hb: &hb,
             rule,
@@ -192,7 +205,12 @@ async fn simulate(
                 .get(&key)
                 .await
                 .and_then(|obj| get_path(&obj, &lookup.path).cloned());
-            let Some(value) = found.filter(|v| !v.is_null()) else {
+            let found = match (found.filter(|v| !v.is_null()), &lookup.default) {
+                (Some(v), _) => Some(v),
+                (None, Some(default)) => Some(Value::String(r.text(default, &ctx)?)),
+                (None, None) => None,
+            };
+            let Some(value) = found else {
                 return Err(ToolError::SimLookup {
                     tool: call.tool.clone(),
                     what: format!("`{}` of {}", lookup.path, key_without_cluster(&key)),
@@ -221,16 +239,14 @@ async fn simulate(
             }
         }
         for check in &rule.checks {
-            if !r.when(check.when.as_deref(), &ctx)? {
-                continue;
+            if let Some(key) = r.object(check, &ctx)? {
+                effect.checks.push(key);
             }
-            effect.checks.push(ObjectKey {
-                cluster: r.cluster(check.cluster.as_deref(), &ctx)?,
-                api_version: r.text(&check.api_version, &ctx)?,
-                kind: r.text(&check.kind, &ctx)?,
-                namespace: r.opt(check.namespace.as_deref(), &ctx)?,
-                name: r.text(&check.name, &ctx)?,
-            });
+        }
+        for delete in &rule.delete {
+            if let Some(key) = r.object(delete, &ctx)? {
+                effect.deletes.push(key);
+            }
         }
         for nc in &rule.new_clusters {
             effect.new_clusters.push(ToolCluster::new(
@@ -312,7 +328,11 @@ fn iterations(
 }
 
 /// A cluster by logical name or by context.
-fn resolve(name_or_context: &str, clusters: &[ToolCluster], tool: &str) -> Result<ToolCluster, ToolError> {
+fn resolve(
+    name_or_context: &str,
+    clusters: &[ToolCluster],
+    tool: &str,
+) -> Result<ToolCluster, ToolError> {
     clusters
         .iter()
         .find(|c| c.name == name_or_context)
@@ -363,17 +383,34 @@ impl Renderer<'_> {
         Ok(!matches!(s.trim(), "" | "false" | "0" | "null"))
     }
 
+    /// An object named by a rule, or `None` when its `when` is false.
+    fn object(&self, def: &CheckDef, ctx: &Value) -> Result<Option<ObjectKey>, ToolError> {
+        if !self.when(def.when.as_deref(), ctx)? {
+            return Ok(None);
+        }
+        Ok(Some(ObjectKey {
+            cluster: self.cluster(def.cluster.as_deref(), ctx)?,
+            api_version: self.text(&def.api_version, ctx)?,
+            kind: self.text(&def.kind, ctx)?,
+            namespace: self.opt(def.namespace.as_deref(), ctx)?,
+            name: self.text(&def.name, ctx)?,
+        }))
+    }
+
     /// A cluster's logical name from a template rendering to a name or a context; the
     /// default cluster when the template is absent or renders empty.
     fn cluster(&self, template: Option<&str>, ctx: &Value) -> Result<String, ToolError> {
         let rendered = self.opt(template, ctx)?;
         match rendered {
             Some(s) => Ok(resolve(s.trim(), self.clusters, &self.rule.matcher.tool)?.name),
-            None => self.default_cluster.clone().ok_or_else(|| ToolError::SimRule {
-                rule: self.rule.name.clone(),
-                file: self.rule.file.clone(),
-                message: "the call has no cluster and the rule names none".into(),
-            }),
+            None => self
+                .default_cluster
+                .clone()
+                .ok_or_else(|| ToolError::SimRule {
+                    rule: self.rule.name.clone(),
+                    file: self.rule.file.clone(),
+                    message: "the call has no cluster and the rule names none".into(),
+                }),
         }
     }
 }
@@ -382,8 +419,8 @@ impl Renderer<'_> {
 fn documents(yaml: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for doc in split_documents(yaml) {
-        let v: Option<Value> =
-            serde_yaml::from_str(&doc).map_err(|e| format!("rendered manifest is not valid YAML: {e}\n{doc}"))?;
+        let v: Option<Value> = serde_yaml::from_str(&doc)
+            .map_err(|e| format!("rendered manifest is not valid YAML: {e}\n{doc}"))?;
         if v.is_some() {
             out.push(doc);
         }
