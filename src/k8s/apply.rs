@@ -149,9 +149,31 @@ impl Cluster {
             }
             self.forget_catalog().await;
         }
+        // Every kind must be served before anything else is written.
+        let mut kinds = std::collections::BTreeSet::new();
+        for (_, d) in &rest {
+            if kinds.insert((d.api_version(), d.kind())) {
+                self.type_of(d.api_version(), d.kind()).await?;
+            }
+        }
         results.extend(self.apply_all(rest, opts).await);
         results.sort_by_key(|(i, _)| *i);
         results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Applies the manifest in a file.
+    pub async fn apply_file(
+        &self,
+        path: &std::path::Path,
+        opts: &ApplyOptions,
+    ) -> Result<Vec<Applied>> {
+        let text = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|source| K8sError::File {
+                path: path.display().to_string(),
+                source,
+            })?;
+        self.apply(&text, opts).await
     }
 
     async fn apply_all(
