@@ -2,5 +2,7 @@
 
 mod cli;
 mod http;
+mod k8s;
+mod sim;
 mod support;
 mod tools;
