@@ -2,7 +2,6 @@
 
 mod cli;
 mod http;
-mod k8s;
 mod sim;
 mod support;
 mod tools;
