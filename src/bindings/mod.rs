@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod convert;
 pub mod data;
 pub mod flow;
+pub mod http;
 pub mod pods;
 pub mod resources;
 pub mod structure;
@@ -48,6 +49,7 @@ pub fn register_all(engine: &mut Engine, session: &Arc<Session>) {
     resources::register(engine, session);
     waits::register(engine, session);
     pods::register(engine, session);
+    http::register(engine, session);
 }
 
 /// The name of a cluster handle, when the value is one (for messages).
