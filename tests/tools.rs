@@ -178,6 +178,20 @@ async fn timeout_kills_the_process_group() {
 }
 
 #[tokio::test]
+async fn a_daemon_left_holding_the_pipes_does_not_hang_the_step() {
+    let bin = FakeBin::new().tool(
+        "vcluster",
+        r#"sleep 300 & echo $! > "$REC"; echo connected; exit 0"#,
+    );
+    let out = run(&bin.invocation("vcluster", &["connect", "x"]), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, "connected\n");
+    let pid = bin.read("rec").trim().to_string();
+    let _ = std::process::Command::new("kill").arg(&pid).status();
+}
+
+#[tokio::test]
 async fn secrets_are_redacted_in_lines_and_errors_but_returned_raw() {
     let bin = FakeBin::new().tool(
         "meshctl",
@@ -668,6 +682,26 @@ async fn sim_gloo_platform_management_plane_and_agent() {
         "gloo-mesh-mgmt-server"
     );
     assert!(mgmt.applies.iter().all(|a| !a.yaml.contains(LICENSE)));
+    assert_eq!(deploy["metadata"]["labels"]["app"], "gloo-mesh-mgmt-server");
+
+    // Uninstall deletes what helm made, not the secrets the management server made.
+    let mut book = ReleaseBook::default();
+    book.record(&mgmt);
+    let un = sim(
+        &world,
+        Some("cluster1"),
+        "helm",
+        &argv_of("uninstall gloo-platform -n gloo-mesh"),
+    )
+    .await
+    .unwrap();
+    let gone = book.take_for(&un);
+    assert!(
+        gone.iter()
+            .any(|k| k.name == "gloo-mesh-mgmt-server" && k.kind == "Service"),
+        "{gone:?}"
+    );
+    assert!(gone.iter().all(|k| k.kind != "Secret"), "{gone:?}");
 
     // The workload cluster's agent (walkthrough 000, cluster 2), values from a file.
     let dir = tempfile::tempdir().unwrap();

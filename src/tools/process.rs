@@ -2,7 +2,7 @@
 //! a timeout that kills the whole process group, redacted errors.
 
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -10,6 +10,10 @@ use tokio::process::Command;
 use super::error::ToolError;
 use super::invocation::{install_hint, Invocation, Stream, ToolOutput};
 use super::redact::redact;
+
+/// How long output is still read after the tool exited, when something it started keeps its
+/// pipes open.
+pub const PIPE_GRACE: Duration = Duration::from_millis(500);
 
 /// How many lines of stderr a [`ToolError::Failed`] keeps.
 pub const STDERR_TAIL_LINES: usize = 10;
@@ -59,19 +63,36 @@ pub async fn run(
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let secrets = &inv.secrets;
+    let (mut out_text, mut err_text) = (String::new(), String::new());
     let finished = {
         let work = async {
-            let (out, err, status) = tokio::join!(
-                pump(stdout, Stream::Stdout, on_line, secrets),
-                pump(stderr, Stream::Stderr, on_line, secrets),
-                child.wait()
-            );
-            (out, err, status)
+            let pumps = async {
+                let (o, e) = tokio::join!(
+                    pump(stdout, Stream::Stdout, on_line, secrets, &mut out_text),
+                    pump(stderr, Stream::Stderr, on_line, secrets, &mut err_text)
+                );
+                o.and(e)
+            };
+            tokio::pin!(pumps);
+            tokio::select! {
+                read = &mut pumps => {
+                    let status = child.wait().await;
+                    (read, status)
+                }
+                status = child.wait() => {
+                    // The tool exited; a daemon it left behind may still hold the pipes open:
+                    // read what is left for a moment, then stop reading.
+                    let read = tokio::time::timeout(PIPE_GRACE, &mut pumps)
+                        .await
+                        .unwrap_or(Ok(()));
+                    (read, status)
+                }
+            }
         };
         tokio::time::timeout(inv.timeout, work).await
     };
 
-    let (out, err, status) = match finished {
+    let (read, status) = match finished {
         Ok(done) => done,
         Err(_) => {
             kill_group(pid);
@@ -87,9 +108,9 @@ pub async fn run(
         message: redact(&source.to_string(), secrets),
         source,
     };
-    let stdout = out.map_err(io_error)?;
-    let stderr = err.map_err(io_error)?;
+    read.map_err(io_error)?;
     let status = status.map_err(io_error)?;
+    let (stdout, stderr) = (out_text, err_text);
     let code = exit_code(&status);
     if code != 0 {
         return Err(ToolError::Failed {
@@ -138,18 +159,18 @@ fn spawn_error(inv: &Invocation, source: std::io::Error) -> ToolError {
 }
 
 /// Reads lines (lossy UTF-8) until EOF, passing each (redacted, without its newline) to
-/// `on_line`, and returns everything read, raw.
+/// `on_line` and appending it, raw, to `all`.
 async fn pump<R: AsyncRead + Unpin>(
     reader: Option<R>,
     stream: Stream,
     on_line: &(dyn Fn(Stream, &str) + Send + Sync),
     secrets: &[String],
-) -> std::io::Result<String> {
+    all: &mut String,
+) -> std::io::Result<()> {
     let Some(reader) = reader else {
-        return Ok(String::new());
+        return Ok(());
     };
     let mut reader = BufReader::new(reader);
-    let mut all = String::new();
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -161,7 +182,7 @@ async fn pump<R: AsyncRead + Unpin>(
         let shown = line.trim_end_matches(['\n', '\r']);
         on_line(stream, &redact(shown, secrets));
     }
-    Ok(all)
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -87,6 +87,10 @@ pub struct ApplyDef {
     #[serde(default)]
     pub when: Option<String>,
     pub manifest: String,
+    /// Objects the real workload creates at run time (not helm): a simulated
+    /// `helm uninstall` leaves them, as the real one does.
+    #[serde(default)]
+    pub keep_on_uninstall: bool,
 }
 
 /// An object: one that must exist for a check (`meshctl check`) to pass, or one to delete.

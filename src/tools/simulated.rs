@@ -51,6 +51,8 @@ pub struct SimApply {
     pub cluster: String,
     /// One or more YAML documents.
     pub yaml: String,
+    /// Not deleted by a simulated `helm uninstall` of the release.
+    pub keep_on_uninstall: bool,
 }
 
 /// A helm release, as simulated installs and uninstalls name it.
@@ -235,6 +237,7 @@ async fn simulate(
                 effect.applies.push(SimApply {
                     cluster,
                     yaml: docs.join("---\n"),
+                    keep_on_uninstall: apply.keep_on_uninstall,
                 });
             }
         }
