@@ -12,6 +12,7 @@
 //! | `doctor.rs` | [`doctor`], [`tools_used_by`] |
 //! | `sim_call.rs` | [`SimCall`]: argv parsed for rules |
 //! | `sim_rules.rs` | [`SimToolRules`]: the rule format |
+//! | `sim_render.rs` | rendering a rule's templates |
 //! | `simulated.rs` | [`match_simulated`], [`SimulatedEffect`], [`run_checks`] |
 //! | `release_book.rs` | [`ReleaseBook`]: objects per simulated helm release |
 
@@ -23,6 +24,7 @@ mod process;
 mod redact;
 mod release_book;
 mod sim_call;
+mod sim_render;
 mod sim_rules;
 mod simulated;
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
+use super::doctor::find_on_path;
 use super::error::ToolError;
 use super::invocation::{install_hint, Invocation, Stream, ToolOutput};
 use super::redact::redact;
@@ -144,17 +145,38 @@ async fn spawn(cmd: &mut Command) -> std::io::Result<tokio::process::Child> {
 }
 
 fn spawn_error(inv: &Invocation, source: std::io::Error) -> ToolError {
-    if source.kind() == std::io::ErrorKind::NotFound {
-        ToolError::NotFound {
-            program: inv.program.clone(),
-            hint: install_hint(inv.tool()),
-        }
-    } else {
-        ToolError::Spawn {
+    if source.kind() != std::io::ErrorKind::NotFound {
+        return ToolError::Spawn {
             program: inv.program.clone(),
             message: source.to_string(),
             source,
-        }
+        };
+    }
+    let path = inv
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| std::ffi::OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    if find_on_path(&inv.program, &path).is_some() {
+        // The program is there: what is missing is its interpreter (`#!/bin/bash` on a
+        // machine without bash) or a library loader.
+        return ToolError::Spawn {
+            program: inv.program.clone(),
+            message: "it exists, but its interpreter (the `#!` line) was not found".into(),
+            source,
+        };
+    }
+    ToolError::NotFound {
+        program: inv.program.clone(),
+        place: if inv.program.contains('/') {
+            "(no such file)".into()
+        } else {
+            "on PATH".into()
+        },
+        hint: install_hint(inv.tool()),
     }
 }
 
