@@ -369,6 +369,28 @@ async fn helm_install_removes_the_values_file_on_failure_and_adds_repos() {
 }
 
 #[tokio::test]
+async fn oci_charts_need_no_repo() {
+    let bin = FakeBin::new().tool("helm", FAKE_HELM);
+    let base = bin
+        .invocation("helm", &[])
+        .cluster(ToolCluster::new("cluster2", "ctx2"));
+    let install = HelmInstall {
+        release: "gloo-operator".into(),
+        chart: "oci://us-docker.pkg.dev/solo-public/gloo-operator-helm/gloo-operator".into(),
+        namespace: "gloo-system".into(),
+        version: Some("0.2.5".into()),
+        repo: HelmRepo::parse("x=https://example.invalid"),
+        ..Default::default()
+    };
+    helm_install(&install, &base, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        bin.read("rec").replace('\n', " "),
+        "upgrade --install gloo-operator oci://us-docker.pkg.dev/solo-public/gloo-operator-helm/gloo-operator \
+         --kube-context ctx2 --namespace gloo-system --version 0.2.5 -- "
+    );
+}
+
+#[tokio::test]
 async fn doctor_on_a_machine_without_the_tools() {
     let empty = FakeBin::new();
     let path = std::ffi::OsString::from(empty.dir.path());

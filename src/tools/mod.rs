@@ -28,7 +28,10 @@ mod sim_render;
 mod sim_rules;
 mod simulated;
 
-pub use doctor::{doctor, doctor_with_path, find_on_path, tools_used_by, version_argv, ToolStatus};
+pub use doctor::{
+    doctor, doctor_with_path, find_on_path, tools_used_by, tools_used_by_runbook, version_argv,
+    ToolStatus,
+};
 pub use error::ToolError;
 pub use helm::{
     check_set_values, go_duration, helm_install, helm_install_argv, helm_uninstall,
