@@ -25,7 +25,8 @@ pub const STDERR_TAIL_LINES: usize = 10;
 /// by `***`; the returned [`ToolOutput`] keeps the raw text for the script. A non-zero exit is
 /// [`ToolError::Failed`] with the last lines of stderr; running past `inv.timeout` kills the
 /// process and its process group and is [`ToolError::Timeout`]; a missing program is
-/// [`ToolError::NotFound`] with how to get it. Error texts are redacted.
+/// [`ToolError::NotFound`] with how to get it. Error texts are redacted. Dropping the future
+/// (cancelling the run) kills the process group too.
 pub async fn run(
     inv: &Invocation,
     on_line: &(dyn Fn(Stream, &str) + Send + Sync),
@@ -51,6 +52,8 @@ pub async fn run(
         .await
         .map_err(|source| spawn_error(inv, source))?;
     let pid = child.id();
+    // If this future is dropped (the run was cancelled, e.g. Ctrl-C), kill the whole group.
+    let mut guard = GroupGuard(pid);
 
     if let (Some(text), Some(mut stdin)) = (&inv.stdin, child.stdin.take()) {
         // A program that never reads stdin must not block us: write in the background.
@@ -94,9 +97,13 @@ pub async fn run(
     };
 
     let (read, status) = match finished {
-        Ok(done) => done,
+        Ok(done) => {
+            // Exited by itself: anything it left running on purpose stays.
+            guard.0 = None;
+            done
+        }
         Err(_) => {
-            kill_group(pid);
+            kill_group(guard.0.take());
             let _ = child.kill().await;
             return Err(ToolError::Timeout {
                 label: inv.label.clone(),
@@ -205,6 +212,15 @@ async fn pump<R: AsyncRead + Unpin>(
         on_line(stream, &redact(shown, secrets));
     }
     Ok(())
+}
+
+/// Kills the process group it holds when dropped, unless emptied.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0.take());
+    }
 }
 
 #[cfg(unix)]

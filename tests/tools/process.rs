@@ -99,6 +99,39 @@ async fn timeout_kills_the_process_group() {
 }
 
 #[tokio::test]
+async fn cancelling_the_run_kills_the_process_group() {
+    let bin = FakeBin::new().tool("helm", r#"sleep 300 & echo $! > "$REC"; wait"#);
+    let rec = bin.path("rec");
+    let inv = bin.invocation("helm", &["upgrade"]);
+    // Cancel the run once the tool has started its grandchild (as Ctrl-C would).
+    let started = async {
+        wait_until("the tool to start", Duration::from_secs(10), || {
+            std::fs::read_to_string(&rec).is_ok_and(|s| s.ends_with('\n'))
+        })
+        .await
+    };
+    tokio::select! {
+        _ = run(&inv, &|_, _| {}) => panic!("the tool should still be running"),
+        _ = started => {}
+    }
+    let pid = bin.read("rec").trim().to_string();
+    wait_until(
+        "the grandchild to be killed",
+        Duration::from_secs(10),
+        || gone(&pid),
+    )
+    .await;
+}
+
+/// Whether a process is gone (or a zombie waiting for its reaper).
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.split(") ").nth(1).is_some_and(|s| s.starts_with('Z')),
+    }
+}
+
+#[tokio::test]
 async fn a_daemon_left_holding_the_pipes_does_not_hang_the_step() {
     let bin = FakeBin::new().tool(
         "vcluster",
