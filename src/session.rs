@@ -125,6 +125,8 @@ pub struct Session {
     pub cancelled: Arc<AtomicBool>,
     /// Interactive hooks (step-through, pause, pause-on-error), installed by the REPL layer.
     pub hooks: crate::bindings::structure::Hooks,
+    /// The clusters of the run.
+    pub fleet: Arc<crate::fleet::Fleet>,
 }
 
 impl Session {
@@ -149,6 +151,7 @@ impl Session {
             state: Mutex::new(RunState::default()),
             cancelled: Arc::new(AtomicBool::new(false)),
             hooks: crate::bindings::structure::Hooks::default(),
+            fleet: Arc::new(crate::fleet::Fleet::empty()),
         }
     }
 

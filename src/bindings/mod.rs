@@ -1,10 +1,14 @@
 //! Thin adapters between Rhai and the core: convert arguments, call core, convert the result,
 //! emit events. One file per family of functions.
 
+pub mod cluster;
 pub mod convert;
 pub mod data;
 pub mod flow;
+pub mod pods;
+pub mod resources;
 pub mod structure;
+pub mod waits;
 
 use std::sync::Arc;
 
@@ -40,9 +44,15 @@ pub fn register_all(engine: &mut Engine, session: &Arc<Session>) {
     structure::register(engine, session);
     data::register(engine, session);
     flow::register(engine, session);
+    cluster::register(engine, session);
+    resources::register(engine, session);
+    waits::register(engine, session);
+    pods::register(engine, session);
 }
 
 /// The name of a cluster handle, when the value is one (for messages).
-pub fn cluster_name_of(_value: &rhai::Dynamic) -> Option<String> {
-    None
+pub fn cluster_name_of(value: &rhai::Dynamic) -> Option<String> {
+    value
+        .read_lock::<crate::fleet::Member>()
+        .map(|m| m.name().to_string())
 }

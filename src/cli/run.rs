@@ -11,6 +11,7 @@ use super::exit;
 use super::targets::{self, Target};
 use crate::bindings::structure::{section_failure, Hooks};
 use crate::diagnostic::Diagnostic;
+use crate::fleet::Fleet;
 use crate::report::{files, Event, Redactor, Reporter, Status, TerminalOptions};
 use crate::runbook::Runbook;
 use crate::session::{RunState, SectionFilter, Session};
@@ -54,6 +55,10 @@ pub struct RunArgs {
     /// Write a report: .json, .xml (JUnit) or .md (Markdown transcript); repeatable.
     #[arg(long, value_name = "FILE")]
     pub report: Vec<PathBuf>,
+    /// When a section fails, also write the diagnostics gathered from the clusters (events,
+    /// not-ready workloads, logs) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
 }
 
 /// Prints an error paragraph (redacted) and returns the exit code for "could not start".
@@ -181,12 +186,23 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(f) => f,
         Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
     };
+    // Clusters: simulated ones start in milliseconds; real ones must answer /version.
+    let fleet = match &target {
+        Target::None => Ok(Fleet::empty()),
+        Target::Simulated(names) => handle.block_on(Fleet::simulated(names)),
+        Target::Real(map) => handle.block_on(Fleet::real(map)),
+    };
+    let fleet = match fleet {
+        Ok(f) => Arc::new(f),
+        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    };
     let reporter = Arc::new(Reporter::new(
         redactor.clone(),
         TerminalOptions::detect(verbosity),
         Vec::new(),
     ));
     let session = Arc::new(Session {
+        fleet: fleet.clone(),
         rt: handle.clone(),
         reporter: reporter.clone(),
         runbook: runbook.clone(),
@@ -211,6 +227,14 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         title: header.title.clone(),
         target: target.describe(),
     });
+    for m in fleet.members() {
+        reporter.emit(Event::ClusterReady {
+            cluster: m.name().to_string(),
+            context: m.cluster.context().map(String::from),
+            server: m.cluster.server().to_string(),
+            version: m.cluster.version().unwrap_or("v1.32 simulated").to_string(),
+        });
+    }
     for n in notices {
         reporter.emit(Event::Notice { text: n });
     }
@@ -264,6 +288,9 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
             }
         }
     };
+    if status == Status::Failed && code != exit::INTERRUPTED && !fleet.members().is_empty() {
+        gather_bundle(&session, &fleet, args.bundle.as_deref());
+    }
     reporter.emit(Event::RunFinished {
         status,
         duration_ms: started.elapsed().as_millis() as u64,
@@ -347,5 +374,67 @@ pub fn static_checks(
             .map(Diagnostic::to_string)
             .collect::<Vec<_>>()
             .join("\n"))
+    }
+}
+
+/// Gathers diagnostics from every cluster for the namespaces the run touched, attaches them to
+/// the reports, shows the start of them, and writes them to `--bundle DIR`.
+fn gather_bundle(session: &Session, fleet: &Fleet, dir: Option<&std::path::Path>) {
+    let namespaces: Vec<String> = {
+        let st = session.state();
+        let mut all: Vec<String> = st.namespaces.values().flatten().cloned().collect();
+        all.sort();
+        all.dedup();
+        all
+    };
+    if namespaces.is_empty() {
+        return;
+    }
+    let set = fleet.cluster_set();
+    let bundle = session.block_on(async {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            crate::k8s::gather_bundle(&set, &namespaces),
+        )
+        .await
+    });
+    let Ok(bundle) = bundle else {
+        session.emit(Event::Notice {
+            text: "diagnostics could not be gathered within 30s".into(),
+        });
+        return;
+    };
+    if bundle.is_empty() {
+        return;
+    }
+    let text = bundle.render_text();
+    session.reporter.set_bundle(text.clone());
+    let shown: Vec<&str> = text.lines().take(40).collect();
+    eprintln!("\ndiagnostics from the clusters (namespaces the run touched):");
+    eprintln!("{}", session.redact(&shown.join("\n")));
+    if text.lines().count() > shown.len() {
+        eprintln!(
+            "... (the full diagnostics are in the reports{})",
+            if dir.is_some() {
+                " and the bundle directory"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(dir) = dir {
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(dir.join("diagnostics.txt"), session.redact(&text))?;
+            let json = serde_json::to_value(&bundle).unwrap_or_default();
+            let json = session.reporter.redactor().redact_json(&json);
+            std::fs::write(
+                dir.join("diagnostics.json"),
+                serde_json::to_string_pretty(&json).unwrap_or_default(),
+            )
+        };
+        if let Err(e) = write() {
+            eprintln!("error: cannot write the bundle to `{}`: {e}", dir.display());
+        }
     }
 }
