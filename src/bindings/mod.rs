@@ -9,6 +9,7 @@ pub mod http;
 pub mod pods;
 pub mod resources;
 pub mod structure;
+pub mod tools;
 pub mod waits;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub fn register_all(engine: &mut Engine, session: &Arc<Session>) {
     waits::register(engine, session);
     pods::register(engine, session);
     http::register(engine, session);
+    tools::register(engine, session);
 }
 
 /// The name of a cluster handle, when the value is one (for messages).
