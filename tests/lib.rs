@@ -1,2 +1,8 @@
-mod integration {}
+//! The one integration-test binary: every file here is a module.
+
+mod cli;
+mod http;
 mod runbooks;
+mod sim;
+mod support;
+mod tools;
