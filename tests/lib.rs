@@ -2,6 +2,7 @@
 
 mod cli;
 mod http;
+mod runbooks;
 mod sim;
 mod support;
 mod tools;
