@@ -174,28 +174,6 @@ metadata: {name: w1, namespace: default}
 spec: {size: 3, color: blue}
 "#;
 
-const DEPLOY: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default, labels: {app: web}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: nginx, image: nginx}]}
-"#;
-
-const SVC: &str = r#"
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  type: LoadBalancer
-  selector: {app: web}
-  ports: [{port: 80}]
-"#;
-
 #[test]
 fn kubectl_conformance() {
     if !have_kubectl() {
@@ -258,21 +236,41 @@ fn kubectl_conformance() {
     let table = run(&["get", "wd"]);
     assert!(table.contains("SIZE") && table.contains('3'), "{table}");
 
-    let deploy = dir.path().join("deploy.yaml");
-    std::fs::write(&deploy, DEPLOY).unwrap();
-    run(&["apply", "--server-side", "-f", deploy.to_str().unwrap()]);
+    run(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=2",
+        "--port=8080",
+    ]);
     run(&["rollout", "status", "deployment/web", "--timeout=30s"]);
     run(&["label", "deployment", "web", "tier=front"]);
     let got = run(&["get", "deploy", "-l", "tier=front", "-o", "name"]);
     assert_eq!(got.trim(), "deployment.apps/web");
     run(&["scale", "deployment", "web", "--replicas=3"]);
     run(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    let img = run(&["get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"]);
+    assert_eq!(img, "nginx:1.27 8080");
     let pods = run(&["get", "pods", "-l", "app=web", "-o", "name"]);
     assert_eq!(pods.lines().count(), 3, "{pods}");
 
-    let svc = dir.path().join("svc.yaml");
-    std::fs::write(&svc, SVC).unwrap();
-    run(&["apply", "--server-side", "-f", svc.to_str().unwrap()]);
+    run(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=8080",
+        "--type=LoadBalancer",
+    ]);
+    let ports = run(&[
+        "get",
+        "svc",
+        "web",
+        "-o",
+        "jsonpath={.spec.ports[0].port} {.spec.ports[0].targetPort} {.spec.selector.app}",
+    ]);
+    assert_eq!(ports, "80 8080 web");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let ip = run(&[
@@ -299,6 +297,53 @@ fn kubectl_conformance() {
         .unwrap_or_default()
         .to_string();
     assert!(external.starts_with("198.51.100."), "{svc}");
+
+    // typed kubectl commands send protobuf
+    run(&["create", "namespace", "team-a"]);
+    run(&[
+        "-n",
+        "team-a",
+        "create",
+        "secret",
+        "generic",
+        "s1",
+        "--from-literal=k=v",
+    ]);
+    run(&[
+        "-n",
+        "team-a",
+        "create",
+        "configmap",
+        "cm1",
+        "--from-literal=k=v",
+    ]);
+    assert_eq!(
+        run(&[
+            "-n",
+            "team-a",
+            "get",
+            "secret",
+            "s1",
+            "-o",
+            "jsonpath={.data.k}"
+        ]),
+        "dg=="
+    );
+    assert_eq!(
+        run(&[
+            "-n",
+            "team-a",
+            "get",
+            "cm",
+            "cm1",
+            "-o",
+            "jsonpath={.data.k}"
+        ]),
+        "v"
+    );
+    run(&["delete", "namespace", "team-a", "--timeout=20s"]);
+    let (ok, _, _) = k.run(&["--context", "c1", "get", "ns", "team-a"]);
+    assert!(!ok, "the namespace is gone after delete");
 
     let table = run(&["get", "deploy"]);
     assert!(

@@ -20,6 +20,7 @@ mod defaults;
 mod discovery;
 pub mod patch;
 mod pods;
+mod protobuf;
 mod registry;
 mod resources;
 pub mod rules;
