@@ -376,3 +376,152 @@ fn kubectl_conformance() {
     ]);
     assert_eq!(out, "kube-system");
 }
+
+fn crd(group: &str, kind: &str, plural: &str, scope: &str, versions: &[&str]) -> serde_json::Value {
+    let versions: Vec<serde_json::Value> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"name": v, "served": true, "storage": i == 0, "subresources": {"status": {}},
+            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}))
+        .collect();
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {"group": group, "scope": scope, "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase()},
+            "versions": versions}})
+}
+
+fn dynamic(
+    client: &kube::Client,
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    ns: Option<&str>,
+) -> Api<kube::api::DynamicObject> {
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+    match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
+    }
+}
+
+/// Polls `check` until it returns Some, failing after a deadline.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn vendor_rules_gateways_operator_and_global_services() {
+    rt().block_on(async {
+        let sim = SimCluster::start("r1", 1, SimOptions::default());
+        let client = sim.client();
+        let pp = PatchParams::apply("test").force();
+        let crds: Api<kube::api::DynamicObject> = dynamic(&client, "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", None);
+        for c in [
+            crd("gateway.networking.k8s.io", "GatewayClass", "gatewayclasses", "Cluster", &["v1"]),
+            crd("gateway.networking.k8s.io", "Gateway", "gateways", "Namespaced", &["v1", "v1beta1"]),
+            crd("gateway.networking.k8s.io", "HTTPRoute", "httproutes", "Namespaced", &["v1", "v1beta1"]),
+            crd("operator.gloo.solo.io", "ServiceMeshController", "servicemeshcontrollers", "Cluster", &["v1"]),
+        ] {
+            let name = c["metadata"]["name"].as_str().unwrap().to_string();
+            crds.patch(&name, &pp, &Patch::Apply(&c)).await.unwrap();
+        }
+        let nss: Api<Namespace> = Api::all(client.clone());
+        nss.patch("istio-system", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}))).await.unwrap();
+
+        // gloo-operator
+        let smcs = dynamic(&client, "operator.gloo.solo.io", "v1", "ServiceMeshController", "servicemeshcontrollers", None);
+        smcs.patch("istio", &pp, &Patch::Apply(json!({"apiVersion": "operator.gloo.solo.io/v1", "kind": "ServiceMeshController",
+            "metadata": {"name": "istio"}, "spec": {"version": "1.26.2", "cluster": "cluster1", "network": "cluster1"}}))).await.unwrap();
+        let istio_deps: Api<Deployment> = Api::namespaced(client.clone(), "istio-system");
+        tokio::time::timeout(Duration::from_secs(10), await_condition(istio_deps.clone(), "istiod-gloo", conditions::is_deployment_completed()))
+            .await
+            .unwrap()
+            .unwrap();
+        eventually("ServiceMeshController phase", || {
+            let smcs = smcs.clone();
+            async move { (smcs.get("istio").await.ok()?.data["status"]["phase"] == "SUCCEEDED").then_some(()) }
+        })
+        .await;
+        let classes = dynamic(&client, "gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", None);
+        eventually("GatewayClass istio accepted", || {
+            let classes = classes.clone();
+            async move { (classes.get("istio").await.ok()?.data["status"]["conditions"][0]["status"] == "True").then_some(()) }
+        })
+        .await;
+
+        // Gateway class istio -> <gw>-istio LoadBalancer Service, Programmed once addressed
+        let gws = dynamic(&client, "gateway.networking.k8s.io", "v1", "Gateway", "gateways", Some("default"));
+        gws.patch("ingress", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": "ingress", "namespace": "default"},
+            "spec": {"gatewayClassName": "istio", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}))).await.unwrap();
+        let gw = eventually("Gateway Programmed", || {
+            let gws = gws.clone();
+            async move {
+                let gw = gws.get("ingress").await.ok()?;
+                let conds = gw.data["status"]["conditions"].as_array()?.clone();
+                conds.iter().any(|c| c["type"] == "Programmed" && c["status"] == "True").then_some(gw)
+            }
+        })
+        .await;
+        let svcs: Api<Service> = Api::namespaced(client.clone(), "default");
+        let svc = svcs.get("ingress-istio").await.unwrap();
+        let ip = svc.status.unwrap().load_balancer.unwrap().ingress.unwrap()[0].ip.clone().unwrap();
+        assert_eq!(gw.data["status"]["addresses"][0]["value"], ip.as_str());
+        let ports: Vec<i32> = svc.spec.unwrap().ports.unwrap().iter().map(|p| p.port).collect();
+        assert_eq!(ports, vec![15021, 80]);
+        let deps: Api<Deployment> = Api::namespaced(client.clone(), "default");
+        assert!(deps.get("ingress-istio").await.is_ok());
+
+        // HTTPRoute status parents
+        let routes = dynamic(&client, "gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", Some("default"));
+        routes.patch("r", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "r", "namespace": "default"}, "spec": {"parentRefs": [{"name": "ingress"}]}}))).await.unwrap();
+        eventually("HTTPRoute parents", || {
+            let routes = routes.clone();
+            async move {
+                let r = routes.get("r").await.ok()?;
+                (r.data["status"]["parents"][0]["controllerName"] == "istio.io/gateway-controller").then_some(())
+            }
+        })
+        .await;
+
+        // global service -> ServiceEntry in istio-system, removed with the label
+        svcs.patch("web", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "default", "labels": {"solo.io/service-scope": "global"}},
+            "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 9080}]}}))).await.unwrap();
+        let ses = dynamic(&client, "networking.istio.io", "v1", "ServiceEntry", "serviceentries", Some("istio-system"));
+        let se = eventually("autogen ServiceEntry", || {
+            let ses = ses.clone();
+            async move { ses.get("autogen.default.web").await.ok() }
+        })
+        .await;
+        assert_eq!(se.data["spec"]["hosts"][0], "web.default.mesh.internal");
+        svcs.patch("web", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"solo.io/service-scope": null}}}))).await.unwrap();
+        eventually("autogen ServiceEntry removed", || {
+            let ses = ses.clone();
+            async move { ses.get("autogen.default.web").await.is_err().then_some(()) }
+        })
+        .await;
+
+        // deleting the Gateway collects what the rule made for it
+        gws.delete("ingress", &DeleteParams::default()).await.unwrap();
+        eventually("gateway Service garbage collected", || {
+            let svcs = svcs.clone();
+            async move { svcs.get("ingress-istio").await.is_err().then_some(()) }
+        })
+        .await;
+    });
+}

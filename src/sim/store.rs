@@ -171,7 +171,8 @@ impl Store {
             for v in m.values() {
                 let owned = v["metadata"]["ownerReferences"]
                     .as_array()
-                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid));
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+                    || v["metadata"]["annotations"]["sim.meshbook.dev/owner-uid"] == uid;
                 if owned {
                     out.push((res.clone(), v.clone()));
                 }
