@@ -41,6 +41,9 @@ pub struct Event {
 
 type Objects = BTreeMap<(String, String), Value>;
 
+/// Retained events to replay, a receiver of later ones, and the resourceVersion in between.
+pub type Subscription = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64);
+
 struct State {
     rv: u64,
     objects: HashMap<ResKey, Objects>,
@@ -361,10 +364,7 @@ impl Store {
 
     /// Subscribes to changes. With `since`, also returns the retained events after it (or 410
     /// Expired if they are no longer retained). The current objects are returned by `list`.
-    pub fn subscribe(
-        &self,
-        since: Option<u64>,
-    ) -> Result<(Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64), ApiError> {
+    pub fn subscribe(&self, since: Option<u64>) -> Result<Subscription, ApiError> {
         let st = self.lock();
         let rx = self.tx.subscribe();
         let replay = match since {
