@@ -174,6 +174,37 @@ metadata: {name: w1, namespace: default}
 spec: {size: 3, color: blue}
 "#;
 
+const WORKLOADS: &str = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: postgres}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: agent, image: busybox}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: once, image: busybox}]
+"#;
+
 #[test]
 fn kubectl_conformance() {
     if !have_kubectl() {
@@ -406,6 +437,24 @@ fn kubectl_conformance() {
     assert!(
         err.contains("cannot run `ls /`") && err.contains("126"),
         "{err}"
+    );
+
+    // other workloads converge too
+    let workloads = dir.path().join("workloads.yaml");
+    std::fs::write(&workloads, WORKLOADS).unwrap();
+    run(&["apply", "-f", workloads.to_str().unwrap()]);
+    run(&["rollout", "status", "statefulset/db", "--timeout=30s"]);
+    run(&["rollout", "status", "daemonset/agent", "--timeout=30s"]);
+    run(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "--timeout=30s",
+    ]);
+    let ns_table = run(&["get", "ns", "default"]);
+    assert!(
+        ns_table.contains("STATUS") && ns_table.contains("Active"),
+        "{ns_table}"
     );
 
     let table = run(&["get", "deploy"]);
