@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
+use tokio::process::Command;
 use std::time::{Duration, Instant};
 
 use meshbook::k8s::{
@@ -23,7 +23,7 @@ fn sim(name: &str, index: usize) -> (SimCluster, Cluster) {
 /// A simulated cluster served on a socket, a `Cluster` over a socket client, and the URL.
 async fn served(name: &str) -> (SimCluster, Cluster, String) {
     let s = SimCluster::start(name, 0, SimOptions::default());
-    let url = s.serve("127.0.0.1:0".parse().unwrap()).await.unwrap().to_string();
+    let url = format!("http://{}", s.serve_local().await.unwrap());
     let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
     let c = Cluster::new(name, None, url.clone(), client);
     (s, c, url)
@@ -48,7 +48,7 @@ fn map(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
 }
 
 /// kubectl against a served simulator, with a kubeconfig and cache of its own.
-fn kubectl(dir: &Path, url: &str, args: &[&str]) -> (bool, String) {
+async fn kubectl(dir: &Path, url: &str, args: &[&str]) -> (bool, String) {
     let kc = dir.join("kubeconfig");
     std::fs::write(
         &kc,
@@ -57,11 +57,13 @@ fn kubectl(dir: &Path, url: &str, args: &[&str]) -> (bool, String) {
         ),
     )
     .unwrap();
+    // Async: the served simulator runs on this same runtime.
     let out = Command::new("kubectl")
         .args(args)
         .env("KUBECONFIG", &kc)
         .env("KUBECACHEDIR", dir.join("cache"))
         .output()
+        .await
         .expect("kubectl runs");
     (
         out.status.success(),
@@ -328,7 +330,13 @@ async fn a_secret_is_copied_between_two_clusters() {
     assert_eq!(c2.secret_data("istio-system", "remote", "token").await.unwrap(), "s3cr3t");
     let e = c2.secret_data("istio-system", "remote", "nope").await.unwrap_err().to_string();
     assert!(e.contains("has no key `nope`; keys: `token`") && !e.contains("s3cr3t"), "{e}");
+    // Idempotent, and never removes labels it was not given.
     assert_eq!(c1.create_namespace("istio-system", &BTreeMap::new()).await.unwrap(), ApplyOutcome::Unchanged);
+    let more = BTreeMap::from([("istio.io/dataplane-mode".to_string(), "ambient".to_string())]);
+    assert_eq!(c1.create_namespace("istio-system", &more).await.unwrap(), ApplyOutcome::Configured);
+    let ns = c1.get("ns", "istio-system", None).await.unwrap().unwrap();
+    assert_eq!(ns["metadata"]["labels"]["team"], "mesh");
+    assert_eq!(ns["metadata"]["labels"]["istio.io/dataplane-mode"], "ambient");
 }
 
 #[tokio::test]
@@ -348,12 +356,12 @@ async fn kubectl_sees_what_meshbook_applied() {
     let dir = tempfile::tempdir().unwrap();
     c.apply(THREE_CONFIGMAPS, &opts("default")).await.unwrap();
     c.label("cm", "a", Some("default"), &map(&[("tier", None)])).await.unwrap();
-    let (ok, out) = kubectl(dir.path(), &url, &["get", "configmap", "a", "-n", "default", "-o", "json"]);
+    let (ok, out) = kubectl(dir.path(), &url, &["get", "configmap", "a", "-n", "default", "-o", "json"]).await;
     assert!(ok, "{out}");
     let a: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(a["metadata"]["labels"], serde_json::json!({"app": "x"}));
     // A label set by kubectl survives a re-apply that never mentioned it.
-    let (ok, out) = kubectl(dir.path(), &url, &["label", "configmap", "b", "-n", "default", "owner=ops"]);
+    let (ok, out) = kubectl(dir.path(), &url, &["label", "configmap", "b", "-n", "default", "owner=ops"]).await;
     assert!(ok, "{out}");
     c.apply(THREE_CONFIGMAPS, &opts("default")).await.unwrap();
     let b = c.get("cm", "b", Some("default")).await.unwrap().unwrap();
