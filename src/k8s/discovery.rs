@@ -101,7 +101,13 @@ impl Catalog {
         // preferred versions first within a group.
         types.sort_by(|a, b| {
             let builtin = |t: &ResourceType| BUILTIN_GROUPS.contains(&t.group.as_str());
-            let rank = |t: &ResourceType| if builtin(t) { String::new() } else { t.group.clone() };
+            let rank = |t: &ResourceType| {
+                if builtin(t) {
+                    String::new()
+                } else {
+                    t.group.clone()
+                }
+            };
             (!builtin(a), rank(a), !a.preferred).cmp(&(!builtin(b), rank(b), !b.preferred))
         });
         Catalog { types }
@@ -311,8 +317,14 @@ mod tests {
         assert_eq!(r.version, "v1beta1");
         assert_eq!(c.resolve("gw").unwrap().group, "networking.istio.io");
         // Both are CRD groups: ties break by group name, as kube-aggregator orders them.
-        assert_eq!(c.resolve("gateway").unwrap().group, "gateway.networking.k8s.io");
-        assert_eq!(c.resolve("gateways.networking.istio.io").unwrap().group, "networking.istio.io");
+        assert_eq!(
+            c.resolve("gateway").unwrap().group,
+            "gateway.networking.k8s.io"
+        );
+        assert_eq!(
+            c.resolve("gateways.networking.istio.io").unwrap().group,
+            "networking.istio.io"
+        );
     }
 
     #[test]

@@ -186,14 +186,12 @@ pub enum K8sError {
     },
 
     /// A secret exists but lacks the key asked for.
-    #[error("secret {namespace}/{name} on `{cluster}` has no key `{key}`; keys: {available}")]
+    #[error("secret {secret} on `{cluster}` has no key `{key}`; keys: {available}")]
     MissingKey {
         /// Logical cluster name.
         cluster: String,
-        /// Namespace.
-        namespace: String,
-        /// Secret name.
-        name: String,
+        /// `namespace/name` of the secret.
+        secret: String,
         /// Key asked for.
         key: String,
         /// Comma-separated keys present.

@@ -220,11 +220,15 @@ impl Cluster {
         labels: &BTreeMap<String, String>,
     ) -> Result<ApplyOutcome> {
         let Some(existing) = self.get("namespaces", name, None).await? else {
-            let mut obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            let mut obj =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
             if !labels.is_empty() {
                 obj["metadata"]["labels"] = json!(labels);
             }
-            return Ok(self.apply_object(obj, &ApplyOptions::default()).await?.outcome);
+            return Ok(self
+                .apply_object(obj, &ApplyOptions::default())
+                .await?
+                .outcome);
         };
         // It exists: add the labels asked for, never remove others (as calling it twice with
         // different labels would with server-side apply).
