@@ -707,3 +707,94 @@ async fn port_forward_listens_locally_and_tunnels_to_the_pod() {
     assert!(read.is_ok(), "the tunnel should end");
     drop(pf);
 }
+
+/// A client over the simulator that answers some requests itself first: `flaky` GETs fail
+/// twice (503, then 429 with retryAfterSeconds), `bad` PATCHes are refused as invalid.
+fn faulty_client(
+    s: &SimCluster,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> kube::Client {
+    use std::sync::atomic::Ordering;
+    use tower::ServiceExt;
+    let router = s.router();
+    let svc = tower::service_fn(move |req: http::Request<kube::client::Body>| {
+        let (router, hits) = (router.clone(), hits.clone());
+        async move {
+            let path = req.uri().path().to_string();
+            let answer = |code: u16, reason: &str, message: &str, retry: u32| {
+                let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "message": message, "reason": reason, "code": code,
+                    "details": {"retryAfterSeconds": retry}});
+                http::Response::builder()
+                    .status(code)
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap()
+            };
+            if path.ends_with("/configmaps/flaky") && req.method() == http::Method::GET {
+                match hits.fetch_add(1, Ordering::SeqCst) {
+                    0 => return Ok(answer(503, "ServiceUnavailable", "etcd is sad", 0)),
+                    1 => return Ok(answer(429, "TooManyRequests", "slow down", 1)),
+                    _ => {}
+                }
+            }
+            if path.ends_with("/configmaps/bad") && req.method() == http::Method::PATCH {
+                hits.fetch_add(1, Ordering::SeqCst);
+                return Ok(answer(422, "Invalid", "ConfigMap \"bad\" is invalid: data[x y]: Invalid value: \"x y\": a valid config key must consist of alphanumeric characters", 0));
+            }
+            router.oneshot(req).await
+        }
+    });
+    kube::Client::new(svc, "default")
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_permanent_ones_reported_at_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let s = SimCluster::start("cluster1", 0, SimOptions::default());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let c = Cluster::new(
+        "cluster1",
+        None,
+        "simulated://cluster1",
+        faulty_client(&s, hits.clone()),
+    );
+    c.apply(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flaky}\n",
+        &opts("default"),
+    )
+    .await
+    .unwrap();
+    hits.store(0, Ordering::SeqCst);
+    let started = Instant::now();
+    assert!(c
+        .get("cm", "flaky", Some("default"))
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+
+    hits.store(0, Ordering::SeqCst);
+    let e = c
+        .apply(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad}\ndata: {\"x y\": z}\n",
+            &opts("default"),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "a permanent failure is not retried"
+    );
+    assert!(
+        e.starts_with("apply ConfigMap default/bad on `cluster1` failed: ConfigMap \"bad\" is invalid: data[x y]"),
+        "{e}"
+    );
+}
