@@ -499,6 +499,32 @@ async fn exec_and_logs_go_through_the_pod_endpoints() {
 }
 
 #[tokio::test]
+async fn in_process_clusters_exec_through_a_stream_client() {
+    let (s, c) = sim("cluster1", 0);
+    c.apply(WEB, &opts("default")).await.unwrap();
+    c.wait_rollout("default", "web", Some(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let e = c
+        .exec("default", "deploy/web", &["true".into()])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("need a WebSocket upgrade") && !e.contains("Status {"),
+        "{e}"
+    );
+    let url = format!("http://{}", s.serve_local().await.unwrap());
+    let socket = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+    let c = c.with_stream_client(socket);
+    let out = c
+        .exec("default", "deploy/web", &["true".into()])
+        .await
+        .unwrap();
+    assert_eq!(out.code, 126);
+}
+
+#[tokio::test]
 async fn a_secret_is_copied_between_two_clusters() {
     let (_s1, c1) = sim("cluster1", 0);
     let (_s2, c2) = sim("cluster2", 1);
@@ -669,6 +695,7 @@ async fn connect_through_a_kubeconfig_and_an_unknown_context() {
         e.to_lowercase().contains("connect") || e.contains("refused"),
         "{e}"
     );
+    assert!(!e.contains("Status {") && !e.contains("HyperError"), "{e}");
 }
 
 #[tokio::test]

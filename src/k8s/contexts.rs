@@ -10,7 +10,7 @@ use std::time::Duration;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::clusters::{Cluster, ClusterSet};
-use super::error::{chain, K8sError, Result};
+use super::error::{api_message, chain, K8sError, Result};
 
 /// Connect timeout for real clusters: an unreachable one fails fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -150,7 +150,7 @@ pub async fn connect(name: &str, context: &str, kubeconfig: &Kubeconfig) -> Resu
     };
     match tokio::time::timeout(PROBE_TIMEOUT, cluster.probe()).await {
         Ok(Ok(_)) => Ok(cluster),
-        Ok(Err(e)) => Err(unreachable(chain(&e))),
+        Ok(Err(e)) => Err(unreachable(api_message(&e))),
         Err(_) => Err(unreachable(format!(
             "no answer to /version within {}s",
             PROBE_TIMEOUT.as_secs()
