@@ -224,6 +224,9 @@ pub fn humanize(d: Duration) -> String {
 pub fn api_message(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        // Skip kube's own `ServiceError:` / `HyperError:` prefixes: the cause says it all.
+        kube::Error::Service(e) => chain(e.as_ref()),
+        kube::Error::HyperError(e) => chain(e),
         other => chain(other),
     }
 }
