@@ -825,3 +825,42 @@ async fn transient_failures_are_retried_and_permanent_ones_reported_at_once() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn secrets_from_files_and_followed_logs() {
+    let (_s, c) = sim("cluster1", 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("ca.crt");
+    std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\nabc\n").unwrap();
+    let files = BTreeMap::from([
+        ("ca.crt".to_string(), cert.display().to_string()),
+        ("".to_string(), cert.display().to_string()),
+    ]);
+    c.secret_from_files("default", "cacerts", &files)
+        .await
+        .unwrap();
+    let got = c.secret_data("default", "cacerts", "ca.crt").await.unwrap();
+    assert_eq!(got, "-----BEGIN CERTIFICATE-----\nabc\n");
+    let missing = BTreeMap::from([("k".to_string(), "/nonexistent/file".to_string())]);
+    let e = c
+        .secret_from_files("default", "x", &missing)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("cannot read `/nonexistent/file`"), "{e}");
+
+    c.apply(WEB, &opts("default")).await.unwrap();
+    c.wait_rollout("default", "web", Some(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let follow = LogOptions {
+        follow_for: Some(Duration::from_millis(300)),
+        container: Some("sidecar".into()),
+        ..LogOptions::default()
+    };
+    let logs = c.logs("default", "deploy/web", &follow).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(logs.lines().all(|l| l.contains("/sidecar] ")), "{logs}");
+    assert!(logs.contains("container sidecar"), "{logs}");
+}
