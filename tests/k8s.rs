@@ -736,7 +736,8 @@ async fn port_forward_listens_locally_and_tunnels_to_the_pod() {
 }
 
 /// A client over the simulator that answers some requests itself first: `flaky` GETs fail
-/// twice (503, then 429 with retryAfterSeconds), `bad` PATCHes are refused as invalid.
+/// three times (503, 429 with retryAfterSeconds, connection reset), `bad` PATCHes are refused
+/// as invalid.
 fn faulty_client(
     s: &SimCluster,
     hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -762,6 +763,10 @@ fn faulty_client(
                 match hits.fetch_add(1, Ordering::SeqCst) {
                     0 => return Ok(answer(503, "ServiceUnavailable", "etcd is sad", 0)),
                     1 => return Ok(answer(429, "TooManyRequests", "slow down", 1)),
+                    2 => {
+                        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+                        return Err(Box::new(reset) as tower::BoxError);
+                    }
                     _ => {}
                 }
             }
@@ -769,7 +774,7 @@ fn faulty_client(
                 hits.fetch_add(1, Ordering::SeqCst);
                 return Ok(answer(422, "Invalid", "ConfigMap \"bad\" is invalid: data[x y]: Invalid value: \"x y\": a valid config key must consist of alphanumeric characters", 0));
             }
-            router.oneshot(req).await
+            router.oneshot(req).await.map_err(tower::BoxError::from)
         }
     });
     kube::Client::new(svc, "default")
@@ -800,7 +805,7 @@ async fn transient_failures_are_retried_and_permanent_ones_reported_at_once() {
         .await
         .unwrap()
         .is_some());
-    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    assert_eq!(hits.load(Ordering::SeqCst), 4);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After honoured"
