@@ -1,1 +1,2 @@
 mod integration {}
+mod sim;

@@ -1,0 +1,209 @@
+//! Namespaces, Services (LoadBalancer addresses, Endpoints), CRD establishment and garbage
+//! collection.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::{Controllers, Key, Outcome};
+use crate::sim::cluster::Cluster;
+use crate::sim::resources::ResKey;
+use crate::sim::selector::LabelSelector;
+use crate::sim::store::{meta_str, now};
+
+/// A Terminating namespace deletes its contents, then goes away.
+pub fn namespace(c: &Cluster, name: &str) -> Outcome {
+    let res = ResKey::new("", "namespaces");
+    let Some(ns) = c.store.get(&res, "", name) else {
+        return Outcome::Done;
+    };
+    if ns["metadata"]["deletionTimestamp"].is_null() {
+        return Outcome::Done;
+    }
+    let contents = c.store.in_namespace(name);
+    if contents.is_empty() {
+        let _ = c.store.delete(&res, "", name, false);
+        return Outcome::Done;
+    }
+    for (r, o) in contents {
+        let oname = meta_str(&o, "name").to_string();
+        if o["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+        {
+            let _ = c.store.modify(&r, name, &oname, false, |cur| {
+                let mut n = cur.cloned().unwrap_or_default();
+                n["metadata"]["finalizers"] = json!([]);
+                if n["metadata"]["deletionTimestamp"].is_null() {
+                    n["metadata"]["deletionTimestamp"] = json!(now());
+                }
+                Ok(n)
+            });
+        }
+        let _ = c.store.delete(&r, name, &oname, false);
+    }
+    Outcome::Retry
+}
+
+/// LoadBalancer status and Endpoints for one Service.
+pub fn service(ctl: &Arc<Controllers>, key: &Key) -> Outcome {
+    let c = &ctl.cluster;
+    let Some(svc) = c.store.get(&key.res, &key.ns, &key.name) else {
+        return Outcome::Done;
+    };
+    let is_lb = svc["spec"]["type"] == "LoadBalancer";
+    let has_ingress = svc["status"]["loadBalancer"]["ingress"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty());
+    if is_lb && !has_ingress {
+        ctl.schedule_lb(key.clone());
+    } else if !is_lb && has_ingress {
+        let mut st = svc["status"].clone();
+        st["loadBalancer"] = json!({});
+        let _ = c.set_status(&key.res, &key.ns, &key.name, st);
+    }
+    endpoints(c, &svc);
+    Outcome::Done
+}
+
+pub fn assign_lb(c: &Cluster, key: &Key) {
+    let _ = c.store.modify(&key.res, &key.ns, &key.name, false, |cur| {
+        let mut s = cur
+            .cloned()
+            .ok_or_else(|| crate::sim::status::ApiError::not_found(&key.res, &key.name))?;
+        let has = s["status"]["loadBalancer"]["ingress"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty());
+        if s["spec"]["type"] == "LoadBalancer" && !has {
+            let ip = s["spec"]["loadBalancerIP"]
+                .as_str()
+                .filter(|ip| !ip.is_empty())
+                .map(String::from)
+                .unwrap_or_else(|| c.next_lb_ip());
+            let mut ports = Vec::new();
+            for p in s["spec"]["ports"].as_array().into_iter().flatten() {
+                ports.push(json!({"port": p["port"], "protocol": p["protocol"]}));
+            }
+            s["status"]["loadBalancer"] =
+                json!({"ingress": [{"ip": ip, "ipMode": "VIP", "ports": ports}]});
+        }
+        Ok(s)
+    });
+}
+
+fn endpoints(c: &Cluster, svc: &Value) {
+    let sel = &svc["spec"]["selector"];
+    let Some(sel_map) = sel.as_object().filter(|m| !m.is_empty()) else {
+        return;
+    };
+    let ns = meta_str(svc, "namespace").to_string();
+    let name = meta_str(svc, "name").to_string();
+    let selector = LabelSelector::from_object(&json!({"matchLabels": sel_map}));
+    let (pods, _) = c.store.list(&ResKey::new("", "pods"), Some(&ns));
+    let mut ready = Vec::new();
+    for p in pods
+        .iter()
+        .filter(|p| selector.matches(p) && p["metadata"]["deletionTimestamp"].is_null())
+    {
+        if let Some(ip) = p["status"]["podIP"].as_str() {
+            ready.push(json!({"ip": ip, "nodeName": p["spec"]["nodeName"],
+                "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"], "uid": p["metadata"]["uid"]}}));
+        }
+    }
+    let ports: Vec<Value> = svc["spec"]["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let port = if p["targetPort"].is_number() {
+                p["targetPort"].clone()
+            } else {
+                p["port"].clone()
+            };
+            let mut v = json!({"port": port, "protocol": p["protocol"]});
+            if let Some(n) = p["name"].as_str() {
+                v["name"] = json!(n);
+            }
+            v
+        })
+        .collect();
+    let subsets = if ready.is_empty() {
+        json!([])
+    } else {
+        json!([{"addresses": ready, "ports": ports}])
+    };
+    let res = ResKey::new("", "endpoints");
+    let labels = svc["metadata"]["labels"].clone();
+    let _ = c.store.modify(&res, &ns, &name, false, |cur| {
+        let mut e = cur.cloned().unwrap_or_else(|| {
+            json!({"apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": name, "namespace": ns}})
+        });
+        if !labels.is_null() {
+            e["metadata"]["labels"] = labels.clone();
+        }
+        if subsets.as_array().is_some_and(|a| a.is_empty()) {
+            if let Some(m) = e.as_object_mut() {
+                m.remove("subsets");
+            }
+        } else {
+            e["subsets"] = subsets.clone();
+        }
+        Ok(e)
+    });
+}
+
+pub fn service_deleted(c: &Cluster, ns: &str, name: &str) {
+    let _ = c
+        .store
+        .delete(&ResKey::new("", "endpoints"), ns, name, false);
+}
+
+/// Marks a CRD NamesAccepted and Established.
+pub fn crd(c: &Cluster, name: &str) -> Outcome {
+    let res = ResKey::new("apiextensions.k8s.io", "customresourcedefinitions");
+    let Some(crd) = c.store.get(&res, "", name) else {
+        return Outcome::Done;
+    };
+    let Some(def) = crate::sim::resources::crd_def(&crd) else {
+        return Outcome::Done;
+    };
+    let mut names = crd["spec"]["names"].clone();
+    if names["singular"].is_null() {
+        names["singular"] = json!(def.singular);
+    }
+    if names["listKind"].is_null() {
+        names["listKind"] = json!(format!("{}List", def.kind));
+    }
+    let prev = &crd["status"];
+    let cond = |t: &str, reason: &str, msg: &str| {
+        let ltt = prev["conditions"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["type"] == t))
+            .map(|c| c["lastTransitionTime"].clone())
+            .unwrap_or_else(|| json!(now()));
+        json!({"type": t, "status": "True", "reason": reason, "message": msg, "lastTransitionTime": ltt})
+    };
+    let status = json!({
+        "acceptedNames": names,
+        "conditions": [
+            cond("NamesAccepted", "NoConflicts", "no conflicts found"),
+            cond("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+        ],
+        "storedVersions": [def.versions[0]],
+    });
+    let _ = c.set_status(&res, "", name, status);
+    Outcome::Done
+}
+
+/// Deletes objects whose owner (by uid) is gone.
+pub fn collect_garbage(c: &Cluster, uid: &str) {
+    if uid.is_empty() {
+        return;
+    }
+    for (res, o) in c.store.owned_by(uid) {
+        let ns = meta_str(&o, "namespace").to_string();
+        let name = meta_str(&o, "name").to_string();
+        let _ = c.store.delete(&res, &ns, &name, false);
+    }
+}

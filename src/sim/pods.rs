@@ -1,0 +1,169 @@
+//! Pod endpoints: `/log` text, and `/exec`, `/attach`, `/portforward` over the WebSocket
+//! channel protocol (v4/v5), answering honestly that a simulated pod runs nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::Uri;
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::cluster::Cluster;
+use super::resources::ResourceDef;
+use super::status::ApiError;
+
+const PROTOCOLS: [&str; 4] = [
+    "v5.channel.k8s.io",
+    "v4.channel.k8s.io",
+    "v3.channel.k8s.io",
+    "v2.channel.k8s.io",
+];
+
+/// The simulated log of a pod's container.
+pub fn log_lines(pod: &Value, container: Option<&str>) -> Vec<String> {
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+    let containers = pod["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let c = container
+        .and_then(|want| containers.iter().find(|c| c["name"] == want))
+        .or_else(|| containers.first());
+    let cname = c.and_then(|c| c["name"].as_str()).unwrap_or("main");
+    let image = c.and_then(|c| c["image"].as_str()).unwrap_or("unknown");
+    let ts = pod["status"]["startTime"]
+        .as_str()
+        .or(pod["metadata"]["creationTimestamp"].as_str())
+        .unwrap_or_default();
+    vec![
+        format!("{ts} meshbook-sim: pod {ns}/{name} container {cname} started from image {image}"),
+        format!("{ts} meshbook-sim: container {cname} is simulated; no process runs and no traffic is served"),
+        format!("{ts} meshbook-sim: container {cname} ready"),
+    ]
+}
+
+pub fn log(pod: &Value, query: &HashMap<String, String>) -> Response {
+    let mut lines = log_lines(pod, query.get("container").map(String::as_str));
+    if let Some(n) = query.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+        let skip = lines.len().saturating_sub(n);
+        lines.drain(..skip);
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/plain")
+        .body(Body::from(text))
+        .unwrap_or_default()
+}
+
+fn commands(uri: &Uri) -> (Vec<String>, Option<String>, Vec<u16>) {
+    let mut cmd = Vec::new();
+    let mut container = None;
+    let mut ports = Vec::new();
+    for pair in uri.query().unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v);
+        match k {
+            "command" => cmd.push(v),
+            "container" => container = Some(v),
+            "ports" => ports.extend(v.split(',').filter_map(|p| p.trim().parse::<u16>().ok())),
+            _ => {}
+        }
+    }
+    (cmd, container, ports)
+}
+
+fn percent_decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(x);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn frame(channel: u8, data: &[u8]) -> Message {
+    let mut v = Vec::with_capacity(data.len() + 1);
+    v.push(channel);
+    v.extend_from_slice(data);
+    Message::Binary(Bytes::from(v))
+}
+
+/// Upgrades an exec/attach/portforward request and answers on the channel protocol.
+pub fn stream(
+    c: &Arc<Cluster>,
+    def: &ResourceDef,
+    ns: &str,
+    name: &str,
+    sub: &str,
+    uri: &Uri,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let pod = c
+        .store
+        .get(&def.key(), ns, name)
+        .ok_or_else(|| ApiError::not_found(&def.key(), name))?;
+    let (cmd, container, ports) = commands(uri);
+    let container = container
+        .or_else(|| {
+            pod["spec"]["containers"][0]["name"]
+                .as_str()
+                .map(String::from)
+        })
+        .unwrap_or_else(|| "main".into());
+    let pod_name = format!("{ns}/{name}");
+    let sub = sub.to_string();
+    Ok(ws
+        .protocols(PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            if sub == "portforward" {
+                port_forward(socket, &pod_name, &ports).await;
+            } else {
+                exec(socket, &pod_name, &container, &cmd).await;
+            }
+        }))
+}
+
+/// The Status an exec ends with: a non-zero exit code, as kubectl and kube-rs expect.
+pub fn exec_status(pod: &str, container: &str, cmd: &[String]) -> Value {
+    json!({"metadata": {}, "status": "Failure",
+        "message": format!("command terminated with non-zero exit code: simulated pod {pod} container {container} cannot run {:?}", cmd.join(" ")),
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": "126"}]}})
+}
+
+async fn exec(mut socket: WebSocket, pod: &str, container: &str, cmd: &[String]) {
+    let text = format!(
+        "meshbook: simulated pod {pod} (container {container}) cannot run `{}`: simulated clusters have no container runtime\n",
+        cmd.join(" ")
+    );
+    let _ = socket.send(frame(2, text.as_bytes())).await;
+    let status = serde_json::to_vec(&exec_status(pod, container, cmd)).unwrap_or_default();
+    let _ = socket.send(frame(3, &status)).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+async fn port_forward(mut socket: WebSocket, pod: &str, ports: &[u16]) {
+    for (i, port) in ports.iter().enumerate() {
+        let data = u8::try_from(i * 2).unwrap_or(0);
+        let _ = socket.send(frame(data, &port.to_le_bytes())).await;
+        let _ = socket.send(frame(data + 1, &port.to_le_bytes())).await;
+        let msg = format!("simulated pod {pod} accepts no connections on port {port}: simulated clusters have no data plane");
+        let _ = socket.send(frame(data + 1, msg.as_bytes())).await;
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}

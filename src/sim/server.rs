@@ -1,0 +1,416 @@
+//! The HTTP front of a simulated cluster: routes Kubernetes REST paths to the store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::cluster::{scale_of, Cluster, PatchKind, WriteOpts};
+use super::discovery;
+use super::resources::ResourceDef;
+use super::selector::{FieldSelector, LabelSelector};
+use super::status::{success, ApiError};
+use super::table::table;
+use super::watch::{watch, WatchRequest};
+
+/// The router serving one cluster.
+pub fn router(cluster: Arc<Cluster>) -> Router {
+    Router::new().fallback(handle).with_state(cluster)
+}
+
+fn json_response(code: u16, v: &Value) -> Response {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(v).unwrap_or_default()))
+        .unwrap_or_default()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        json_response(self.code, &self.to_status())
+    }
+}
+
+fn parse_query(q: Option<&str>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        out.insert(decode(k), decode(v));
+    }
+    out
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A parsed resource path.
+struct Target {
+    def: ResourceDef,
+    version: String,
+    ns: Option<String>,
+    name: Option<String>,
+    sub: Option<String>,
+}
+
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"))
+}
+
+async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
+    match route(c, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn not_found_path() -> ApiError {
+    ApiError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
+}
+
+async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let query = parse_query(req.uri().query());
+    let method = req.method().clone();
+    match path.as_str() {
+        "/version" => return Ok(json_response(200, &discovery::version())),
+        "/api" => return Ok(json_response(200, &discovery::core_versions())),
+        "/apis" => return Ok(json_response(200, &discovery::group_list(&c))),
+        "/healthz" | "/livez" | "/readyz" => return Ok((StatusCode::OK, "ok").into_response()),
+        "/openapi/v2" => {
+            return Ok(Response::builder()
+                .status(200)
+                .header(
+                    "content-type",
+                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                )
+                .body(Body::empty())
+                .unwrap_or_default())
+        }
+        _ => {}
+    }
+    let segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g] => {
+            return discovery::group(&c, g)
+                .map(|v| json_response(200, &v))
+                .ok_or_else(not_found_path)
+        }
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return Err(not_found_path()),
+    };
+    if rest.is_empty() {
+        return discovery::resource_list(&c, group, version)
+            .map(|v| json_response(200, &v))
+            .ok_or_else(not_found_path);
+    }
+    let (ns, plural, name, sub) = match rest {
+        ["namespaces", n] => (None, "namespaces", Some(*n), None),
+        ["namespaces", n, s @ ("status" | "finalize")] => (None, "namespaces", Some(*n), Some(*s)),
+        ["namespaces", ns, plural, rest @ ..] if rest.len() <= 2 => (
+            Some(*ns),
+            *plural,
+            rest.first().copied(),
+            rest.get(1).copied(),
+        ),
+        [plural, rest @ ..] if rest.len() <= 2 => {
+            (None, *plural, rest.first().copied(), rest.get(1).copied())
+        }
+        _ => return Err(not_found_path()),
+    };
+    let def = c
+        .registry()
+        .find(group, version, plural)
+        .ok_or_else(not_found_path)?;
+    if def.namespaced != ns.is_some()
+        && !(def.namespaced && name.is_none() && method == Method::GET)
+    {
+        return Err(not_found_path());
+    }
+    let t = Target {
+        def,
+        version: version.to_string(),
+        ns: ns.map(String::from),
+        name: name.map(String::from),
+        sub: sub.map(String::from),
+    };
+    if let Some(s) = t.sub.as_deref() {
+        let allowed = match s {
+            "status" => t.def.status,
+            "scale" => t.def.scale,
+            "finalize" => t.def.plural == "namespaces",
+            "log" | "exec" | "attach" | "portforward" | "eviction" => {
+                t.def.plural == "pods" && t.def.group.is_empty()
+            }
+            _ => false,
+        };
+        if !allowed {
+            return Err(not_found_path());
+        }
+        if matches!(s, "exec" | "attach" | "portforward") {
+            let (mut parts, _body) = req.into_parts();
+            let ws = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &())
+                .await
+                .map_err(|_| ApiError::bad_request("pod exec, attach and port-forward need a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)"))?;
+            return super::pods::stream(
+                &c,
+                &t.def,
+                t.ns.as_deref().unwrap_or(""),
+                t.name.as_deref().unwrap_or(""),
+                s,
+                &parts.uri,
+                ws,
+            );
+        }
+    }
+    let headers = req.headers().clone();
+    let body = axum::body::to_bytes(req.into_body(), 64 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("unable to read the request body: {e}")))?;
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_protobuf = ct.contains("vnd.kubernetes.protobuf");
+    if ct.contains("cbor") {
+        return Err(ApiError::unsupported_media(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/apply-patch+yaml, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (got {ct})"
+        )));
+    }
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown");
+    let manager = query.get("fieldManager").cloned().unwrap_or_else(|| {
+        user_agent
+            .split('/')
+            .next()
+            .unwrap_or("unknown")
+            .to_string()
+    });
+    let opts = WriteOpts {
+        dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
+        manager,
+        force: query.get("force").is_some_and(|v| v == "true"),
+    };
+    let ns_key = t.ns.clone().unwrap_or_default();
+    let version = t.version.clone();
+    let present = |mut o: Value| {
+        if o["kind"] == t.def.kind {
+            o["apiVersion"] = json!(t.def.api_version(&version));
+        }
+        o
+    };
+    let parse_body = || -> Result<Value, ApiError> {
+        if is_protobuf {
+            let (obj, unknown) = super::protobuf::decode(&body)?;
+            if !unknown.is_empty() {
+                tracing::debug!("protobuf fields skipped: {unknown:?}");
+            }
+            return Ok(obj);
+        }
+        serde_json::from_slice(&body)
+            .or_else(|_| serde_yaml::from_slice::<Value>(&body))
+            .map_err(|e| {
+                ApiError::bad_request(format!("the request body is not valid JSON or YAML: {e}"))
+            })
+    };
+    match (method, t.name.as_deref(), t.sub.as_deref()) {
+        (Method::GET, None, _) => {
+            let labels =
+                LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+            let fields =
+                FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+            if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                let send_initial = query.get("sendInitialEvents").is_some_and(|v| v == "true");
+                return Ok(watch(
+                    &c,
+                    WatchRequest {
+                        def: t.def.clone(),
+                        version: t.version.clone(),
+                        namespace: t.ns.clone(),
+                        labels,
+                        fields,
+                        resource_version: query.get("resourceVersion").cloned(),
+                        timeout: query
+                            .get("timeoutSeconds")
+                            .and_then(|s| s.parse().ok())
+                            .map(Duration::from_secs),
+                        send_initial_events: send_initial,
+                    },
+                ));
+            }
+            let (items, rv) = c.store.list(&t.def.key(), t.ns.as_deref());
+            let items: Vec<Value> = items
+                .into_iter()
+                .filter(|o| labels.matches(o) && fields.matches(o))
+                .map(present)
+                .collect();
+            if wants_table(&headers) {
+                return Ok(json_response(200, &table(&t.def, &items, &rv.to_string())));
+            }
+            Ok(json_response(
+                200,
+                &json!({"apiVersion": t.def.api_version(&t.version),
+                "kind": format!("{}List", t.def.kind), "metadata": {"resourceVersion": rv.to_string()},
+                "items": items}),
+            ))
+        }
+        (Method::GET, Some(name), sub) => {
+            let obj = c
+                .store
+                .get(&t.def.key(), &ns_key, name)
+                .ok_or_else(|| ApiError::not_found(&t.def.key(), name))?;
+            match sub {
+                Some("scale") => Ok(json_response(200, &scale_of(&t.def, &obj))),
+                Some("log") => Ok(super::pods::log(&obj, &query)),
+                _ => {
+                    let obj = present(obj);
+                    if wants_table(&headers) {
+                        let rv = obj["metadata"]["resourceVersion"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string();
+                        return Ok(json_response(200, &table(&t.def, &[obj], &rv)));
+                    }
+                    Ok(json_response(200, &obj))
+                }
+            }
+        }
+        (Method::POST, None, None) => {
+            let obj = c.create(&t.def, &ns_key, parse_body()?, &opts)?;
+            Ok(json_response(201, &present(obj)))
+        }
+        (Method::POST, Some(name), Some("eviction")) => {
+            c.delete(&t.def, &ns_key, name, &opts)?;
+            Ok(json_response(
+                201,
+                &json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+            ))
+        }
+        (Method::PUT, Some(name), sub) => {
+            let obj = c.replace(&t.def, &ns_key, name, sub, parse_body()?, &opts)?;
+            Ok(json_response(200, &present(scale_if(&t.def, sub, obj))))
+        }
+        (Method::PATCH, Some(name), sub) => {
+            let ct = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let kind = PatchKind::from_content_type(ct).ok_or_else(|| {
+                ApiError::unsupported_media(format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {ct:?})"))
+            })?;
+            if kind == PatchKind::Apply && !query.contains_key("fieldManager") {
+                return Err(ApiError::bad_request("PATCH /apply requires fieldManager"));
+            }
+            let existed = c.store.get(&t.def.key(), &ns_key, name).is_some();
+            let obj = c.patch(&t.def, &ns_key, name, sub, kind, parse_body()?, &opts)?;
+            let created = !existed && !opts.dry_run;
+            Ok(json_response(
+                if created { 201 } else { 200 },
+                &present(scale_if(&t.def, sub, obj)),
+            ))
+        }
+        (Method::DELETE, Some(name), None) => {
+            let w = c.delete(&t.def, &ns_key, name, &opts)?;
+            if w.deleted {
+                let uid = w.object["metadata"]["uid"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                if t.def.custom
+                    || matches!(t.def.plural.as_str(), "pods" | "services" | "namespaces")
+                {
+                    return Ok(json_response(200, &present(w.object)));
+                }
+                return Ok(json_response(200, &success(&t.def.key(), name, &uid)));
+            }
+            Ok(json_response(200, &present(w.object)))
+        }
+        (Method::DELETE, None, None) => {
+            let labels =
+                LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+            let fields =
+                FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+            let (items, rv) = c.store.list(&t.def.key(), t.ns.as_deref());
+            let mut gone = Vec::new();
+            for o in items
+                .into_iter()
+                .filter(|o| labels.matches(o) && fields.matches(o))
+            {
+                let name = o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Ok(w) = c.delete(&t.def, &ns_key, &name, &opts) {
+                    gone.push(present(w.object));
+                }
+            }
+            Ok(json_response(
+                200,
+                &json!({"apiVersion": t.def.api_version(&t.version),
+                "kind": format!("{}List", t.def.kind), "metadata": {"resourceVersion": rv.to_string()}, "items": gone}),
+            ))
+        }
+        (m, _, _) => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({m} {path})"
+        ))),
+    }
+}
+
+fn scale_if(def: &ResourceDef, sub: Option<&str>, obj: Value) -> Value {
+    if sub == Some("scale") {
+        scale_of(def, &obj)
+    } else {
+        obj
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_tolerate_empty_pairs() {
+        let q = parse_query(Some("&labelSelector=app%3Dweb%2Ctier+in+(a)&&watch=1"));
+        assert_eq!(q["labelSelector"], "app=web,tier in (a)");
+        assert_eq!(q["watch"], "1");
+    }
+}

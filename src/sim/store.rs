@@ -1,0 +1,485 @@
+//! One cluster's objects, its resourceVersion counter and the retained event log that
+//! watches replay.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+use super::resources::ResKey;
+use super::status::ApiError;
+
+/// How many events a store keeps for watch replay; older resourceVersions get 410 Expired.
+const LOG_CAPACITY: usize = 20_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change to one object.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub rv: u64,
+    pub type_: EventType,
+    pub res: ResKey,
+    pub object: Value,
+}
+
+type Objects = BTreeMap<(String, String), Value>;
+
+struct State {
+    rv: u64,
+    objects: HashMap<ResKey, Objects>,
+    log: VecDeque<Arc<Event>>,
+    /// Events after this resourceVersion are all in `log`.
+    oldest: u64,
+}
+
+/// The in-memory object store of one simulated cluster.
+pub struct Store {
+    state: Mutex<State>,
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+/// What a write did.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub object: Value,
+    pub created: bool,
+    pub changed: bool,
+    pub deleted: bool,
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn new_uid() -> String {
+    let b: [u8; 16] = rand::random();
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn without_meta_status(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("metadata");
+        m.remove("status");
+        m.remove("apiVersion");
+        m.remove("kind");
+    }
+    v
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(8192);
+        Store {
+            state: Mutex::new(State {
+                rv: 1,
+                objects: HashMap::new(),
+                log: VecDeque::new(),
+                oldest: 1,
+            }),
+            tx,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn current_rv(&self) -> u64 {
+        self.lock().rv
+    }
+
+    pub fn get(&self, res: &ResKey, ns: &str, name: &str) -> Option<Value> {
+        let st = self.lock();
+        st.objects
+            .get(res)
+            .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
+            .cloned()
+    }
+
+    /// Objects of one kind (in one namespace, or all) and the list resourceVersion.
+    pub fn list(&self, res: &ResKey, ns: Option<&str>) -> (Vec<Value>, u64) {
+        let st = self.lock();
+        let items = match st.objects.get(res) {
+            Some(m) => m
+                .iter()
+                .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
+                .map(|(_, v)| v.clone())
+                .collect(),
+            None => vec![],
+        };
+        (items, st.rv)
+    }
+
+    /// Every object in a namespace, with its kind.
+    pub fn in_namespace(&self, ns: &str) -> Vec<(ResKey, Value)> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for (res, m) in &st.objects {
+            for ((n, _), v) in m {
+                if n == ns {
+                    out.push((res.clone(), v.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every object whose ownerReferences name `uid`.
+    pub fn owned_by(&self, uid: &str) -> Vec<(ResKey, Value)> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for (res, m) in &st.objects {
+            for v in m.values() {
+                let owned = v["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+                    || v["metadata"]["annotations"]["sim.meshbook.dev/owner-uid"] == uid;
+                if owned {
+                    out.push((res.clone(), v.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads, changes and writes one object atomically. `f` gets the current object (or None)
+    /// and returns the desired one. Unchanged objects are not rewritten (no resourceVersion bump).
+    pub fn modify(
+        &self,
+        res: &ResKey,
+        ns: &str,
+        name: &str,
+        dry_run: bool,
+        f: impl FnOnce(Option<&Value>) -> Result<Value, ApiError>,
+    ) -> Result<Written, ApiError> {
+        let mut st = self.lock();
+        let key = (ns.to_string(), name.to_string());
+        let old = st.objects.get(res).and_then(|m| m.get(&key)).cloned();
+        let new = f(old.as_ref())?;
+        self.commit(&mut st, res, key, old, new, dry_run)
+    }
+
+    /// Creates an object; 409 AlreadyExists when the name is taken.
+    pub fn create(&self, res: &ResKey, obj: Value, dry_run: bool) -> Result<Written, ApiError> {
+        let ns = meta_str(&obj, "namespace").to_string();
+        let name = meta_str(&obj, "name").to_string();
+        self.modify(res, &ns, &name, dry_run, |old| match old {
+            Some(_) => Err(ApiError::already_exists(res, &name)),
+            None => Ok(obj),
+        })
+    }
+
+    fn commit(
+        &self,
+        st: &mut State,
+        res: &ResKey,
+        key: (String, String),
+        old: Option<Value>,
+        mut new: Value,
+        dry_run: bool,
+    ) -> Result<Written, ApiError> {
+        let next_rv = st.rv + 1;
+        if !new["metadata"].is_object() {
+            new["metadata"] = json!({});
+        }
+        let type_ = match &old {
+            None => {
+                let m = &mut new["metadata"];
+                m["uid"] = json!(new_uid());
+                m["creationTimestamp"] = json!(now());
+                m["generation"] = json!(1);
+                if let Some(o) = m.as_object_mut() {
+                    o.remove("deletionTimestamp");
+                    if o.get("namespace").and_then(Value::as_str) == Some("") {
+                        o.remove("namespace");
+                    }
+                }
+                EventType::Added
+            }
+            Some(old) => {
+                let om = &old["metadata"];
+                let m = &mut new["metadata"];
+                m["uid"] = om["uid"].clone();
+                m["creationTimestamp"] = om["creationTimestamp"].clone();
+                if !om["deletionTimestamp"].is_null() {
+                    m["deletionTimestamp"] = om["deletionTimestamp"].clone();
+                }
+                m["resourceVersion"] = om["resourceVersion"].clone();
+                let gen = om["generation"].as_i64().unwrap_or(1);
+                let spec_changed = without_meta_status(old) != without_meta_status(&new);
+                new["metadata"]["generation"] = json!(if spec_changed { gen + 1 } else { gen });
+                if &new == old {
+                    return Ok(Written {
+                        object: new,
+                        created: false,
+                        changed: false,
+                        deleted: false,
+                    });
+                }
+                EventType::Modified
+            }
+        };
+        new["metadata"]["resourceVersion"] = json!(next_rv.to_string());
+        // a deleted object whose finalizers are all gone goes away now
+        let finalizers_done = new["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(|f| f.is_empty());
+        let had_finalizers = old.as_ref().is_some_and(|o| {
+            o["metadata"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty())
+        });
+        let remove =
+            !new["metadata"]["deletionTimestamp"].is_null() && finalizers_done && had_finalizers;
+        if dry_run {
+            return Ok(Written {
+                created: type_ == EventType::Added,
+                changed: true,
+                deleted: remove,
+                object: new,
+            });
+        }
+        st.rv = next_rv;
+        let coll = st.objects.entry(res.clone()).or_default();
+        let type_ = if remove {
+            coll.remove(&key);
+            EventType::Deleted
+        } else {
+            coll.insert(key, new.clone());
+            type_
+        };
+        self.emit(st, res, type_, new.clone());
+        Ok(Written {
+            created: type_ == EventType::Added,
+            changed: true,
+            deleted: remove,
+            object: new,
+        })
+    }
+
+    fn emit(&self, st: &mut State, res: &ResKey, type_: EventType, object: Value) {
+        let ev = Arc::new(Event {
+            rv: st.rv,
+            type_,
+            res: res.clone(),
+            object,
+        });
+        st.log.push_back(ev.clone());
+        while st.log.len() > LOG_CAPACITY {
+            if let Some(e) = st.log.pop_front() {
+                st.oldest = e.rv;
+            }
+        }
+        let _ = self.tx.send(ev);
+    }
+
+    /// Deletes an object: removed at once without finalizers, otherwise marked with a
+    /// deletionTimestamp. Returns what was written (with `deleted` telling which happened).
+    pub fn delete(
+        &self,
+        res: &ResKey,
+        ns: &str,
+        name: &str,
+        dry_run: bool,
+    ) -> Result<Written, ApiError> {
+        let mut st = self.lock();
+        let key = (ns.to_string(), name.to_string());
+        let Some(old) = st.objects.get(res).and_then(|m| m.get(&key)).cloned() else {
+            return Err(ApiError::not_found(res, name));
+        };
+        let mut new = old.clone();
+        if new["metadata"]["deletionTimestamp"].is_null() {
+            new["metadata"]["deletionTimestamp"] = json!(now());
+            new["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        }
+        let has_finalizers = new["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        if has_finalizers {
+            return self.commit(&mut st, res, key, Some(old), new, dry_run);
+        }
+        if dry_run {
+            return Ok(Written {
+                object: old,
+                created: false,
+                changed: true,
+                deleted: true,
+            });
+        }
+        st.rv += 1;
+        new["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+        if let Some(c) = st.objects.get_mut(res) {
+            c.remove(&key);
+        }
+        self.emit(&mut st, res, EventType::Deleted, new.clone());
+        Ok(Written {
+            object: new,
+            created: false,
+            changed: true,
+            deleted: true,
+        })
+    }
+
+    /// Subscribes to changes. With `since`, also returns the retained events after it (or 410
+    /// Expired if they are no longer retained). The current objects are returned by `list`.
+    pub fn subscribe(
+        &self,
+        since: Option<u64>,
+    ) -> Result<(Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64), ApiError> {
+        let st = self.lock();
+        let rx = self.tx.subscribe();
+        let replay = match since {
+            None => vec![],
+            Some(rv) if rv < st.oldest => {
+                return Err(ApiError::expired(format!(
+                    "too old resource version: {rv} ({})",
+                    st.oldest
+                )))
+            }
+            Some(rv) => st.log.iter().filter(|e| e.rv > rv).cloned().collect(),
+        };
+        Ok((replay, rx, st.rv))
+    }
+
+    /// Subscribes and snapshots one kind in one go, so no change falls between the two.
+    pub fn list_and_subscribe(
+        &self,
+        res: &ResKey,
+        ns: Option<&str>,
+    ) -> (Vec<Value>, broadcast::Receiver<Arc<Event>>, u64) {
+        let st = self.lock();
+        let rx = self.tx.subscribe();
+        let items = match st.objects.get(res) {
+            Some(m) => m
+                .iter()
+                .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
+                .map(|(_, v)| v.clone())
+                .collect(),
+            None => vec![],
+        };
+        (items, rx, st.rv)
+    }
+
+    /// A receiver of every future event (controllers use it).
+    pub fn events(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
+    #[cfg(test)]
+    fn set_log_capacity_for_test(&self, keep: usize) {
+        let mut st = self.lock();
+        while st.log.len() > keep {
+            if let Some(e) = st.log.pop_front() {
+                st.oldest = e.rv;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cm(name: &str, v: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "default"}, "data": {"k": v}})
+    }
+
+    #[test]
+    fn create_sets_metadata_and_unchanged_update_keeps_rv() {
+        let s = Store::new();
+        let r = ResKey::new("", "configmaps");
+        let w = s.create(&r, cm("a", "1"), false).unwrap();
+        assert!(w.created);
+        assert_eq!(w.object["metadata"]["generation"], 1);
+        let rv = w.object["metadata"]["resourceVersion"].clone();
+        let same = s
+            .modify(&r, "default", "a", false, |o| Ok(o.unwrap().clone()))
+            .unwrap();
+        assert!(!same.changed);
+        assert_eq!(same.object["metadata"]["resourceVersion"], rv);
+        let changed = s
+            .modify(&r, "default", "a", false, |_| Ok(cm("a", "2")))
+            .unwrap();
+        assert_eq!(changed.object["metadata"]["generation"], 2);
+        assert_ne!(changed.object["metadata"]["resourceVersion"], rv);
+        assert!(s.create(&r, cm("a", "3"), false).unwrap_err().code == 409);
+    }
+
+    #[test]
+    fn replay_after_rv_and_expiry() {
+        let s = Store::new();
+        let r = ResKey::new("", "configmaps");
+        let start = s.current_rv();
+        for i in 0..5 {
+            s.create(&r, cm(&format!("c{i}"), "x"), false).unwrap();
+        }
+        let (replay, _rx, _) = s.subscribe(Some(start + 2)).unwrap();
+        assert_eq!(replay.len(), 3);
+        assert_eq!(replay[0].object["metadata"]["name"], "c2");
+        s.set_log_capacity_for_test(1);
+        let err = s.subscribe(Some(start)).unwrap_err();
+        assert_eq!(err.code, 410);
+        assert!(s.subscribe(Some(s.current_rv())).is_ok());
+    }
+
+    #[test]
+    fn delete_with_finalizers_marks_then_removes() {
+        let s = Store::new();
+        let r = ResKey::new("", "configmaps");
+        let mut o = cm("f", "1");
+        o["metadata"]["finalizers"] = json!(["x"]);
+        s.create(&r, o, false).unwrap();
+        let w = s.delete(&r, "default", "f", false).unwrap();
+        assert!(!w.deleted);
+        assert!(s.get(&r, "default", "f").unwrap()["metadata"]["deletionTimestamp"].is_string());
+        let w = s
+            .modify(&r, "default", "f", false, |o| {
+                let mut o = o.unwrap().clone();
+                o["metadata"]["finalizers"] = json!([]);
+                Ok(o)
+            })
+            .unwrap();
+        assert!(w.deleted);
+        assert!(s.get(&r, "default", "f").is_none());
+    }
+}
