@@ -1,2 +1,3 @@
 mod integration {}
 mod sim;
+mod k8s;
