@@ -387,6 +387,22 @@ type: Warning
 reason: Stuck
 message: the sky is falling
 count: 2
+---
+apiVersion: v1
+kind: Event
+metadata: {name: web-1.1}
+involvedObject: {kind: Pod, name: web-5d8f-abcde, namespace: default}
+type: Warning
+reason: BackOff
+message: Back-off pulling image
+---
+apiVersion: v1
+kind: Event
+metadata: {name: webhook.1}
+involvedObject: {kind: Pod, name: webhook-1, namespace: default}
+type: Warning
+reason: Unrelated
+message: not about web
 "#;
     c.apply(event, &opts("default")).await.unwrap();
     let started = Instant::now();
@@ -417,6 +433,11 @@ count: 2
         e.contains("Warning  Stuck  Deployment/web: the sky is falling (x2)"),
         "{e}"
     );
+    assert!(
+        e.contains("Warning  BackOff  Pod/web-5d8f-abcde: Back-off pulling image"),
+        "{e}"
+    );
+    assert!(!e.contains("Unrelated"), "{e}");
 
     let e = c
         .wait_for(

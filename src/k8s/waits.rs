@@ -136,7 +136,12 @@ impl Cluster {
                 }
             }
         }
+        let workload = matches!(
+            t.kind.as_str(),
+            "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job"
+        );
         let events = match ns {
+            Some(ns) if workload => self.workload_events(ns, name, 10).await.unwrap_or_default(),
             Some(ns) => self
                 .recent_events(ns, Some(name), 10)
                 .await
