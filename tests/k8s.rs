@@ -225,6 +225,14 @@ async fn outcomes_created_unchanged_configured_and_dry_run() {
     let (_s, c) = sim("cluster1", 0);
     let first = c.apply(THREE_CONFIGMAPS, &opts("default")).await.unwrap();
     assert!(first.iter().all(|a| a.outcome == ApplyOutcome::Created));
+    let a = c.get("cm", "a", Some("default")).await.unwrap().unwrap();
+    let managers: Vec<(&str, &str)> = a["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (str_at(m, "/manager"), str_at(m, "/operation")))
+        .collect();
+    assert!(managers.contains(&("meshbook", "Apply")), "{managers:?}");
     let again = c.apply(THREE_CONFIGMAPS, &opts("default")).await.unwrap();
     assert!(
         again.iter().all(|a| a.outcome == ApplyOutcome::Unchanged),
