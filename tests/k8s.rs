@@ -661,6 +661,44 @@ async fn kubectl_sees_what_meshbook_applied() {
     c.apply(THREE_CONFIGMAPS, &opts("default")).await.unwrap();
     let b = c.get("cm", "b", Some("default")).await.unwrap().unwrap();
     assert_eq!(b["metadata"]["labels"]["owner"], "ops");
+
+    // kubectl agrees on rollouts and load-balancer addresses.
+    c.apply(WEB, &opts("default")).await.unwrap();
+    c.set_env("default", "web", &map(&[("MODE", Some("x"))]))
+        .await
+        .unwrap();
+    c.wait_rollout("default", "web", Some(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let (ok, out) = kubectl(
+        dir.path(),
+        &url,
+        &[
+            "rollout",
+            "status",
+            "deploy/web",
+            "-n",
+            "default",
+            "--timeout=5s",
+        ],
+    )
+    .await;
+    assert!(ok && out.contains("successfully rolled out"), "{out}");
+    let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: gw}\nspec:\n  type: LoadBalancer\n  ports: [{port: 80}]\n";
+    c.apply(svc, &opts("default")).await.unwrap();
+    let addr = c
+        .lb_address("default", "gw", Some(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let jsonpath = "-o=jsonpath={.status.loadBalancer.ingress[0].ip}";
+    let (ok, out) = kubectl(
+        dir.path(),
+        &url,
+        &["get", "svc", "gw", "-n", "default", jsonpath],
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), addr);
 }
 
 #[tokio::test]
