@@ -936,3 +936,42 @@ async fn secrets_from_files_and_followed_logs() {
     assert!(logs.lines().all(|l| l.contains("/sidecar] ")), "{logs}");
     assert!(logs.contains("container sidecar"), "{logs}");
 }
+
+fn crd(group: &str, kind: &str, plural: &str, short: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: {plural}, singular: {}, kind: {kind}, shortNames: [{short}]}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n---\n",
+        kind.to_lowercase()
+    )
+}
+
+#[tokio::test]
+async fn ambiguous_kinds_resolve_as_kubectl_does() {
+    let (_s, c) = sim("cluster1", 0);
+    // Known before the CRDs exist: the cached discovery must be refreshed on a miss.
+    assert_eq!(c.resolve("deploy").await.unwrap().group, "apps");
+    let crds = format!(
+        "{}{}{}",
+        crd("networking.istio.io", "Gateway", "gateways", "gw"),
+        crd("gateway.networking.k8s.io", "Gateway", "gateways", "gtw"),
+        crd("demo.example.com", "Event", "events", "dev"),
+    );
+    c.apply(&crds, &ApplyOptions::default()).await.unwrap();
+    assert_eq!(
+        c.resolve("gateway").await.unwrap().group,
+        "gateway.networking.k8s.io"
+    );
+    assert_eq!(c.resolve("gw").await.unwrap().group, "networking.istio.io");
+    assert_eq!(
+        c.resolve("gateways.networking.istio.io")
+            .await
+            .unwrap()
+            .group,
+        "networking.istio.io"
+    );
+    // A built-in group wins over a CRD group.
+    assert_eq!(c.resolve("events").await.unwrap().group, "");
+    assert_eq!(
+        c.resolve("events.demo.example.com").await.unwrap().group,
+        "demo.example.com"
+    );
+}
