@@ -174,6 +174,37 @@ metadata: {name: w1, namespace: default}
 spec: {size: 3, color: blue}
 "#;
 
+const WORKLOADS: &str = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: postgres}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: agent, image: busybox}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: once, image: busybox}]
+"#;
+
 #[test]
 fn kubectl_conformance() {
     if !have_kubectl() {
@@ -344,6 +375,87 @@ fn kubectl_conformance() {
     run(&["delete", "namespace", "team-a", "--timeout=20s"]);
     let (ok, _, _) = k.run(&["--context", "c1", "get", "ns", "team-a"]);
     assert!(!ok, "the namespace is gone after delete");
+
+    // client-side apply (create, then a changed re-apply), set env, rollout restart
+    let cm = dir.path().join("cm.yaml");
+    std::fs::write(
+        &cm,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {a: '1', b: '2'}\n",
+    )
+    .unwrap();
+    run(&["apply", "-f", cm.to_str().unwrap()]);
+    std::fs::write(
+        &cm,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {a: '3'}\n",
+    )
+    .unwrap();
+    run(&["apply", "-f", cm.to_str().unwrap()]);
+    assert_eq!(
+        run(&["get", "cm", "app-config", "-o", "jsonpath={.data}"]),
+        r#"{"a":"3"}"#
+    );
+    run(&["set", "env", "deployment/web", "MODE=sim"]);
+    run(&["rollout", "restart", "deployment/web"]);
+    run(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    let env = run(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].env[0].value}",
+    ]);
+    assert_eq!(env, "sim");
+    let pods = run(&["get", "pods", "-l", "app=web", "-o", "name"]);
+    assert_eq!(
+        pods.lines().count(),
+        3,
+        "old pods are gone after the rollout: {pods}"
+    );
+    run(&[
+        "create",
+        "configmap",
+        "dry",
+        "--from-literal=a=b",
+        "--dry-run=server",
+    ]);
+    let (ok, _, _) = k.run(&["--context", "c1", "get", "cm", "dry"]);
+    assert!(!ok, "dry-run=server persists nothing");
+
+    // logs and exec on a simulated pod
+    let pod = pods
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("pod/")
+        .to_string();
+    let logs = run(&["logs", &pod]);
+    assert!(logs.contains(&pod) && logs.contains("simulated"), "{logs}");
+    let v = with(&["exec", &pod, "--", "ls", "/"]);
+    let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+    let (ok, out, err) = k.run(&refs);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains("cannot run `ls /`") && err.contains("126"),
+        "{err}"
+    );
+
+    // other workloads converge too
+    let workloads = dir.path().join("workloads.yaml");
+    std::fs::write(&workloads, WORKLOADS).unwrap();
+    run(&["apply", "-f", workloads.to_str().unwrap()]);
+    run(&["rollout", "status", "statefulset/db", "--timeout=30s"]);
+    run(&["rollout", "status", "daemonset/agent", "--timeout=30s"]);
+    run(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "--timeout=30s",
+    ]);
+    let ns_table = run(&["get", "ns", "default"]);
+    assert!(
+        ns_table.contains("STATUS") && ns_table.contains("Active"),
+        "{ns_table}"
+    );
 
     let table = run(&["get", "deploy"]);
     assert!(
@@ -523,5 +635,78 @@ fn vendor_rules_gateways_operator_and_global_services() {
             async move { svcs.get("ingress-istio").await.is_err().then_some(()) }
         })
         .await;
+    });
+}
+
+/// Prints start-up time and apply-patch throughput (test profile; release is faster).
+#[test]
+fn startup_and_apply_patch_throughput() {
+    rt().block_on(async {
+        let started = Instant::now();
+        let fleet = meshbook::sim::SimFleet::new(SimOptions::default());
+        for name in ["t1", "t2", "t3"] {
+            fleet.add(name);
+        }
+        let startup = started.elapsed();
+        assert_eq!(fleet.names(), vec!["t1", "t2", "t3"]);
+        let client = fleet.get("t1").unwrap().client();
+        let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+        let pp = PatchParams::apply("bench");
+        let n = 300;
+        let t = Instant::now();
+        for i in 0..n {
+            let name = format!("cm-{i}");
+            cms.patch(&name, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": {"app": "bench"}}, "data": {"i": i.to_string()}})))
+                .await
+                .unwrap();
+        }
+        let rate = f64::from(n) / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for i in 0..n {
+            let name = format!("cm-{i}");
+            cms.patch(&name, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": {"app": "bench"}}, "data": {"i": i.to_string()}})))
+                .await
+                .unwrap();
+        }
+        let unchanged_rate = f64::from(n) / t.elapsed().as_secs_f64();
+        eprintln!("three clusters started in {startup:?}; apply-patch: {rate:.0} objects/s (create), {unchanged_rate:.0} objects/s (unchanged re-apply)");
+        assert_eq!(cms.list(&ListParams::default().labels("app=bench")).await.unwrap().items.len(), n as usize);
+    });
+}
+
+#[test]
+fn kube_rs_exec_and_logs_over_a_socket() {
+    rt().block_on(async {
+        let sim = SimCluster::start("x1", 2, SimOptions::default());
+        let addr = sim.serve_local().await.unwrap();
+        let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "main", "image": "busybox"}]}})).unwrap();
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), await_condition(pods.clone(), "p", conditions::is_pod_running()))
+            .await
+            .unwrap()
+            .unwrap();
+        let logs = pods.logs("p", &Default::default()).await.unwrap();
+        assert!(logs.contains("default/p") && logs.contains("container main"), "{logs}");
+
+        let mut attached = pods
+            .exec("p", ["echo", "hi"], &kube::api::AttachParams::default().stderr(true).stdout(true))
+            .await
+            .unwrap();
+        let mut stderr = attached.stderr().unwrap();
+        let status = attached.take_status().unwrap();
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await.unwrap();
+        assert!(text.contains("cannot run `echo hi`"), "{text}");
+        let status = status.await.unwrap();
+        assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
+        let causes = status.details.unwrap().causes.unwrap();
+        assert_eq!(causes[0].reason.as_deref(), Some("ExitCode"));
+        assert_eq!(causes[0].message.as_deref(), Some("126"));
+        attached.join().await.unwrap();
     });
 }
