@@ -975,3 +975,16 @@ async fn ambiguous_kinds_resolve_as_kubectl_does() {
         "demo.example.com"
     );
 }
+
+#[tokio::test]
+async fn deleting_a_namespace_waits_until_it_is_gone() {
+    let (_s, c) = sim("cluster1", 0);
+    c.create_namespace("shop", &BTreeMap::new()).await.unwrap();
+    c.apply(THREE_CONFIGMAPS, &opts("shop")).await.unwrap();
+    c.apply(WEB, &opts("shop")).await.unwrap();
+    let started = Instant::now();
+    assert!(c.delete("namespace", "shop", None, true).await.unwrap());
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(c.get("ns", "shop", None).await.unwrap().is_none());
+    assert!(c.list("cm", Some("shop"), None).await.unwrap().is_empty());
+}
