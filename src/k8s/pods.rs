@@ -175,7 +175,7 @@ impl Cluster {
             pod: pod_name.clone(),
             cause,
         };
-        let api: Api<Pod> = Api::namespaced(self.client().clone(), ns);
+        let api: Api<Pod> = Api::namespaced(self.stream_client().clone(), ns);
         let mut params = AttachParams::default()
             .stdin(false)
             .stdout(true)
@@ -184,7 +184,7 @@ impl Cluster {
         let mut proc = api
             .exec(&pod_name, argv.to_vec(), &params)
             .await
-            .map_err(|e| fail(super::error::chain(&e)))?;
+            .map_err(|e| fail(super::error::api_message(&e)))?;
         let status = proc.take_status();
         let mut out = proc.stdout();
         let mut err = proc.stderr();

@@ -67,7 +67,7 @@ impl Cluster {
         let addr = listener
             .local_addr()
             .map_err(|e| K8sError::Invalid(e.to_string()))?;
-        let api: Api<Pod> = Api::namespaced(self.client().clone(), ns);
+        let api: Api<Pod> = Api::namespaced(self.stream_client().clone(), ns);
         let (name, cluster) = (pod_name.clone(), self.name().to_string());
         let task = tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
