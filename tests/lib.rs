@@ -6,4 +6,5 @@ mod k8s;
 mod runbooks;
 mod sim;
 mod support;
+mod targets;
 mod tools;

@@ -2,8 +2,10 @@
 
 mod check;
 mod docs;
+mod doctor;
 mod list;
 pub mod run;
+mod sim;
 pub mod targets;
 
 use std::ffi::OsString;
@@ -71,6 +73,8 @@ pub enum Command {
     List(list::ListArgs),
     Check(check::CheckArgs),
     Docs(docs::DocsArgs),
+    Doctor(doctor::DoctorArgs),
+    Sim(sim::SimArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -106,6 +110,8 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::List(args) => list::run(args, runtime.handle()),
         Command::Check(args) => check::run(args, runtime.handle()),
         Command::Docs(args) => docs::run(args, runtime.handle()),
+        Command::Doctor(args) => doctor::run(args, runtime.handle()),
+        Command::Sim(args) => sim::run(args, runtime.handle()),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)

@@ -105,7 +105,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(t) => t,
         Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
     };
-    let simulated = matches!(target, Target::Simulated(_));
+    let simulated = match &target {
+        Target::Simulated(_) => true,
+        Target::Real(map) => contexts_are_simulated(map),
+        Target::None => false,
+    };
 
     // Parameters: header defaults, then --set; an unknown key is a typo until proven otherwise.
     let mut params: BTreeMap<String, String> = header.params.iter().cloned().collect();
@@ -437,4 +441,15 @@ fn gather_bundle(session: &Session, fleet: &Fleet, dir: Option<&std::path::Path>
             eprintln!("error: cannot write the bundle to `{}`: {e}", dir.display());
         }
     }
+}
+
+/// Whether every mapped context was written by `meshbook sim serve` (read from the kubeconfig
+/// alone, without contacting anything).
+fn contexts_are_simulated(map: &[(String, String)]) -> bool {
+    let var = std::env::var_os("KUBECONFIG");
+    let Ok(kubeconfig) = crate::k8s::load_kubeconfig(var.as_deref()) else {
+        return false;
+    };
+    map.iter()
+        .all(|(_, ctx)| crate::sim::kubeconfig_context_is_simulated(&kubeconfig, ctx).is_some())
 }

@@ -344,7 +344,10 @@ mod tests {
             Target::parse("app.kubernetes.io/name=web").unwrap(),
             Target::Selector("app.kubernetes.io/name=web".into())
         );
-        assert_eq!(Target::parse("svc/web").unwrap(), Target::Service("web".into()));
+        assert_eq!(
+            Target::parse("svc/web").unwrap(),
+            Target::Service("web".into())
+        );
         assert!(Target::parse("cm/web").is_err());
         assert!(Target::parse("").is_err());
     }

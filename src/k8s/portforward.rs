@@ -51,7 +51,9 @@ impl Cluster {
         let Some(svc) = self.get("services", &name, Some(ns)).await? else {
             return Ok(port);
         };
-        let ports = svc.pointer("/spec/ports").and_then(serde_json::Value::as_array);
+        let ports = svc
+            .pointer("/spec/ports")
+            .and_then(serde_json::Value::as_array);
         let target_port = ports
             .into_iter()
             .flatten()

@@ -1,0 +1,190 @@
+//! Clusters through the binary: simulated by default, `meshbook sim serve` contexts, unknown
+//! contexts and unreachable servers, and idempotent re-runs.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{Test, BIN};
+
+/// `meshbook sim serve` in the background; killed on drop.
+struct Served {
+    child: Child,
+    pub kubeconfig: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start(clusters: &str) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("sim.kubeconfig");
+        let mut child = Command::new(BIN)
+            .args(["sim", "serve", "--clusters", clusters, "--kubeconfig"])
+            .arg(&kubeconfig)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sim serve");
+        let out = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(out).lines();
+        // Reading blocks until the server prints its ready line (or exits).
+        let mut ready = false;
+        for line in lines.by_ref() {
+            let line = line.unwrap_or_default();
+            if line.starts_with("serving") {
+                ready = true;
+                break;
+            }
+        }
+        assert!(ready, "sim serve did not become ready");
+        Served {
+            child,
+            kubeconfig,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const RUNBOOK: &str = r#"//! clusters:
+//!   cluster1: CLUSTER1
+//!   cluster2: CLUSTER2
+let c1 = cluster("cluster1");
+let c2 = cluster("cluster2");
+section("Deploy", || {
+    parallel([c1, c2], |c| {
+        c.create_namespace("demo");
+        c.apply(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: demo}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}`);
+        c.wait_rollout("demo", "web");
+    });
+    expect(c1.simulated && c2.simulated, "both clusters are simulated");
+    expect_http("http://198.51.100.1/", #{status: 200});
+});
+section("Clean up", || {
+    for c in [c1, c2] { c.delete("namespace", "demo", "", #{wait: true}); }
+});
+"#;
+
+#[test]
+fn no_mapping_runs_on_simulated_clusters_and_says_so_first() {
+    let out = Test::runbook(RUNBOOK)
+        .args(&["--report", "r.json"])
+        .run()
+        .status(0);
+    let first = out.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(
+        first.contains("simulated clusters: cluster1, cluster2"),
+        "{first}"
+    );
+    let json = out.json("r.json");
+    assert_eq!(json["target"], "simulated");
+    assert_eq!(json["summary"]["checks_passed"], 1, "{json}");
+    assert_eq!(
+        json["summary"]["checks_skipped"], 1,
+        "the traffic check is skipped, not passed: {json}"
+    );
+    assert!(json["summary"]["created"].as_u64().unwrap() >= 4);
+}
+
+#[test]
+fn sim_serve_contexts_are_used_through_kubeconfig_and_reruns_are_idempotent() {
+    let served = Served::start("cluster1,cluster2");
+    let kc = served.kubeconfig.to_string_lossy().to_string();
+    for _ in 0..2 {
+        Test::runbook(RUNBOOK)
+            .env("KUBECONFIG", &kc)
+            .env("CLUSTER1", "cluster1")
+            .args(&["--context", "cluster2=cluster2"])
+            .run()
+            .status(0)
+            .stdout_has("contexts: cluster1=cluster1, cluster2=cluster2")
+            .stdout_has("cluster1 -> cluster1 (http://127.0.0.1:");
+    }
+    // kubectl, an independent client, sees the clean-up on the same server.
+    let cache = tempfile::tempdir().unwrap();
+    let ns = Command::new("kubectl")
+        .args(["--context", "cluster1", "get", "ns", "-o", "name"])
+        .env("KUBECONFIG", &kc)
+        .env("KUBECACHEDIR", cache.path())
+        .output()
+        .expect("kubectl");
+    let text = String::from_utf8_lossy(&ns.stdout);
+    assert!(text.contains("namespace/default"), "{text}");
+    assert!(!text.contains("namespace/demo"), "{text}");
+}
+
+#[test]
+fn partial_mapping_and_unknown_contexts_exit_2() {
+    Test::runbook(RUNBOOK)
+        .args(&["--context", "cluster1=a"])
+        .run()
+        .status(2)
+        .stderr_has("`cluster2`")
+        .stderr_has("export CLUSTER2");
+    let served = Served::start("cluster1");
+    Test::runbook(RUNBOOK)
+        .env("KUBECONFIG", &served.kubeconfig.to_string_lossy())
+        .args(&[
+            "--context",
+            "cluster1=cluster1",
+            "--context",
+            "cluster2=nope",
+        ])
+        .run()
+        .status(2)
+        .stderr_has("`nope`")
+        .no_backtrace();
+}
+
+#[test]
+fn an_unreachable_cluster_fails_fast_with_its_context() {
+    let kubeconfig = "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"https://127.0.0.1:1\"}\nusers:\n- name: u\n  user: {token: abc}\ncontexts:\n- name: dead-ctx\n  context: {cluster: dead, user: u}\n- name: dead-ctx2\n  context: {cluster: dead, user: u}\n";
+    let t = Test::runbook(RUNBOOK).file("kc", kubeconfig);
+    let kc = t.path().join("kc").to_string_lossy().to_string();
+    t.env("KUBECONFIG", &kc)
+        .args(&[
+            "--context",
+            "cluster1=dead-ctx",
+            "--context",
+            "cluster2=dead-ctx2",
+        ])
+        .run()
+        .status(2)
+        .stderr_has("dead-ctx")
+        .stderr_has("unreachable")
+        .no_backtrace();
+}
+
+#[test]
+fn sim_serve_refuses_bad_cluster_names() {
+    Test::new()
+        .args(&["sim", "serve", "--clusters", "Bad_Name"])
+        .run()
+        .status(2)
+        .stderr_has("not a valid cluster name");
+}
+
+#[test]
+fn doctor_reports_missing_tools_with_how_to_get_them() {
+    Test::new()
+        .env("PATH", "/nonexistent")
+        .args(&["doctor", "gloo-mesh-multicluster"])
+        .run()
+        .status(1)
+        .stdout_has("helm       MISSING")
+        .stdout_has("how to get it");
+}
