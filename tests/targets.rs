@@ -188,3 +188,74 @@ fn doctor_reports_missing_tools_with_how_to_get_them() {
         .stdout_has("helm       MISSING")
         .stdout_has("how to get it");
 }
+
+/// A kubeconfig for a served simulated cluster WITHOUT the simulated marker: to meshbook it is
+/// a real cluster, so external tools really run.
+fn unmarked_kubeconfig(served: &Served, dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(&served.kubeconfig).unwrap();
+    let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let server = v["clusters"][0]["cluster"]["server"].as_str().unwrap().to_string();
+    let path = dir.join("real.kubeconfig");
+    std::fs::write(
+        &path,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"{server}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: ctx-real\n  context: {{cluster: c, user: u}}\ncurrent-context: ctx-real\n"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn helm_install_keeps_the_license_key_out_of_argv_and_output() {
+    let served = Served::start("cluster1");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = unmarked_kubeconfig(&served, dir.path());
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = dir.path().join("record");
+    let helm = bin.join("helm");
+    std::fs::write(
+        &helm,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {rec}.argv\nprev=''\nfor a in \"$@\"; do if [ \"$prev\" = '-f' ]; then cat \"$a\" > {rec}.values; fi; prev=\"$a\"; done\necho 'Release installed'\n",
+            rec = record.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let src = "//! clusters:\n//!   cluster1: CLUSTER1\n//! env:\n//!   GLOO_MESH_LICENSE_KEY: { secret: true }\nsection(\"Install\", || {\n  cluster(\"cluster1\").helm_install(\"gloo-platform\", \"gloo-platform/gloo-platform\", #{namespace: \"gloo-mesh\", version: \"2.9.1\", create_namespace: true, values: #{licensing: #{glooMeshLicenseKey: secret_env(\"GLOO_MESH_LICENSE_KEY\")}}});\n});\n";
+    Test::runbook(src)
+        .env("KUBECONFIG", &kc.to_string_lossy())
+        .env("PATH", &path)
+        .env("GLOO_MESH_LICENSE_KEY", "lic-0123456789-secret")
+        .args(&["--context", "cluster1=ctx-real", "--report", "r.json", "--report", "r.md"])
+        .run()
+        .status(0)
+        .stdout_has("Release installed")
+        .nowhere("lic-0123456789-secret");
+    let argv = std::fs::read_to_string(record.with_extension("argv")).unwrap();
+    let argv: Vec<&str> = argv.lines().collect();
+    assert_eq!(
+        &argv[..10],
+        &["upgrade", "--install", "gloo-platform", "gloo-platform/gloo-platform", "--kube-context", "ctx-real", "--namespace", "gloo-mesh", "--version", "2.9.1"],
+        "{argv:?}"
+    );
+    assert!(argv.contains(&"--create-namespace"), "{argv:?}");
+    assert!(!argv.iter().any(|a| a.contains("lic-0123456789-secret")), "{argv:?}");
+    let values = std::fs::read_to_string(record.with_extension("values")).unwrap();
+    assert!(values.contains("lic-0123456789-secret"), "{values}");
+}
+
+#[test]
+fn a_chart_without_a_simulated_rule_fails_and_names_it() {
+    Test::runbook("//! clusters:\n//!   cluster1: CLUSTER1\nsection(\"Install\", || {\n  cluster(\"cluster1\").helm_install(\"x\", \"acme/widgets\", #{namespace: \"w\"});\n});\n")
+        .run()
+        .status(1)
+        .stderr_has("acme/widgets")
+        .stderr_has("stdlib/sim/tools")
+        .no_backtrace();
+}
