@@ -75,6 +75,7 @@ fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
 
 pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
     let redactor = Redactor::new();
+    crate::logging::set_redactor(&redactor);
     let runbook = match Runbook::load(&args.runbook) {
         Ok(rb) => rb,
         Err(e) => return cannot_start(&redactor, e),
