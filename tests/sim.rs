@@ -710,3 +710,39 @@ fn kube_rs_exec_and_logs_over_a_socket() {
         attached.join().await.unwrap();
     });
 }
+
+#[test]
+fn failing_pods_and_events_can_be_rehearsed() {
+    use k8s_openapi::api::core::v1::Event;
+    rt().block_on(async {
+        let sim = SimCluster::start("f1", 0, SimOptions::default());
+        let client = sim.client();
+        let deps: Api<Deployment> = Api::namespaced(client.clone(), "default");
+        let pp = PatchParams::apply("test");
+        deps.patch("bad", &pp, &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "bad"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "bad"}},
+                "template": {"metadata": {"labels": {"app": "bad"}, "annotations": {meshbook::sim::FAIL_ANNOTATION: "ImagePullBackOff"}},
+                    "spec": {"containers": [{"name": "c", "image": "nope:1"}]}}}})))
+            .await
+            .unwrap();
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        let warning = eventually("a Warning event for the failing pod", || {
+            let events = events.clone();
+            async move {
+                let list = events.list(&ListParams::default()).await.ok()?;
+                list.items.into_iter().find(|e| e.type_.as_deref() == Some("Warning"))
+            }
+        })
+        .await;
+        assert_eq!(warning.reason.as_deref(), Some("Failed"));
+        let pod = pods.list(&ListParams::default().labels("app=bad")).await.unwrap().items.remove(0);
+        let waiting = pod.status.unwrap().container_statuses.unwrap()[0].state.clone().unwrap().waiting.unwrap();
+        assert_eq!(waiting.reason.as_deref(), Some("ImagePullBackOff"));
+        let d = deps.get("bad").await.unwrap();
+        assert_eq!(d.status.unwrap().ready_replicas.unwrap_or(0), 0);
+        let normal = events.list(&ListParams::default()).await.unwrap();
+        assert!(normal.items.iter().any(|e| e.reason.as_deref() == Some("ScalingReplicaSet")));
+    });
+}

@@ -2,7 +2,8 @@
 //! way Kubernetes' own controllers do (idempotent reconcilers keyed by object).
 
 mod core;
-pub use workloads::NODE_NAME;
+mod events;
+pub use workloads::{FAIL_ANNOTATION, NODE_NAME};
 mod workloads;
 
 use std::collections::HashSet;
