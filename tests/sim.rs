@@ -746,3 +746,62 @@ fn failing_pods_and_events_can_be_rehearsed() {
         assert!(normal.items.iter().any(|e| e.reason.as_deref() == Some("ScalingReplicaSet")));
     });
 }
+
+#[test]
+fn global_services_reach_linked_clusters() {
+    rt().block_on(async {
+        let fleet = meshbook::sim::SimFleet::new(SimOptions::default());
+        let (a, b) = (fleet.add("east"), fleet.add("west"));
+        let pp = PatchParams::apply("test").force();
+        for c in [&a, &b] {
+            let client = c.client();
+            let crds = dynamic(&client, "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", None);
+            for d in [
+                crd("gateway.networking.k8s.io", "Gateway", "gateways", "Namespaced", &["v1"]),
+                crd("networking.istio.io", "ServiceEntry", "serviceentries", "Namespaced", &["v1"]),
+            ] {
+                let name = d["metadata"]["name"].as_str().unwrap().to_string();
+                crds.patch(&name, &pp, &Patch::Apply(&d)).await.unwrap();
+            }
+            let nss: Api<Namespace> = Api::all(client.clone());
+            for ns in ["istio-system", "istio-gateways"] {
+                nss.patch(ns, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))).await.unwrap();
+            }
+        }
+        // west's east-west gateway gets an address; east links to it with an istio-remote Gateway
+        let west_gws = dynamic(&b.client(), "gateway.networking.k8s.io", "v1", "Gateway", "gateways", Some("istio-gateways"));
+        west_gws.patch("istio-eastwest", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": "istio-eastwest", "namespace": "istio-gateways"},
+            "spec": {"gatewayClassName": "istio-eastwest", "listeners": [{"name": "cross-network", "port": 15008, "protocol": "HBONE"}]}}))).await.unwrap();
+        let west_svcs: Api<Service> = Api::namespaced(b.client(), "istio-gateways");
+        let ew_ip = eventually("west east-west address", || {
+            let svcs = west_svcs.clone();
+            async move { svcs.get("istio-eastwest").await.ok()?.status?.load_balancer?.ingress?.first()?.ip.clone() }
+        })
+        .await;
+        let east_gws = dynamic(&a.client(), "gateway.networking.k8s.io", "v1", "Gateway", "gateways", Some("istio-gateways"));
+        east_gws.patch("istio-remote-peer-west", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": "istio-remote-peer-west", "namespace": "istio-gateways"},
+            "spec": {"gatewayClassName": "istio-remote", "addresses": [{"type": "IPAddress", "value": ew_ip}],
+                "listeners": [{"name": "cross-network", "port": 15008, "protocol": "HBONE"}]}}))).await.unwrap();
+
+        let west_default: Api<Service> = Api::namespaced(b.client(), "default");
+        west_default.patch("reviews", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "reviews", "namespace": "default", "labels": {"solo.io/service-scope": "global"}},
+            "spec": {"selector": {"app": "reviews"}, "ports": [{"name": "http", "port": 9080}]}}))).await.unwrap();
+        let east_ses = dynamic(&a.client(), "networking.istio.io", "v1", "ServiceEntry", "serviceentries", Some("istio-system"));
+        let se = eventually("ServiceEntry copied to the linked cluster", || {
+            let ses = east_ses.clone();
+            async move { ses.get("autogen.default.reviews").await.ok() }
+        })
+        .await;
+        assert_eq!(se.data["spec"]["hosts"][0], "reviews.default.mesh.internal");
+
+        west_default.patch("reviews", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"solo.io/service-scope": null}}}))).await.unwrap();
+        eventually("copy removed with the label", || {
+            let ses = east_ses.clone();
+            async move { ses.get("autogen.default.reviews").await.is_err().then_some(()) }
+        })
+        .await;
+    });
+}
