@@ -457,6 +457,52 @@ fn kubectl_conformance() {
         "{ns_table}"
     );
 
+    // kubectl get -w prints table rows for watch events
+    let mut watcher = Command::new("kubectl")
+        .args([
+            "--context",
+            "c1",
+            "get",
+            "deploy",
+            "web",
+            "-w",
+            "--no-headers",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &cache)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECACHEDIR", &cache)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = watcher.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("kubectl get -w lists first");
+    assert!(first.starts_with("web"), "{first}");
+    run(&["annotate", "deployment", "web", "touched=yes"]);
+    let second = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("kubectl get -w prints the change");
+    assert!(
+        second.starts_with("web ") && second.contains("3/3"),
+        "{second}"
+    );
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+
     let table = run(&["get", "deploy"]);
     assert!(
         table.contains("READY") && table.contains("UP-TO-DATE") && table.contains("3/3"),

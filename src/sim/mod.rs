@@ -44,7 +44,7 @@ pub use controllers::FAIL_ANNOTATION;
 pub use discovery::GIT_VERSION;
 pub use rules::{Rules, RulesError};
 pub use serve::{
-    kubeconfig_context_is_simulated, serve_command, start_fleet, write_kubeconfig,
+    kubeconfig_context_is_simulated, serve_command, serve_until, start_fleet, write_kubeconfig,
     SIMULATED_EXTENSION,
 };
 pub use status::ApiError;
