@@ -32,6 +32,9 @@ pub struct Fleet {
     port_forwards: Mutex<Vec<(PortForward, bool)>>,
     /// Manifests fetched by URL, once per run.
     pub url_cache: Mutex<HashMap<String, String>>,
+    /// What each simulated helm release applied, for a simulated `helm uninstall`.
+    pub releases: Mutex<crate::tools::ReleaseBook>,
+    sim_rules: std::sync::OnceLock<Result<crate::tools::SimToolRules, String>>,
 }
 
 /// Connects a kube client to a simulated cluster served on a local socket.
@@ -70,7 +73,23 @@ impl Fleet {
             sim: Mutex::new(sim),
             port_forwards: Mutex::new(Vec::new()),
             url_cache: Mutex::new(HashMap::new()),
+            releases: Mutex::new(crate::tools::ReleaseBook::default()),
+            sim_rules: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The simulated tool rules (`stdlib/sim/tools`), loaded once.
+    pub fn sim_rules(&self) -> Result<&crate::tools::SimToolRules, String> {
+        self.sim_rules
+            .get_or_init(|| crate::tools::SimToolRules::load().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The context a tool gets for a member: its kube context, or its name when it is an
+    /// in-process simulated cluster.
+    pub fn tool_cluster(m: &Member) -> crate::tools::ToolCluster {
+        crate::tools::ToolCluster::new(m.name(), m.cluster.context().unwrap_or(m.name()))
     }
 
     /// No clusters (runbooks that declare none).
@@ -204,6 +223,35 @@ impl Fleet {
                 .any(|(pf, sim)| *sim && pf.addr() == addr);
         }
         false
+    }
+}
+
+impl crate::tools::SimWorld for Fleet {
+    fn clusters(&self) -> Vec<crate::tools::ToolCluster> {
+        self.members()
+            .iter()
+            .filter(|m| m.simulated)
+            .map(Fleet::tool_cluster)
+            .collect()
+    }
+
+    fn get<'a>(
+        &'a self,
+        key: &'a crate::tools::ObjectKey,
+    ) -> futures::future::BoxFuture<'a, Option<serde_json::Value>> {
+        Box::pin(async move {
+            let member = self.get(&key.cluster)?;
+            let kind = match key.api_version.rsplit_once('/') {
+                Some((group, _)) => format!("{}.{group}", key.kind),
+                None => key.kind.clone(),
+            };
+            member
+                .cluster
+                .get(&kind, &key.name, key.namespace.as_deref())
+                .await
+                .ok()
+                .flatten()
+        })
     }
 }
 

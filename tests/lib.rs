@@ -2,6 +2,7 @@
 
 mod cli;
 mod http;
+mod k8s;
 mod runbooks;
 mod sim;
 mod support;

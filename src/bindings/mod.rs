@@ -5,9 +5,11 @@ pub mod cluster;
 pub mod convert;
 pub mod data;
 pub mod flow;
+pub mod http;
 pub mod pods;
 pub mod resources;
 pub mod structure;
+pub mod tools;
 pub mod waits;
 
 use std::sync::Arc;
@@ -48,6 +50,8 @@ pub fn register_all(engine: &mut Engine, session: &Arc<Session>) {
     resources::register(engine, session);
     waits::register(engine, session);
     pods::register(engine, session);
+    http::register(engine, session);
+    tools::register(engine, session);
 }
 
 /// The name of a cluster handle, when the value is one (for messages).

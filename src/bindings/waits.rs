@@ -13,6 +13,20 @@ use crate::fleet::Member;
 use crate::report::Event;
 use crate::session::Session;
 
+/// Simulated controllers react in milliseconds: a wait that takes longer than this on a
+/// simulated cluster will never end (a missing rule), so a rehearsal fails fast instead of
+/// sitting out a real cluster's timeout.
+pub const SIMULATED_WAIT_CAP: Duration = Duration::from_secs(20);
+
+/// The timeout of a wait: as given (or the 5-minute default), capped on simulated clusters.
+pub fn effective(m: &Member, t: Option<Duration>) -> Option<Duration> {
+    if m.simulated {
+        Some(t.unwrap_or(crate::k8s::DEFAULT_TIMEOUT).min(SIMULATED_WAIT_CAP))
+    } else {
+        t
+    }
+}
+
 fn satisfied(s: &Session, m: &Member, what: String, start: Instant) {
     s.emit(Event::WaitSatisfied {
         cluster: m.name().to_string(),
@@ -23,7 +37,7 @@ fn satisfied(s: &Session, m: &Member, what: String, start: Instant) {
 
 fn rollout(s: &Session, m: &Member, ns: &str, deploy: &str, t: Option<Duration>) -> RhaiResult<()> {
     let start = Instant::now();
-    block(s, m.cluster.wait_rollout(ns, deploy, t))?;
+    block(s, m.cluster.wait_rollout(ns, deploy, effective(m, t)))?;
     s.touch_namespace(m.name(), ns);
     satisfied(
         s,
@@ -36,7 +50,7 @@ fn rollout(s: &Session, m: &Member, ns: &str, deploy: &str, t: Option<Duration>)
 
 fn rollouts(s: &Session, m: &Member, ns: &str, t: Option<Duration>) -> RhaiResult<()> {
     let start = Instant::now();
-    let names = block(s, m.cluster.wait_rollouts(ns, t))?;
+    let names = block(s, m.cluster.wait_rollouts(ns, effective(m, t)))?;
     s.touch_namespace(m.name(), ns);
     satisfied(
         s,
@@ -61,7 +75,7 @@ fn condition(
     t: Option<Duration>,
 ) -> RhaiResult<Dynamic> {
     let start = Instant::now();
-    let obj = block(s, m.cluster.wait_condition(kind, name, ns_arg(ns), cond, t))?;
+    let obj = block(s, m.cluster.wait_condition(kind, name, ns_arg(ns), cond, effective(m, t)))?;
     s.touch_namespace(m.name(), ns);
     satisfied(
         s,
@@ -102,7 +116,7 @@ fn wait_for(
             }
         }
     };
-    let result = s.block_on(m.cluster.wait_for(kind, name, ns_arg(ns), predicate, t));
+    let result = s.block_on(m.cluster.wait_for(kind, name, ns_arg(ns), predicate, effective(m, t)));
     if let Some(e) = script_error.into_inner() {
         return Err(e);
     }
@@ -118,7 +132,7 @@ fn wait_for(
 
 fn lb(s: &Session, m: &Member, ns: &str, svc: &str, t: Option<Duration>) -> RhaiResult<String> {
     let start = Instant::now();
-    let addr = block(s, m.cluster.lb_address(ns, svc, t))?;
+    let addr = block(s, m.cluster.lb_address(ns, svc, effective(m, t)))?;
     s.touch_namespace(m.name(), ns);
     satisfied(
         s,

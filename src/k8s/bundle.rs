@@ -151,16 +151,51 @@ async fn gather_namespace(c: &Cluster, ns: &str) -> (NamespaceBundle, Vec<String
                 }
             }
             for p in &failing {
-                let phase = p
-                    .pointer("/status/phase")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Unknown");
-                nb.not_ready.push(not_ready(p, format!("phase {phase}")));
+                nb.not_ready.push(not_ready(p, pod_summary(p)));
             }
         }
         Err(e) => errors.push(e.to_string()),
     }
     (nb, errors)
+}
+
+/// `phase Pending; app: ImagePullBackOff (Back-off pulling image "x"), restarts 3`.
+pub fn pod_summary(pod: &Value) -> String {
+    let phase = pod
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("Unknown");
+    let mut parts = vec![format!("phase {phase}")];
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
+    for c in statuses.into_iter().flatten() {
+        let name = c["name"].as_str().unwrap_or("?");
+        let state = ["waiting", "terminated"]
+            .iter()
+            .find_map(|k| c["state"].get(*k).filter(|s| s["reason"].is_string()));
+        let mut line = String::new();
+        if let Some(s) = state {
+            line.push_str(&format!(
+                "{name}: {}",
+                s["reason"].as_str().unwrap_or_default()
+            ));
+            if let Some(m) = s["message"].as_str().filter(|m| !m.is_empty()) {
+                line.push_str(&format!(" ({m})"));
+            }
+        }
+        let restarts = c["restartCount"].as_i64().unwrap_or(0);
+        if restarts > 0 {
+            if line.is_empty() {
+                line.push_str(name);
+            }
+            line.push_str(&format!(", restarts {restarts}"));
+        }
+        if !line.is_empty() {
+            parts.push(line);
+        }
+    }
+    parts.join("; ")
 }
 
 fn succeeded(pod: &Value) -> bool {
@@ -234,6 +269,18 @@ impl Bundle {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pods_say_why_they_are_not_ready() {
+        let p = json!({"status": {"phase": "Pending", "containerStatuses": [
+            {"name": "app", "restartCount": 3, "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}},
+            {"name": "proxy", "restartCount": 0, "state": {"running": {}}}]}});
+        assert_eq!(
+            pod_summary(&p),
+            "phase Pending; app: ImagePullBackOff (Back-off pulling image), restarts 3"
+        );
+        assert_eq!(pod_summary(&json!({})), "phase Unknown");
+    }
 
     #[test]
     fn renders_not_ready_workloads_events_and_logs() {

@@ -23,6 +23,7 @@ struct Inner {
     context: Option<String>,
     server: String,
     client: Client,
+    stream_client: Option<Client>,
     version: OnceLock<String>,
     catalog: Mutex<Option<Arc<Catalog>>>,
 }
@@ -51,10 +52,35 @@ impl Cluster {
                 context,
                 server: server.into(),
                 client,
+                stream_client: None,
                 version: OnceLock::new(),
                 catalog: Mutex::new(None),
             }),
         }
+    }
+
+    /// The same cluster, with a second client for WebSocket calls (exec, port-forward): an
+    /// in-process simulator client cannot upgrade connections, a client over its socket can.
+    pub fn with_stream_client(self, stream_client: Client) -> Cluster {
+        Cluster {
+            inner: Arc::new(Inner {
+                name: self.inner.name.clone(),
+                context: self.inner.context.clone(),
+                server: self.inner.server.clone(),
+                client: self.inner.client.clone(),
+                stream_client: Some(stream_client),
+                version: OnceLock::new(),
+                catalog: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The client for WebSocket calls (exec, port-forward).
+    pub fn stream_client(&self) -> &Client {
+        self.inner
+            .stream_client
+            .as_ref()
+            .unwrap_or(&self.inner.client)
     }
 
     /// Logical name (`cluster1`).

@@ -10,7 +10,7 @@ use std::time::Duration;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::clusters::{Cluster, ClusterSet};
-use super::error::{chain, K8sError, Result};
+use super::error::{api_message, chain, K8sError, Result};
 
 /// Connect timeout for real clusters: an unreachable one fails fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,6 +26,46 @@ pub struct Wanted {
     pub context: Option<String>,
     /// The environment variable that maps it (for the "what is missing" message).
     pub env_var: Option<String>,
+}
+
+/// The wanted clusters from the runbook's names (each with the environment variable that may
+/// map it), `--context NAME=CTX` flags (they win) and the environment. An empty variable maps
+/// nothing. A flag naming an unknown cluster is an error.
+pub fn wanted(
+    clusters: &[(String, Option<String>)],
+    flags: &[String],
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<Wanted>> {
+    let mut from_flags = std::collections::BTreeMap::new();
+    for f in flags {
+        let (name, ctx) = f
+            .split_once('=')
+            .filter(|(n, c)| !n.is_empty() && !c.is_empty())
+            .ok_or_else(|| {
+                K8sError::Invalid(format!(
+                    "`--context {f}` should read `--context NAME=CONTEXT`"
+                ))
+            })?;
+        if !clusters.iter().any(|(n, _)| n == name) {
+            let known: Vec<String> = clusters.iter().map(|(n, _)| format!("`{n}`")).collect();
+            return Err(K8sError::Invalid(format!(
+                "`--context {f}` names no cluster of this runbook; its clusters: {}",
+                known.join(", ")
+            )));
+        }
+        from_flags.insert(name.to_string(), ctx.to_string());
+    }
+    Ok(clusters
+        .iter()
+        .map(|(name, var)| Wanted {
+            name: name.clone(),
+            context: from_flags
+                .get(name)
+                .cloned()
+                .or_else(|| var.as_deref().and_then(&env).filter(|v| !v.is_empty())),
+            env_var: var.clone(),
+        })
+        .collect())
 }
 
 /// How the logical clusters of a run are served.
@@ -150,7 +190,7 @@ pub async fn connect(name: &str, context: &str, kubeconfig: &Kubeconfig) -> Resu
     };
     match tokio::time::timeout(PROBE_TIMEOUT, cluster.probe()).await {
         Ok(Ok(_)) => Ok(cluster),
-        Ok(Err(e)) => Err(unreachable(chain(&e))),
+        Ok(Err(e)) => Err(unreachable(api_message(&e))),
         Err(_) => Err(unreachable(format!(
             "no answer to /version within {}s",
             PROBE_TIMEOUT.as_secs()
@@ -197,6 +237,35 @@ mod tests {
             "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts:\n- name: kind-a\n  context: {cluster: a, user: a}\n- name: kind-b\n  context: {cluster: b, user: b}\n",
         )
         .unwrap())
+    }
+
+    #[test]
+    fn flags_win_over_the_environment() {
+        let clusters = vec![
+            ("cluster1".to_string(), Some("CLUSTER1".to_string())),
+            ("cluster2".to_string(), Some("CLUSTER2".to_string())),
+            ("mgmt".to_string(), None),
+        ];
+        let env = |v: &str| match v {
+            "CLUSTER1" => Some("kind-env".to_string()),
+            "CLUSTER2" => Some(String::new()),
+            _ => None,
+        };
+        let got = wanted(&clusters, &["mgmt=kind-m".to_string()], env).unwrap();
+        let ctx: Vec<_> = got.iter().map(|w| w.context.as_deref()).collect();
+        assert_eq!(ctx, [Some("kind-env"), None, Some("kind-m")]);
+        let got = wanted(&clusters, &["cluster1=kind-flag".to_string()], env).unwrap();
+        assert_eq!(got[0].context.as_deref(), Some("kind-flag"));
+        let e = wanted(&clusters, &["cluster9=x".to_string()], env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "names no cluster of this runbook; its clusters: `cluster1`, `cluster2`, `mgmt`"
+            ),
+            "{e}"
+        );
+        assert!(wanted(&clusters, &["cluster1".to_string()], env).is_err());
     }
 
     #[test]

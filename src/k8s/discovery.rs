@@ -96,8 +96,20 @@ pub struct Catalog {
 impl Catalog {
     /// Builds a catalog from resource types in the server's order.
     pub fn new(mut types: Vec<ResourceType>) -> Catalog {
-        // Stable sort: built-in groups first (in server order), preferred versions first.
-        types.sort_by_key(|t| (!BUILTIN_GROUPS.contains(&t.group.as_str()), !t.preferred));
+        // Stable sort: built-in groups first (in server order), then the other groups by name
+        // (kube-aggregator gives every CRD group the same priority and breaks ties by name),
+        // preferred versions first within a group.
+        types.sort_by(|a, b| {
+            let builtin = |t: &ResourceType| BUILTIN_GROUPS.contains(&t.group.as_str());
+            let rank = |t: &ResourceType| {
+                if builtin(t) {
+                    String::new()
+                } else {
+                    t.group.clone()
+                }
+            };
+            (!builtin(a), rank(a), !a.preferred).cmp(&(!builtin(b), rank(b), !b.preferred))
+        });
         Catalog { types }
     }
 
@@ -304,6 +316,15 @@ mod tests {
             .unwrap();
         assert_eq!(r.version, "v1beta1");
         assert_eq!(c.resolve("gw").unwrap().group, "networking.istio.io");
+        // Both are CRD groups: ties break by group name, as kube-aggregator orders them.
+        assert_eq!(
+            c.resolve("gateway").unwrap().group,
+            "gateway.networking.k8s.io"
+        );
+        assert_eq!(
+            c.resolve("gateways.networking.istio.io").unwrap().group,
+            "networking.istio.io"
+        );
     }
 
     #[test]

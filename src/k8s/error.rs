@@ -186,14 +186,12 @@ pub enum K8sError {
     },
 
     /// A secret exists but lacks the key asked for.
-    #[error("secret {namespace}/{name} on `{cluster}` has no key `{key}`; keys: {available}")]
+    #[error("secret {secret} on `{cluster}` has no key `{key}`; keys: {available}")]
     MissingKey {
         /// Logical cluster name.
         cluster: String,
-        /// Namespace.
-        namespace: String,
-        /// Secret name.
-        name: String,
+        /// `namespace/name` of the secret.
+        secret: String,
         /// Key asked for.
         key: String,
         /// Comma-separated keys present.
@@ -226,6 +224,9 @@ pub fn humanize(d: Duration) -> String {
 pub fn api_message(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        // Skip kube's own `ServiceError:` / `HyperError:` prefixes: the cause says it all.
+        kube::Error::Service(e) => chain(e.as_ref()),
+        kube::Error::HyperError(e) => chain(e),
         other => chain(other),
     }
 }

@@ -90,11 +90,51 @@ impl Cluster {
         let skip = events.len().saturating_sub(limit);
         Ok(events.split_off(skip))
     }
+
+    /// The last `limit` Events of a workload and the Warnings of what it owns by name
+    /// (`web` -> ReplicaSet `web-7c9f`, Pod `web-7c9f-x2x`): where a stuck rollout says why.
+    pub async fn workload_events(
+        &self,
+        ns: &str,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<EventSummary>> {
+        let all = self.recent_events(ns, None, usize::MAX).await?;
+        let mut events: Vec<EventSummary> = all.into_iter().filter(|e| is_about(name, e)).collect();
+        let skip = events.len().saturating_sub(limit);
+        Ok(events.split_off(skip))
+    }
+}
+
+/// Whether an Event is about a workload: its own, or a Warning of an object named after it.
+pub fn is_about(workload: &str, e: &EventSummary) -> bool {
+    let involved = e
+        .object
+        .split_once('/')
+        .map_or(e.object.as_str(), |(_, n)| n);
+    involved == workload || (e.kind == "Warning" && involved.starts_with(&format!("{workload}-")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workload_owns_the_warnings_of_its_pods() {
+        let ev = |kind: &str, object: &str| EventSummary {
+            kind: kind.into(),
+            reason: "r".into(),
+            object: object.into(),
+            message: String::new(),
+            count: 1,
+            last_seen: None,
+        };
+        assert!(is_about("web", &ev("Normal", "Deployment/web")));
+        assert!(is_about("web", &ev("Warning", "Pod/web-7c9f-x2x")));
+        assert!(!is_about("web", &ev("Normal", "Pod/web-7c9f-x2x")));
+        assert!(!is_about("web", &ev("Warning", "Pod/webhook-1")));
+        assert!(!is_about("web", &ev("Warning", "Deployment/other")));
+    }
 
     #[test]
     fn events_render_one_per_line() {

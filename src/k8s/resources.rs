@@ -212,20 +212,37 @@ impl Cluster {
         Ok(())
     }
 
-    /// Creates a namespace with labels, or updates its labels if it exists (server-side apply).
+    /// Creates a namespace with labels (server-side apply); when it exists, sets the labels
+    /// given and leaves the others alone. Idempotent.
     pub async fn create_namespace(
         &self,
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<ApplyOutcome> {
-        let mut obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        if !labels.is_empty() {
-            obj["metadata"]["labels"] = json!(labels);
+        let Some(existing) = self.get("namespaces", name, None).await? else {
+            let mut obj =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            if !labels.is_empty() {
+                obj["metadata"]["labels"] = json!(labels);
+            }
+            return Ok(self
+                .apply_object(obj, &ApplyOptions::default())
+                .await?
+                .outcome);
+        };
+        // It exists: add the labels asked for, never remove others (as calling it twice with
+        // different labels would with server-side apply).
+        let current = super::selector::labels_of(&existing);
+        let missing: BTreeMap<String, Option<String>> = labels
+            .iter()
+            .filter(|(k, v)| current.get(*k) != Some(v))
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        if missing.is_empty() {
+            return Ok(ApplyOutcome::Unchanged);
         }
-        Ok(self
-            .apply_object(obj, &ApplyOptions::default())
-            .await?
-            .outcome)
+        self.label("namespaces", name, None, &missing).await?;
+        Ok(ApplyOutcome::Configured)
     }
 }
 

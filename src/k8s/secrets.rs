@@ -120,8 +120,7 @@ impl Cluster {
             }
             None => Err(K8sError::MissingKey {
                 cluster: self.name().to_string(),
-                namespace: ns.to_string(),
-                name: name.to_string(),
+                secret: format!("{ns}/{name}"),
                 key: key.to_string(),
                 available: data
                     .map(|d| {

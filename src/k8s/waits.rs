@@ -2,7 +2,7 @@
 //! was last seen (conditions, replica counts, recent Events).
 
 use std::pin::pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use kube::runtime::watcher::watch_object;
@@ -64,7 +64,6 @@ impl Cluster {
     ) -> Result<Outcome> {
         let ns = ns.filter(|_| t.namespaced);
         let api = self.api(t, ns);
-        let started = Instant::now();
         let mut last: Option<Value> = None;
         let mut last_error: Option<String> = None;
         let mut stream = pin!(watch_object(api, name).default_backoff());
@@ -97,7 +96,7 @@ impl Cluster {
         Err(K8sError::Timeout {
             cluster: self.name().to_string(),
             what: what.to_string(),
-            waited: started.elapsed().max(timeout),
+            waited: timeout,
             last_seen: seen,
         })
     }
@@ -137,7 +136,12 @@ impl Cluster {
                 }
             }
         }
+        let workload = matches!(
+            t.kind.as_str(),
+            "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job"
+        );
         let events = match ns {
+            Some(ns) if workload => self.workload_events(ns, name, 10).await.unwrap_or_default(),
             Some(ns) => self
                 .recent_events(ns, Some(name), 10)
                 .await

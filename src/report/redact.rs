@@ -39,6 +39,11 @@ impl Redactor {
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
+    /// Every secret value (for tools that redact their own streams).
+    pub fn values(&self) -> Vec<String> {
+        self.secrets.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
     /// Whether any secret has been registered.
     pub fn is_empty(&self) -> bool {
         self.secrets.read().map(|s| s.is_empty()).unwrap_or(true)

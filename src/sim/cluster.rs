@@ -122,15 +122,20 @@ impl Cluster {
             .is_some()
     }
 
-    fn check_namespace_for_create(&self, def: &ResourceDef, ns: &str) -> Result<(), ApiError> {
+    fn check_namespace_for_create(
+        &self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
         if !def.namespaced {
             return Ok(());
         }
         match self.store.get(&ResKey::new("", "namespaces"), "", ns) {
             None => Err(ApiError::not_found(&ResKey::new("", "namespaces"), ns)),
             Some(n) if !n["metadata"]["deletionTimestamp"].is_null() => Err(ApiError::forbidden(format!(
-                "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                def.key().qualified(), "")).with_reason("Forbidden")),
+                "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                def.key().qualified())).with_reason("Forbidden")),
             Some(_) => Ok(()),
         }
     }
@@ -177,7 +182,7 @@ impl Cluster {
         opts: &WriteOpts,
     ) -> Result<Value, ApiError> {
         Self::prepare(def, ns, &mut obj)?;
-        self.check_namespace_for_create(def, ns)?;
+        self.check_namespace_for_create(def, ns, meta_str(&obj, "name"))?;
         if meta_str(&obj, "name").is_empty() {
             let prefix = meta_str(&obj, "generateName").to_string();
             if !prefix.is_empty() {
@@ -277,7 +282,7 @@ impl Cluster {
         }
         let exists = self.store.get(&key, ns, name).is_some();
         if !exists && kind == PatchKind::Apply && sub.is_none() {
-            self.check_namespace_for_create(def, ns)?;
+            self.check_namespace_for_create(def, ns, name)?;
         }
         let w = self.store.modify(&key, ns, name, opts.dry_run, |old| {
             let mut new = match (old, kind) {
@@ -368,11 +373,7 @@ impl Cluster {
             return Ok(w);
         }
         let w = self.store.delete(&key, ns, name, opts.dry_run)?;
-        if w.deleted && !opts.dry_run && def.group == "apiextensions.k8s.io" {
-            if let Some(d) = crd_def(&w.object) {
-                self.registry_mut().remove(&d.key());
-            }
-        }
+        self.after_write(def, &w, opts.dry_run);
         Ok(w)
     }
 
@@ -386,6 +387,15 @@ impl Cluster {
         if let Some(d) = crd_def(&w.object) {
             if w.deleted {
                 self.registry_mut().remove(&d.key());
+                // a CRD takes its custom resources with it
+                for o in self.store.list(&d.key(), None).0 {
+                    let _ = self.store.delete(
+                        &d.key(),
+                        meta_str(&o, "namespace"),
+                        meta_str(&o, "name"),
+                        false,
+                    );
+                }
             } else {
                 self.registry_mut().upsert(d);
             }

@@ -90,11 +90,49 @@ pub fn admit(
             );
             workload_checks(def, &name, obj)?;
         }
-        ("apps", "replicasets") | ("apps", "statefulsets") => {
+        ("apps", "replicasets") => {
             default(obj, &["spec", "replicas"], json!(1));
             workload_checks(def, &name, obj)?;
         }
-        ("apps", "daemonsets") => workload_checks(def, &name, obj)?,
+        ("apps", "statefulsets") => {
+            default(obj, &["spec", "replicas"], json!(1));
+            default(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
+            default(obj, &["spec", "revisionHistoryLimit"], json!(10));
+            default(
+                obj,
+                &["spec", "updateStrategy"],
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            );
+            workload_checks(def, &name, obj)?;
+        }
+        ("apps", "daemonsets") => {
+            default(obj, &["spec", "revisionHistoryLimit"], json!(10));
+            default(
+                obj,
+                &["spec", "updateStrategy"],
+                json!({"type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+            );
+            workload_checks(def, &name, obj)?;
+        }
+        ("batch", "jobs") => {
+            default(obj, &["spec", "completions"], json!(1));
+            default(obj, &["spec", "parallelism"], json!(1));
+            default(obj, &["spec", "backoffLimit"], json!(6));
+            default(obj, &["spec", "completionMode"], json!("NonIndexed"));
+            default(obj, &["spec", "suspend"], json!(false));
+            if old.is_none() && obj["spec"]["selector"].is_null() {
+                let uid = super::store::new_uid();
+                obj["metadata"]["labels"]["batch.kubernetes.io/job-name"] = json!(name);
+                obj["spec"]["selector"] =
+                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+                let labels = &mut obj["spec"]["template"]["metadata"]["labels"];
+                labels["batch.kubernetes.io/controller-uid"] = json!(uid);
+                labels["controller-uid"] = json!(uid);
+                labels["batch.kubernetes.io/job-name"] = json!(name);
+                labels["job-name"] = json!(name);
+            }
+        }
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
             if super::resources::crd_def(obj).is_none() {
                 return Err(ApiError::invalid(&def.kind, &def.group, &name,

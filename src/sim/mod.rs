@@ -20,6 +20,7 @@ mod defaults;
 mod discovery;
 pub mod patch;
 mod pods;
+mod protobuf;
 mod registry;
 mod resources;
 pub mod rules;
@@ -98,11 +99,7 @@ pub fn is_simulated_address(ip: &IpAddr) -> bool {
 impl SimCluster {
     /// Starts a cluster with the bundled vendor rules (must run inside a tokio runtime).
     pub fn start(name: &str, index: usize, opts: SimOptions) -> SimCluster {
-        let rules = Rules::bundled().unwrap_or_else(|e| {
-            tracing::warn!("simulator rules not loaded: {e}");
-            Rules::default()
-        });
-        Self::start_with_rules(name, index, opts, Arc::new(rules))
+        Self::start_with_rules(name, index, opts, Arc::new(load_rules()))
     }
 
     /// Starts a cluster with the given vendor rules.
@@ -161,6 +158,13 @@ impl SimCluster {
     }
 }
 
+fn load_rules() -> Rules {
+    Rules::bundled().unwrap_or_else(|e| {
+        tracing::warn!("simulator rules not loaded: {e}");
+        Rules::default()
+    })
+}
+
 fn seed(c: &Cluster) {
     let opts = WriteOpts::controller("kube-apiserver");
     let reg = c.registry();
@@ -199,6 +203,7 @@ fn seed(c: &Cluster) {
 pub struct SimFleet {
     opts: SimOptions,
     clusters: Arc<Mutex<Vec<SimCluster>>>,
+    rules: Arc<std::sync::OnceLock<Arc<Rules>>>,
 }
 
 impl SimFleet {
@@ -206,6 +211,7 @@ impl SimFleet {
         SimFleet {
             opts,
             clusters: Arc::default(),
+            rules: Arc::default(),
         }
     }
 
@@ -215,7 +221,8 @@ impl SimFleet {
         if let Some(c) = cs.iter().find(|c| c.name() == name) {
             return c.clone();
         }
-        let c = SimCluster::start(name, cs.len(), self.opts.clone());
+        let rules = self.rules.get_or_init(|| Arc::new(load_rules())).clone();
+        let c = SimCluster::start_with_rules(name, cs.len(), self.opts.clone(), rules);
         cs.push(c.clone());
         c
     }

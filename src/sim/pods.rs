@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::Uri;
 use axum::response::Response;
 use bytes::Bytes;
@@ -154,7 +154,7 @@ async fn exec(mut socket: WebSocket, pod: &str, container: &str, cmd: &[String])
     let _ = socket.send(frame(2, text.as_bytes())).await;
     let status = serde_json::to_vec(&exec_status(pod, container, cmd)).unwrap_or_default();
     let _ = socket.send(frame(3, &status)).await;
-    let _ = socket.send(Message::Close(None)).await;
+    close(&mut socket).await;
 }
 
 async fn port_forward(mut socket: WebSocket, pod: &str, ports: &[u16]) {
@@ -165,5 +165,24 @@ async fn port_forward(mut socket: WebSocket, pod: &str, ports: &[u16]) {
         let msg = format!("simulated pod {pod} accepts no connections on port {port}: simulated clusters have no data plane");
         let _ = socket.send(frame(data + 1, msg.as_bytes())).await;
     }
-    let _ = socket.send(Message::Close(None)).await;
+    close(&mut socket).await;
+}
+
+/// Ends the stream with a normal close (1000), as the kubelet does.
+async fn close(socket: &mut WebSocket) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "".into(),
+        })))
+        .await;
+    // let the client read everything and answer the close
+    let wait = async {
+        while let Some(Ok(m)) = socket.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), wait).await;
 }

@@ -208,7 +208,8 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if ct.contains("protobuf") || ct.contains("cbor") {
+    let is_protobuf = ct.contains("vnd.kubernetes.protobuf");
+    if ct.contains("cbor") {
         return Err(ApiError::unsupported_media(format!(
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/apply-patch+yaml, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (got {ct})"
         )));
@@ -238,6 +239,13 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
         o
     };
     let parse_body = || -> Result<Value, ApiError> {
+        if is_protobuf {
+            let (obj, unknown) = super::protobuf::decode(&body)?;
+            if !unknown.is_empty() {
+                tracing::debug!("protobuf fields skipped: {unknown:?}");
+            }
+            return Ok(obj);
+        }
         serde_json::from_slice(&body)
             .or_else(|_| serde_yaml::from_slice::<Value>(&body))
             .map_err(|e| {

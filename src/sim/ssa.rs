@@ -220,10 +220,8 @@ pub fn to_fields_v1(paths: &BTreeSet<Path>) -> Value {
 pub fn from_fields_v1(v: &Value) -> BTreeSet<Path> {
     fn rec(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
         let Some(m) = v.as_object() else { return };
-        if m.is_empty() || m.contains_key(".") {
-            if !prefix.is_empty() {
-                out.insert(prefix.clone());
-            }
+        if (m.is_empty() || m.contains_key(".")) && !prefix.is_empty() {
+            out.insert(prefix.clone());
         }
         for (k, c) in m {
             if k != "." {
@@ -454,12 +452,11 @@ pub fn record_update(
                 && e.operation == "Update"
                 && e.subresource.as_deref() == subresource
         }) {
-            Some(e) => {
-                if !changed.is_subset(&e.paths) {
-                    e.paths.extend(changed);
-                    e.time = now();
-                }
+            Some(e) if !changed.is_subset(&e.paths) => {
+                e.paths.extend(changed);
+                e.time = now();
             }
+            Some(_) => {}
             None if !changed.is_empty() => entries.push(Entry {
                 manager: manager.into(),
                 operation: "Update".into(),

@@ -37,9 +37,14 @@ pub struct Event {
     pub type_: EventType,
     pub res: ResKey,
     pub object: Value,
+    /// The object before a modification (watches with selectors need it).
+    pub prev: Option<Value>,
 }
 
 type Objects = BTreeMap<(String, String), Value>;
+
+/// Retained events to replay, a receiver of later ones, and the resourceVersion in between.
+pub type Subscription = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64);
 
 struct State {
     rv: u64,
@@ -171,7 +176,8 @@ impl Store {
             for v in m.values() {
                 let owned = v["metadata"]["ownerReferences"]
                     .as_array()
-                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid));
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+                    || v["metadata"]["annotations"]["sim.meshbook.dev/owner-uid"] == uid;
                 if owned {
                     out.push((res.clone(), v.clone()));
                 }
@@ -286,7 +292,7 @@ impl Store {
             coll.insert(key, new.clone());
             type_
         };
-        self.emit(st, res, type_, new.clone());
+        self.emit(st, res, type_, new.clone(), old);
         Ok(Written {
             created: type_ == EventType::Added,
             changed: true,
@@ -295,12 +301,20 @@ impl Store {
         })
     }
 
-    fn emit(&self, st: &mut State, res: &ResKey, type_: EventType, object: Value) {
+    fn emit(
+        &self,
+        st: &mut State,
+        res: &ResKey,
+        type_: EventType,
+        object: Value,
+        prev: Option<Value>,
+    ) {
         let ev = Arc::new(Event {
             rv: st.rv,
             type_,
             res: res.clone(),
             object,
+            prev,
         });
         st.log.push_back(ev.clone());
         while st.log.len() > LOG_CAPACITY {
@@ -349,7 +363,7 @@ impl Store {
         if let Some(c) = st.objects.get_mut(res) {
             c.remove(&key);
         }
-        self.emit(&mut st, res, EventType::Deleted, new.clone());
+        self.emit(&mut st, res, EventType::Deleted, new.clone(), None);
         Ok(Written {
             object: new,
             created: false,
@@ -360,10 +374,7 @@ impl Store {
 
     /// Subscribes to changes. With `since`, also returns the retained events after it (or 410
     /// Expired if they are no longer retained). The current objects are returned by `list`.
-    pub fn subscribe(
-        &self,
-        since: Option<u64>,
-    ) -> Result<(Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64), ApiError> {
+    pub fn subscribe(&self, since: Option<u64>) -> Result<Subscription, ApiError> {
         let st = self.lock();
         let rx = self.tx.subscribe();
         let replay = match since {
@@ -401,6 +412,14 @@ impl Store {
     /// A receiver of every future event (controllers use it).
     pub fn events(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
+    }
+
+    /// Pretends events up to `rv` have been dropped from the log.
+    #[cfg(test)]
+    pub(crate) fn forget_before_for_test(&self, rv: u64) {
+        let mut st = self.lock();
+        st.oldest = st.oldest.max(rv);
+        st.log.retain(|e| e.rv > rv);
     }
 
     #[cfg(test)]

@@ -80,10 +80,23 @@ fn s(v: &Value) -> String {
     }
 }
 
-fn service_row(o: &Value) -> (Vec<Value>, Vec<Value>) {
+type Cell = Box<dyn Fn(&Value) -> Value>;
+
+fn n(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+fn or_none(v: String) -> Value {
+    json!(if v.is_empty() {
+        "<none>".to_string()
+    } else {
+        v
+    })
+}
+
+fn service_external(o: &Value) -> Value {
     let spec = &o["spec"];
-    let ty = spec["type"].as_str().unwrap_or("ClusterIP");
-    let external = match ty {
+    json!(match spec["type"].as_str().unwrap_or("ClusterIP") {
         "LoadBalancer" => {
             let ips: Vec<String> = o["status"]["loadBalancer"]["ingress"]
                 .as_array()
@@ -107,8 +120,11 @@ fn service_row(o: &Value) -> (Vec<Value>, Vec<Value>) {
         }
         "ExternalName" => s(&spec["externalName"]),
         _ => "<none>".into(),
-    };
-    let ports: Vec<String> = spec["ports"]
+    })
+}
+
+fn service_ports(o: &Value) -> Value {
+    let ports: Vec<String> = o["spec"]["ports"]
         .as_array()
         .map(|a| {
             a.iter()
@@ -119,146 +135,209 @@ fn service_row(o: &Value) -> (Vec<Value>, Vec<Value>) {
                 .collect()
         })
         .unwrap_or_default();
-    let ports = if ports.is_empty() {
-        "<none>".to_string()
-    } else {
-        ports.join(",")
-    };
-    let cip = spec["clusterIP"].as_str().unwrap_or("<none>");
-    (
-        vec![
-            col("Name", "string"),
-            col("Type", "string"),
-            col("Cluster-IP", "string"),
-            col("External-IP", "string"),
-            col("Port(s)", "string"),
-            col("Age", "string"),
-        ],
-        vec![json!(ty), json!(cip), json!(external), json!(ports)],
-    )
+    or_none(ports.join(","))
 }
 
-fn pod_row(o: &Value) -> (Vec<Value>, Vec<Value>) {
+fn pod_ready(o: &Value) -> Value {
     let total = o["spec"]["containers"].as_array().map_or(0, Vec::len);
     let ready = o["status"]["containerStatuses"]
         .as_array()
         .map_or(0, |a| a.iter().filter(|c| c["ready"] == true).count());
-    let status = if o["metadata"]["deletionTimestamp"].is_string() {
-        "Terminating".to_string()
+    json!(format!("{ready}/{total}"))
+}
+
+fn pod_status(o: &Value) -> Value {
+    if o["metadata"]["deletionTimestamp"].is_string() {
+        return json!("Terminating");
+    }
+    let phase = o["status"]["phase"].as_str().unwrap_or("Pending");
+    json!(if phase == "Succeeded" {
+        "Completed"
     } else {
-        o["status"]["phase"]
-            .as_str()
-            .unwrap_or("Pending")
-            .to_string()
-    };
-    (
-        vec![
-            col("Name", "string"),
-            col("Ready", "string"),
-            col("Status", "string"),
-            col("Restarts", "string"),
-            col("Age", "string"),
-        ],
-        vec![json!(format!("{ready}/{total}")), json!(status), json!("0")],
-    )
+        phase
+    })
 }
 
-fn deployment_row(o: &Value) -> (Vec<Value>, Vec<Value>) {
-    let st = &o["status"];
-    let n = |v: &Value| v.as_i64().unwrap_or(0);
-    (
-        vec![
-            col("Name", "string"),
-            col("Ready", "string"),
-            col("Up-to-date", "string"),
-            col("Available", "string"),
-            col("Age", "string"),
-        ],
-        vec![
-            json!(format!(
-                "{}/{}",
-                n(&st["readyReplicas"]),
-                n(&o["spec"]["replicas"])
-            )),
-            json!(n(&st["updatedReplicas"])),
-            json!(n(&st["availableReplicas"])),
-        ],
-    )
+fn node_roles(o: &Value) -> Value {
+    let roles: Vec<String> = o["metadata"]["labels"]
+        .as_object()
+        .map(|l| {
+            l.keys()
+                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/").map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    or_none(roles.join(","))
 }
 
-/// A Table of objects (each row carries the object as kubectl expects).
+fn job_status(o: &Value) -> Value {
+    let done = o["status"]["conditions"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|c| c["type"] == "Complete" && c["status"] == "True")
+    });
+    json!(if done { "Complete" } else { "Running" })
+}
+
+fn field(path: &'static str) -> Cell {
+    Box::new(move |o| {
+        let v = json_path(o, path);
+        if v.is_null() {
+            json!("<none>")
+        } else {
+            v
+        }
+    })
+}
+
+fn count(path: &'static str) -> Cell {
+    Box::new(move |o| json!(n(&json_path(o, path))))
+}
+
+/// The columns between NAME and AGE for a built-in kind.
+fn builtin_columns(group: &str, plural: &str) -> Vec<(&'static str, Cell)> {
+    match (group, plural) {
+        ("", "services") => vec![
+            ("Type", field(".spec.type")),
+            ("Cluster-IP", field(".spec.clusterIP")),
+            ("External-IP", Box::new(service_external)),
+            ("Port(s)", Box::new(service_ports)),
+        ],
+        ("", "pods") => vec![
+            ("Ready", Box::new(pod_ready)),
+            ("Status", Box::new(pod_status)),
+            ("Restarts", Box::new(|_| json!(0))),
+        ],
+        ("", "namespaces") => vec![("Status", field(".status.phase"))],
+        ("", "nodes") => vec![
+            ("Status", Box::new(|_| json!("Ready"))),
+            ("Roles", Box::new(node_roles)),
+        ],
+        ("", "configmaps") => vec![(
+            "Data",
+            Box::new(|o| {
+                json!(
+                    o["data"].as_object().map_or(0, |m| m.len())
+                        + o["binaryData"].as_object().map_or(0, |m| m.len())
+                )
+            }),
+        )],
+        ("", "secrets") => vec![
+            ("Type", field(".type")),
+            (
+                "Data",
+                Box::new(|o| json!(o["data"].as_object().map_or(0, |m| m.len()))),
+            ),
+        ],
+        ("", "serviceaccounts") => vec![(
+            "Secrets",
+            Box::new(|o| json!(o["secrets"].as_array().map_or(0, Vec::len))),
+        )],
+        ("", "endpoints") => vec![(
+            "Endpoints",
+            Box::new(|o| {
+                let mut eps = Vec::new();
+                for ss in o["subsets"].as_array().into_iter().flatten() {
+                    for a in ss["addresses"].as_array().into_iter().flatten() {
+                        for p in ss["ports"].as_array().into_iter().flatten() {
+                            eps.push(format!("{}:{}", s(&a["ip"]), s(&p["port"])));
+                        }
+                    }
+                }
+                or_none(eps.join(","))
+            }),
+        )],
+        ("apps", "deployments") => vec![
+            (
+                "Ready",
+                Box::new(|o| {
+                    json!(format!(
+                        "{}/{}",
+                        n(&o["status"]["readyReplicas"]),
+                        n(&o["spec"]["replicas"])
+                    ))
+                }),
+            ),
+            ("Up-to-date", count(".status.updatedReplicas")),
+            ("Available", count(".status.availableReplicas")),
+        ],
+        ("apps", "replicasets") => vec![
+            ("Desired", count(".spec.replicas")),
+            ("Current", count(".status.replicas")),
+            ("Ready", count(".status.readyReplicas")),
+        ],
+        ("apps", "statefulsets") => vec![(
+            "Ready",
+            Box::new(|o| {
+                json!(format!(
+                    "{}/{}",
+                    n(&o["status"]["readyReplicas"]),
+                    n(&o["spec"]["replicas"])
+                ))
+            }),
+        )],
+        ("apps", "daemonsets") => vec![
+            ("Desired", count(".status.desiredNumberScheduled")),
+            ("Current", count(".status.currentNumberScheduled")),
+            ("Ready", count(".status.numberReady")),
+            ("Up-to-date", count(".status.updatedNumberScheduled")),
+            ("Available", count(".status.numberAvailable")),
+        ],
+        ("batch", "jobs") => vec![
+            ("Status", Box::new(job_status)),
+            (
+                "Completions",
+                Box::new(|o| {
+                    json!(format!(
+                        "{}/{}",
+                        n(&o["status"]["succeeded"]),
+                        o["spec"]["completions"].as_i64().unwrap_or(1)
+                    ))
+                }),
+            ),
+        ],
+        _ => vec![],
+    }
+}
+
+/// A Table of objects (each row carries the object, as kubectl expects).
 pub fn table(def: &ResourceDef, objs: &[Value], rv: &str) -> Value {
-    let mut columns = vec![col("Name", "string"), col("Age", "string")];
+    let mut cols: Vec<(String, String, Cell)> = builtin_columns(&def.group, &def.plural)
+        .into_iter()
+        .map(|(name, cell)| (name.to_string(), "string".to_string(), cell))
+        .collect();
+    let mut has_age = false;
+    for pc in &def.printer_columns {
+        let path = pc.json_path.clone();
+        let is_date = pc.type_ == "date";
+        has_age |= pc.name.eq_ignore_ascii_case("age");
+        let cell: Cell = Box::new(move |o| {
+            let v = json_path(o, &path);
+            if is_date {
+                json!(age(v.as_str().unwrap_or("")))
+            } else {
+                v
+            }
+        });
+        cols.push((pc.name.clone(), pc.type_.clone(), cell));
+    }
+    let mut columns = vec![col("Name", "string")];
+    columns.extend(cols.iter().map(|(name, ty, _)| col(name, ty)));
+    if !has_age {
+        columns.push(col("Age", "string"));
+    }
     let rows: Vec<Value> = objs
         .iter()
         .map(|o| {
-            let name = json!(o["metadata"]["name"]);
-            let age_cell = json!(age(o["metadata"]["creationTimestamp"]
-                .as_str()
-                .unwrap_or("")));
-            let middle = match (def.group.as_str(), def.plural.as_str()) {
-                ("", "services") => Some(service_row(o)),
-                ("", "pods") => Some(pod_row(o)),
-                ("apps", "deployments") => Some(deployment_row(o)),
-                _ if !def.printer_columns.is_empty() => {
-                    let mut cols = vec![col("Name", "string")];
-                    let mut cells = vec![];
-                    for pc in &def.printer_columns {
-                        cols.push(col(&pc.name, &pc.type_));
-                        let v = json_path(o, &pc.json_path);
-                        cells.push(if pc.type_ == "date" {
-                            json!(age(v.as_str().unwrap_or("")))
-                        } else if v.is_null() {
-                            json!(null)
-                        } else {
-                            v
-                        });
-                    }
-                    if !def
-                        .printer_columns
-                        .iter()
-                        .any(|c| c.name.eq_ignore_ascii_case("age"))
-                    {
-                        cols.push(col("Age", "date"));
-                        cells.push(age_cell.clone());
-                        let mut row = vec![name.clone()];
-                        row.extend(cells);
-                        columns = cols;
-                        return json!({"cells": row, "object": o});
-                    }
-                    Some((cols, cells))
-                }
-                _ => None,
-            };
-            let cells = match middle {
-                Some((cols, cells)) => {
-                    columns = cols;
-                    let mut row = vec![name];
-                    row.extend(cells);
-                    if columns.last().is_some_and(|c| c["name"] == "Age") {
-                        row.push(age_cell);
-                    }
-                    row
-                }
-                None => vec![name, age_cell],
-            };
+            let mut cells = vec![json!(o["metadata"]["name"])];
+            cells.extend(cols.iter().map(|(_, _, f)| f(o)));
+            if !has_age {
+                cells.push(json!(age(o["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .unwrap_or(""))));
+            }
             json!({"cells": cells, "object": o})
         })
         .collect();
-    if objs.is_empty() {
-        columns = match (def.group.as_str(), def.plural.as_str()) {
-            ("", "services") => service_row(&json!({})).0,
-            ("", "pods") => pod_row(&json!({})).0,
-            ("apps", "deployments") => deployment_row(&json!({})).0,
-            _ if !def.printer_columns.is_empty() => {
-                let mut c = vec![col("Name", "string")];
-                c.extend(def.printer_columns.iter().map(|p| col(&p.name, &p.type_)));
-                c.push(col("Age", "date"));
-                c
-            }
-            _ => columns,
-        };
-    }
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": rv},
         "columnDefinitions": columns, "rows": rows})
 }
@@ -277,5 +356,28 @@ mod tests {
         );
         assert_eq!(json_path(&o, ".status.conditions[0].type"), json!("Ready"));
         assert_eq!(json_path(&o, ".nope.x"), Value::Null);
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+    use crate::sim::resources::builtin_defs;
+
+    #[test]
+    fn service_table_has_external_ip_fourth() {
+        let def = builtin_defs()
+            .into_iter()
+            .find(|d| d.plural == "services")
+            .unwrap();
+        let svc = json!({"metadata": {"name": "web", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.5", "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30001}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.1"}]}}});
+        let t = table(&def, &[svc], "1");
+        let cells = &t["rows"][0]["cells"];
+        assert_eq!(cells[1], "LoadBalancer");
+        assert_eq!(cells[3], "198.51.100.1");
+        assert_eq!(cells[4], "80:30001/TCP");
+        assert_eq!(t["columnDefinitions"][5]["name"], "Age");
     }
 }

@@ -15,7 +15,7 @@ use super::cluster::Cluster;
 use super::resources::ResourceDef;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::store::Event;
+use super::store::{Event, EventType};
 
 /// What a watch asks for.
 pub struct WatchRequest {
@@ -99,8 +99,20 @@ pub fn watch(cluster: &Arc<Cluster>, req: WatchRequest) -> Response {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let send = |ev: &Event| -> Option<Bytes> {
-            (ev.res == key && req.matches(&ev.object))
-                .then(|| line(ev.type_.as_str(), req.present(ev.object.clone())))
+            if ev.res != key {
+                return None;
+            }
+            let now = req.matches(&ev.object);
+            let before = ev.prev.as_ref().is_some_and(|p| req.matches(p));
+            // an object entering or leaving the selection is ADDED or DELETED for this watch
+            let type_ = match (ev.type_, before, now) {
+                (EventType::Modified, false, true) => "ADDED",
+                (EventType::Modified, true, false) => "DELETED",
+                (EventType::Deleted, true, _) => "DELETED",
+                (t, _, true) => t.as_str(),
+                _ => return None,
+            };
+            Some(line(type_, req.present(ev.object.clone())))
         };
         for ev in replay {
             if let Some(l) = send(&ev) {
@@ -135,4 +147,117 @@ pub fn watch(cluster: &Arc<Cluster>, req: WatchRequest) -> Response {
         .header("content-type", "application/json")
         .body(Body::from_stream(ReceiverStream::new(rx)))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::cluster::WriteOpts;
+    use crate::sim::SimOptions;
+    use http_body_util::BodyExt;
+
+    async fn lines(resp: Response, n: usize) -> Vec<Value> {
+        let mut body = resp.into_body();
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        while out.len() < n {
+            let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if let Ok(data) = frame.into_data() {
+                buf.extend_from_slice(&data);
+                while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+                    let l: Vec<u8> = buf.drain(..=i).collect();
+                    out.push(serde_json::from_slice(&l).unwrap());
+                }
+            }
+        }
+        out
+    }
+
+    fn req(c: &Cluster, rv: Option<String>, labels: &str, initial: bool) -> WatchRequest {
+        WatchRequest {
+            def: c.registry().by_kind("v1", "ConfigMap").unwrap(),
+            version: "v1".into(),
+            namespace: Some("default".into()),
+            labels: LabelSelector::parse(labels).unwrap(),
+            fields: FieldSelector::default(),
+            resource_version: rv,
+            timeout: None,
+            send_initial_events: initial,
+        }
+    }
+
+    #[tokio::test]
+    async fn replays_after_a_version_and_follows_selection_changes() {
+        let c = Arc::new(Cluster::new("w", 0, SimOptions::default()));
+        let ns = c.registry().by_kind("v1", "Namespace").unwrap();
+        let cm = c.registry().by_kind("v1", "ConfigMap").unwrap();
+        let opts = WriteOpts::controller("test");
+        c.create(&ns, "", json!({"metadata": {"name": "default"}}), &opts)
+            .unwrap();
+        let a = c
+            .create(
+                &cm,
+                "default",
+                json!({"metadata": {"name": "a", "labels": {"app": "x"}}}),
+                &opts,
+            )
+            .unwrap();
+        let rv = a["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        c.create(
+            &cm,
+            "default",
+            json!({"metadata": {"name": "b", "labels": {"app": "x"}}}),
+            &opts,
+        )
+        .unwrap();
+        let resp = watch(&c, req(&c, Some(rv), "app=x", false));
+        // leaves the selection: DELETED for this watch
+        c.patch(
+            &cm,
+            "default",
+            "a",
+            None,
+            crate::sim::PatchKind::Merge,
+            json!({"metadata": {"labels": {"app": "y"}}}),
+            &opts,
+        )
+        .unwrap();
+        let evs = lines(resp, 2).await;
+        assert_eq!(evs[0]["type"], "ADDED");
+        assert_eq!(evs[0]["object"]["metadata"]["name"], "b");
+        assert_eq!(evs[1]["type"], "DELETED");
+        assert_eq!(evs[1]["object"]["metadata"]["name"], "a");
+
+        let resp = watch(&c, req(&c, None, "", true));
+        let evs = lines(resp, 3).await;
+        assert_eq!(evs[2]["type"], "BOOKMARK");
+        assert_eq!(
+            evs[2]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+            "true"
+        );
+
+        let resp = watch(&c, req(&c, Some("1".into()), "", false));
+        let _ = resp;
+    }
+
+    #[tokio::test]
+    async fn too_old_versions_get_410() {
+        let c = Arc::new(Cluster::new("w", 0, SimOptions::default()));
+        let resp = watch(&c, req(&c, Some("0".into()), "", false));
+        drop(resp);
+        // a version before the retained log answers with an ERROR event carrying 410
+        c.store.forget_before_for_test(5);
+        let resp = watch(&c, req(&c, Some("2".into()), "", false));
+        let evs = lines(resp, 1).await;
+        assert_eq!(evs[0]["type"], "ERROR");
+        assert_eq!(evs[0]["object"]["code"], 410);
+        assert_eq!(evs[0]["object"]["reason"], "Expired");
+    }
 }

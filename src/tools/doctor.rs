@@ -141,6 +141,28 @@ pub fn tools_used_by(script_text: &str) -> BTreeSet<String> {
     out
 }
 
+/// [`tools_used_by`] for a runbook and the stdlib modules it imports (`import "gloo" as g;`
+/// reads `stdlib/gloo.rhai`), recursively.
+pub fn tools_used_by_runbook(script_text: &str) -> BTreeSet<String> {
+    static IMPORT: OnceLock<Regex> = OnceLock::new();
+    let import = IMPORT.get_or_init(|| Regex::new(r#"import\s+"([^"]+)""#).expect("static regex"));
+    let mut tools = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut queue = vec![script_text.to_string()];
+    while let Some(text) = queue.pop() {
+        tools.extend(tools_used_by(&text));
+        for cap in import.captures_iter(&text) {
+            let module = cap[1].trim_end_matches(".rhai").to_string();
+            if seen.insert(module.clone()) {
+                if let Some(src) = crate::assets::Tree::Stdlib.read(&format!("{module}.rhai")) {
+                    queue.push(src.into_owned());
+                }
+            }
+        }
+    }
+    tools
+}
+
 /// The part of a line before a `//` that is not inside a string.
 fn strip_line_comment(line: &str) -> &str {
     let mut in_str = false;
@@ -175,6 +197,12 @@ mod tests {
             tools.into_iter().collect::<Vec<_>>(),
             ["helm", "istioctl", "vcluster"]
         );
+    }
+
+    #[test]
+    fn follows_imports_without_failing_on_missing_modules() {
+        let tools = tools_used_by_runbook("import \"no-such-module\" as m;\nmeshctl([\"check\"]);");
+        assert_eq!(tools.into_iter().collect::<Vec<_>>(), ["meshctl"]);
     }
 
     #[test]

@@ -7,9 +7,11 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     /// The program is not on `PATH` (or the given path does not exist).
-    #[error("`{program}` was not found on PATH; {hint}")]
+    #[error("`{program}` was not found {place}; {hint}")]
     NotFound {
         program: String,
+        /// `on PATH` or `(no such file)`.
+        place: String,
         /// How to get the tool.
         hint: String,
     },

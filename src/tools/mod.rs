@@ -12,6 +12,7 @@
 //! | `doctor.rs` | [`doctor`], [`tools_used_by`] |
 //! | `sim_call.rs` | [`SimCall`]: argv parsed for rules |
 //! | `sim_rules.rs` | [`SimToolRules`]: the rule format |
+//! | `sim_render.rs` | rendering a rule's templates |
 //! | `simulated.rs` | [`match_simulated`], [`SimulatedEffect`], [`run_checks`] |
 //! | `release_book.rs` | [`ReleaseBook`]: objects per simulated helm release |
 
@@ -23,10 +24,14 @@ mod process;
 mod redact;
 mod release_book;
 mod sim_call;
+mod sim_render;
 mod sim_rules;
 mod simulated;
 
-pub use doctor::{doctor, doctor_with_path, find_on_path, tools_used_by, version_argv, ToolStatus};
+pub use doctor::{
+    doctor, doctor_with_path, find_on_path, tools_used_by, tools_used_by_runbook, version_argv,
+    ToolStatus,
+};
 pub use error::ToolError;
 pub use helm::{
     check_set_values, go_duration, helm_install, helm_install_argv, helm_uninstall,

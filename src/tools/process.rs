@@ -2,14 +2,19 @@
 //! a timeout that kills the whole process group, redacted errors.
 
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
+use super::doctor::find_on_path;
 use super::error::ToolError;
 use super::invocation::{install_hint, Invocation, Stream, ToolOutput};
 use super::redact::redact;
+
+/// How long output is still read after the tool exited, when something it started keeps its
+/// pipes open.
+pub const PIPE_GRACE: Duration = Duration::from_millis(500);
 
 /// How many lines of stderr a [`ToolError::Failed`] keeps.
 pub const STDERR_TAIL_LINES: usize = 10;
@@ -20,7 +25,8 @@ pub const STDERR_TAIL_LINES: usize = 10;
 /// by `***`; the returned [`ToolOutput`] keeps the raw text for the script. A non-zero exit is
 /// [`ToolError::Failed`] with the last lines of stderr; running past `inv.timeout` kills the
 /// process and its process group and is [`ToolError::Timeout`]; a missing program is
-/// [`ToolError::NotFound`] with how to get it. Error texts are redacted.
+/// [`ToolError::NotFound`] with how to get it. Error texts are redacted. Dropping the future
+/// (cancelling the run) kills the process group too.
 pub async fn run(
     inv: &Invocation,
     on_line: &(dyn Fn(Stream, &str) + Send + Sync),
@@ -46,6 +52,8 @@ pub async fn run(
         .await
         .map_err(|source| spawn_error(inv, source))?;
     let pid = child.id();
+    // If this future is dropped (the run was cancelled, e.g. Ctrl-C), kill the whole group.
+    let mut guard = GroupGuard(pid);
 
     if let (Some(text), Some(mut stdin)) = (&inv.stdin, child.stdin.take()) {
         // A program that never reads stdin must not block us: write in the background.
@@ -59,22 +67,43 @@ pub async fn run(
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let secrets = &inv.secrets;
+    let (mut out_text, mut err_text) = (String::new(), String::new());
     let finished = {
         let work = async {
-            let (out, err, status) = tokio::join!(
-                pump(stdout, Stream::Stdout, on_line, secrets),
-                pump(stderr, Stream::Stderr, on_line, secrets),
-                child.wait()
-            );
-            (out, err, status)
+            let pumps = async {
+                let (o, e) = tokio::join!(
+                    pump(stdout, Stream::Stdout, on_line, secrets, &mut out_text),
+                    pump(stderr, Stream::Stderr, on_line, secrets, &mut err_text)
+                );
+                o.and(e)
+            };
+            tokio::pin!(pumps);
+            tokio::select! {
+                read = &mut pumps => {
+                    let status = child.wait().await;
+                    (read, status)
+                }
+                status = child.wait() => {
+                    // The tool exited; a daemon it left behind may still hold the pipes open:
+                    // read what is left for a moment, then stop reading.
+                    let read = tokio::time::timeout(PIPE_GRACE, &mut pumps)
+                        .await
+                        .unwrap_or(Ok(()));
+                    (read, status)
+                }
+            }
         };
         tokio::time::timeout(inv.timeout, work).await
     };
 
-    let (out, err, status) = match finished {
-        Ok(done) => done,
+    let (read, status) = match finished {
+        Ok(done) => {
+            // Exited by itself: anything it left running on purpose stays.
+            guard.0 = None;
+            done
+        }
         Err(_) => {
-            kill_group(pid);
+            kill_group(guard.0.take());
             let _ = child.kill().await;
             return Err(ToolError::Timeout {
                 label: inv.label.clone(),
@@ -87,9 +116,9 @@ pub async fn run(
         message: redact(&source.to_string(), secrets),
         source,
     };
-    let stdout = out.map_err(io_error)?;
-    let stderr = err.map_err(io_error)?;
+    read.map_err(io_error)?;
     let status = status.map_err(io_error)?;
+    let (stdout, stderr) = (out_text, err_text);
     let code = exit_code(&status);
     if code != 0 {
         return Err(ToolError::Failed {
@@ -123,33 +152,54 @@ async fn spawn(cmd: &mut Command) -> std::io::Result<tokio::process::Child> {
 }
 
 fn spawn_error(inv: &Invocation, source: std::io::Error) -> ToolError {
-    if source.kind() == std::io::ErrorKind::NotFound {
-        ToolError::NotFound {
-            program: inv.program.clone(),
-            hint: install_hint(inv.tool()),
-        }
-    } else {
-        ToolError::Spawn {
+    if source.kind() != std::io::ErrorKind::NotFound {
+        return ToolError::Spawn {
             program: inv.program.clone(),
             message: source.to_string(),
             source,
-        }
+        };
+    }
+    let path = inv
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| std::ffi::OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    if find_on_path(&inv.program, &path).is_some() {
+        // The program is there: what is missing is its interpreter (`#!/bin/bash` on a
+        // machine without bash) or a library loader.
+        return ToolError::Spawn {
+            program: inv.program.clone(),
+            message: "it exists, but its interpreter (the `#!` line) was not found".into(),
+            source,
+        };
+    }
+    ToolError::NotFound {
+        program: inv.program.clone(),
+        place: if inv.program.contains('/') {
+            "(no such file)".into()
+        } else {
+            "on PATH".into()
+        },
+        hint: install_hint(inv.tool()),
     }
 }
 
 /// Reads lines (lossy UTF-8) until EOF, passing each (redacted, without its newline) to
-/// `on_line`, and returns everything read, raw.
+/// `on_line` and appending it, raw, to `all`.
 async fn pump<R: AsyncRead + Unpin>(
     reader: Option<R>,
     stream: Stream,
     on_line: &(dyn Fn(Stream, &str) + Send + Sync),
     secrets: &[String],
-) -> std::io::Result<String> {
+    all: &mut String,
+) -> std::io::Result<()> {
     let Some(reader) = reader else {
-        return Ok(String::new());
+        return Ok(());
     };
     let mut reader = BufReader::new(reader);
-    let mut all = String::new();
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -161,7 +211,16 @@ async fn pump<R: AsyncRead + Unpin>(
         let shown = line.trim_end_matches(['\n', '\r']);
         on_line(stream, &redact(shown, secrets));
     }
-    Ok(all)
+    Ok(())
+}
+
+/// Kills the process group it holds when dropped, unless emptied.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0.take());
+    }
 }
 
 #[cfg(unix)]

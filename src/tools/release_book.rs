@@ -23,6 +23,7 @@ impl ReleaseBook {
         let objects = effect
             .applies
             .iter()
+            .filter(|a| !a.keep_on_uninstall)
             .flat_map(|a| objects_in(&a.cluster, &a.yaml))
             .filter(|o| !(o.kind == "Namespace" && o.api_version == "v1"))
             .collect();
@@ -85,6 +86,7 @@ mod tests {
             install: Some(key.clone()),
             applies: vec![SimApply {
                 cluster: "c1".into(),
+                keep_on_uninstall: false,
                 yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b, namespace: ns}\n".into(),
             }],
             ..Default::default()

@@ -87,6 +87,10 @@ pub struct ApplyDef {
     #[serde(default)]
     pub when: Option<String>,
     pub manifest: String,
+    /// Objects the real workload creates at run time (not helm): a simulated
+    /// `helm uninstall` leaves them, as the real one does.
+    #[serde(default)]
+    pub keep_on_uninstall: bool,
 }
 
 /// An object: one that must exist for a check (`meshctl check`) to pass, or one to delete.
@@ -285,5 +289,68 @@ impl SimToolRules {
             what,
             rules_dir: self.rules_dir.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = r#"
+boolean_flags: {helm: [install]}
+rules:
+- name: any helm upgrade
+  match: {tool: helm, args: [upgrade|install]}
+- name: crds
+  match: {tool: helm, args: [upgrade|install], chart: gloo-platform-crds}
+- name: expose
+  match: {tool: istioctl, args: [multicluster, expose]}
+- name: agent profile
+  match: {tool: meshctl, args: [cluster, register], flags: {profiles: gloo-mesh-agent}}
+"#;
+
+    fn rules() -> SimToolRules {
+        SimToolRules::from_texts(&[("t.yaml".into(), RULES.into())]).unwrap()
+    }
+
+    fn find(tool: &str, argv: &str) -> Option<String> {
+        let rules = rules();
+        let argv: Vec<String> = argv.split_whitespace().map(String::from).collect();
+        let call = SimCall::parse(tool, &argv, &rules.boolean_flags);
+        rules.find(&call).map(|r| r.name.clone())
+    }
+
+    #[test]
+    fn the_most_specific_rule_wins() {
+        assert_eq!(
+            find("helm", "upgrade --install r oci://x/y/gloo-platform-crds").as_deref(),
+            Some("crds")
+        );
+        assert_eq!(
+            find("helm", "install r repo/gloo-platform-crds").as_deref(),
+            Some("crds")
+        );
+        assert_eq!(
+            find("helm", "upgrade --install r repo/not-gloo-platform-crds").as_deref(),
+            Some("any helm upgrade")
+        );
+        assert_eq!(
+            find("istioctl", "--context=a multicluster expose -n x").as_deref(),
+            Some("expose")
+        );
+        assert_eq!(find("istioctl", "multicluster link").as_deref(), None);
+        assert_eq!(
+            find("meshctl", "cluster register c2 --profiles gloo-mesh-agent").as_deref(),
+            Some("agent profile")
+        );
+        assert_eq!(find("meshctl", "cluster register c2").as_deref(), None);
+    }
+
+    #[test]
+    fn malformed_files_are_named() {
+        let err = SimToolRules::from_texts(&[("bad.yaml".into(), "rules: [{name: x}]".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(bad.yaml)") && err.contains("match"), "{err}");
     }
 }

@@ -10,7 +10,8 @@ use super::error::ToolError;
 use super::helm::{helm_install_argv, HelmInstall};
 use super::invocation::{Invocation, ToolCluster};
 use super::sim_call::{deep_merge, get_path, SimCall};
-use super::sim_rules::{CheckDef, ReleaseAction, SimRule, SimToolRules};
+use super::sim_render::{documents, resolve, Renderer};
+use super::sim_rules::{ReleaseAction, SimRule, SimToolRules};
 
 /// What the lead's bindings can see of the simulated clusters.
 pub trait SimWorld: Send + Sync {
@@ -51,6 +52,8 @@ pub struct SimApply {
     pub cluster: String,
     /// One or more YAML documents.
     pub yaml: String,
+    /// Not deleted by a simulated `helm uninstall` of the release.
+    pub keep_on_uninstall: bool,
 }
 
 /// A helm release, as simulated installs and uninstalls name it.
@@ -235,6 +238,7 @@ async fn simulate(
                 effect.applies.push(SimApply {
                     cluster,
                     yaml: docs.join("---\n"),
+                    keep_on_uninstall: apply.keep_on_uninstall,
                 });
             }
         }
@@ -325,118 +329,4 @@ fn iterations(
         }
     }
     Ok(out)
-}
-
-/// A cluster by logical name or by context.
-fn resolve(
-    name_or_context: &str,
-    clusters: &[ToolCluster],
-    tool: &str,
-) -> Result<ToolCluster, ToolError> {
-    clusters
-        .iter()
-        .find(|c| c.name == name_or_context)
-        .or_else(|| clusters.iter().find(|c| c.context == name_or_context))
-        .cloned()
-        .ok_or_else(|| ToolError::UnknownContext {
-            tool: tool.to_string(),
-            context: name_or_context.to_string(),
-            known: clusters
-                .iter()
-                .map(|c| format!("`{}`", c.context))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
-struct Renderer<'a> {
-    hb: &'a Handlebars<'a>,
-    rule: &'a SimRule,
-    clusters: &'a [ToolCluster],
-    default_cluster: Option<String>,
-}
-
-impl Renderer<'_> {
-    fn text(&self, template: &str, ctx: &Value) -> Result<String, ToolError> {
-        self.hb
-            .render_template(template, ctx)
-            .map_err(|e| ToolError::SimRule {
-                rule: self.rule.name.clone(),
-                file: self.rule.file.clone(),
-                message: e.to_string(),
-            })
-    }
-
-    fn opt(&self, template: Option<&str>, ctx: &Value) -> Result<Option<String>, ToolError> {
-        match template {
-            None => Ok(None),
-            Some(t) => {
-                let s = self.text(t, ctx)?;
-                Ok((!s.trim().is_empty()).then_some(s))
-            }
-        }
-    }
-
-    fn when(&self, template: Option<&str>, ctx: &Value) -> Result<bool, ToolError> {
-        let Some(t) = template else { return Ok(true) };
-        let s = self.text(t, ctx)?;
-        Ok(!matches!(s.trim(), "" | "false" | "0" | "null"))
-    }
-
-    /// An object named by a rule, or `None` when its `when` is false.
-    fn object(&self, def: &CheckDef, ctx: &Value) -> Result<Option<ObjectKey>, ToolError> {
-        if !self.when(def.when.as_deref(), ctx)? {
-            return Ok(None);
-        }
-        Ok(Some(ObjectKey {
-            cluster: self.cluster(def.cluster.as_deref(), ctx)?,
-            api_version: self.text(&def.api_version, ctx)?,
-            kind: self.text(&def.kind, ctx)?,
-            namespace: self.opt(def.namespace.as_deref(), ctx)?,
-            name: self.text(&def.name, ctx)?,
-        }))
-    }
-
-    /// A cluster's logical name from a template rendering to a name or a context; the
-    /// default cluster when the template is absent or renders empty.
-    fn cluster(&self, template: Option<&str>, ctx: &Value) -> Result<String, ToolError> {
-        let rendered = self.opt(template, ctx)?;
-        match rendered {
-            Some(s) => Ok(resolve(s.trim(), self.clusters, &self.rule.matcher.tool)?.name),
-            None => self
-                .default_cluster
-                .clone()
-                .ok_or_else(|| ToolError::SimRule {
-                    rule: self.rule.name.clone(),
-                    file: self.rule.file.clone(),
-                    message: "the call has no cluster and the rule names none".into(),
-                }),
-        }
-    }
-}
-
-/// The non-empty YAML documents of a rendered manifest, each checked to parse.
-fn documents(yaml: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for doc in split_documents(yaml) {
-        let v: Option<Value> = serde_yaml::from_str(&doc)
-            .map_err(|e| format!("rendered manifest is not valid YAML: {e}\n{doc}"))?;
-        if v.is_some() {
-            out.push(doc);
-        }
-    }
-    Ok(out)
-}
-
-fn split_documents(yaml: &str) -> Vec<String> {
-    let mut docs = vec![String::new()];
-    for line in yaml.lines() {
-        if line.trim_end() == "---" {
-            docs.push(String::new());
-        } else if let Some(last) = docs.last_mut() {
-            last.push_str(line);
-            last.push('\n');
-        }
-    }
-    docs.into_iter().filter(|d| !d.trim().is_empty()).collect()
 }

@@ -18,6 +18,18 @@ pub fn namespace(c: &Cluster, name: &str) -> Outcome {
         return Outcome::Done;
     };
     if ns["metadata"]["deletionTimestamp"].is_null() {
+        // every namespace has a `default` ServiceAccount
+        let sa = ResKey::new("", "serviceaccounts");
+        if c.store.get(&sa, name, "default").is_none() {
+            if let Some(def) = c.registry().by_kind("v1", "ServiceAccount") {
+                let _ = c.create(
+                    &def,
+                    name,
+                    json!({"metadata": {"name": "default"}}),
+                    &crate::sim::cluster::WriteOpts::controller("kube-controller-manager"),
+                );
+            }
+        }
         return Outcome::Done;
     }
     let contents = c.store.in_namespace(name);

@@ -1,384 +1,17 @@
-//! External tools: the process runner with fake tool scripts, helm_install, doctor, and the
-//! simulated rules of `stdlib/sim/tools`.
+//! Every simulated rule of `stdlib/sim/tools`, over a map of objects.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use meshbook::tools::{
-    doctor_with_path, helm_install, helm_install_simulated, match_simulated, objects_in, run,
-    run_checks, HelmInstall, HelmRepo, HelmValues, Invocation, ObjectKey, ReleaseBook,
-    SimToolRules, SimWorld, SimulatedEffect, Stream, ToolCluster, ToolError,
+    helm_install_simulated, match_simulated, objects_in, run_checks, HelmInstall, HelmValues,
+    Invocation, ObjectKey, ReleaseBook, SimToolRules, SimWorld, SimulatedEffect, ToolCluster,
+    ToolError,
 };
 use serde_json::{json, Value};
 
-const LICENSE: &str = "LICENSE-KEY-0123456789-secret";
-
-/// A temporary directory of fake executables, placed first on PATH for one invocation.
-struct FakeBin {
-    dir: tempfile::TempDir,
-}
-
-impl FakeBin {
-    fn new() -> Self {
-        FakeBin {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// Writes an executable bash script `name` with `body`.
-    fn tool(self, name: &str, body: &str) -> Self {
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, format!("#!/bin/bash\n{body}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        self
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.dir.path().join(file)
-    }
-
-    /// PATH with only this directory and the system's basics (bash, sleep, cat).
-    fn path_var(&self) -> String {
-        format!("{}:/usr/bin:/bin", self.dir.path().display())
-    }
-
-    fn invocation(&self, program: &str, argv: &[&str]) -> Invocation {
-        Invocation::new(program, argv.iter().copied())
-            .env("PATH", self.path_var())
-            .env("REC", self.path("rec").display().to_string())
-            .timeout(Duration::from_secs(20))
-    }
-
-    fn read(&self, file: &str) -> String {
-        std::fs::read_to_string(self.path(file)).unwrap_or_default()
-    }
-}
-
-/// Collects streamed lines.
-#[derive(Default)]
-struct Lines(Mutex<Vec<(Stream, String)>>);
-
-impl Lines {
-    fn push(&self, s: Stream, l: &str) {
-        self.0.lock().unwrap().push((s, l.to_string()));
-    }
-    fn all(&self) -> String {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, l)| l.clone())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-async fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + deadline;
-    while !cond() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-#[tokio::test]
-async fn passes_argv_context_flag_and_env() {
-    let bin = FakeBin::new().tool(
-        "helm",
-        r#"printf '%s\n' "$@" > "$REC"; echo "FOO=$FOO" >> "$REC"; echo done"#,
-    );
-    let inv = bin
-        .invocation("helm", &["list", "-A", "it's; $(not a shell)"])
-        .cluster(ToolCluster::new("cluster1", "kind-one"))
-        .env("FOO", "bar");
-    assert_eq!(inv.label, "cluster1 helm");
-    let out = run(&inv, &|_, _| {}).await.unwrap();
-    assert_eq!(out.stdout, "done\n");
-    assert_eq!(out.code, 0);
-    assert_eq!(
-        bin.read("rec"),
-        "list\n-A\nit's; $(not a shell)\n--kube-context\nkind-one\nFOO=bar\n"
-    );
-}
-
-#[tokio::test]
-async fn non_zero_exit_fails_with_the_last_stderr_lines() {
-    let bin = FakeBin::new().tool(
-        "meshctl",
-        "for i in $(seq 1 15); do echo \"err $i\" >&2; done; exit 3",
-    );
-    let err = run(&bin.invocation("meshctl", &["check"]), &|_, _| {})
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(matches!(err, ToolError::Failed { code: 3, .. }), "{msg}");
-    assert!(
-        msg.starts_with("`meshctl` failed with exit code 3"),
-        "{msg}"
-    );
-    assert!(msg.contains("err 6\n") && msg.ends_with("err 15"), "{msg}");
-    assert!(!msg.contains("err 5\n"), "{msg}");
-}
-
-#[tokio::test]
-async fn streams_lines_while_the_tool_runs() {
-    // The tool prints `one`, then waits for a file that only the line callback creates: it
-    // can only print `two` if `one` was delivered live.
-    let bin = FakeBin::new().tool(
-        "istioctl",
-        r#"echo one; echo warn >&2; while [ ! -f "$GO" ]; do sleep 0.02; done; echo two"#,
-    );
-    let go = bin.path("go");
-    let lines = Lines::default();
-    let on_line = |s: Stream, l: &str| {
-        if l == "one" {
-            std::fs::write(&go, "").unwrap();
-        }
-        lines.push(s, l);
-    };
-    let inv = bin
-        .invocation("istioctl", &[])
-        .env("GO", go.display().to_string());
-    let out = run(&inv, &on_line).await.unwrap();
-    assert_eq!(out.stdout, "one\ntwo\n");
-    assert_eq!(out.stderr, "warn\n");
-    let got = lines.0.lock().unwrap().clone();
-    assert!(got.contains(&(Stream::Stderr, "warn".into())), "{got:?}");
-    assert!(got.contains(&(Stream::Stdout, "two".into())), "{got:?}");
-}
-
-#[tokio::test]
-async fn timeout_kills_the_process_group() {
-    let bin = FakeBin::new().tool("vcluster", r#"sleep 300 & echo $! > "$REC"; wait"#);
-    let inv = bin
-        .invocation("vcluster", &["create", "x"])
-        .timeout(Duration::from_millis(500));
-    let err = run(&inv, &|_, _| {}).await.unwrap_err();
-    assert!(matches!(err, ToolError::Timeout { .. }), "{err}");
-    assert!(err.to_string().contains("timed out after 0.5s"), "{err}");
-    let pid = bin.read("rec").trim().to_string();
-    assert!(!pid.is_empty());
-    // The grandchild `sleep` was in the tool's process group: it must disappear.
-    wait_until(
-        "the grandchild to be killed",
-        Duration::from_secs(10),
-        || {
-            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-                Err(_) => true,
-                // A zombie (state Z) is dead, waiting for its reaper.
-                Ok(stat) => stat.split(") ").nth(1).is_some_and(|s| s.starts_with('Z')),
-            }
-        },
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn secrets_are_redacted_in_lines_and_errors_but_returned_raw() {
-    let bin = FakeBin::new().tool(
-        "meshctl",
-        r#"echo "key is $1"; echo "stderr $1" >&2; [ "$2" = fail ] && exit 1; exit 0"#,
-    );
-    let lines = Lines::default();
-    let on_line = |s: Stream, l: &str| lines.push(s, l);
-    let inv = bin
-        .invocation("meshctl", &[LICENSE, "ok"])
-        .secrets([LICENSE]);
-    let out = run(&inv, &on_line).await.unwrap();
-    assert_eq!(
-        out.stdout,
-        format!("key is {LICENSE}\n"),
-        "raw for the script"
-    );
-    assert!(!lines.all().contains(LICENSE), "{}", lines.all());
-    assert!(lines.all().contains("key is ***"));
-
-    let inv = bin
-        .invocation("meshctl", &[LICENSE, "fail"])
-        .secrets([LICENSE]);
-    let err = run(&inv, &on_line).await.unwrap_err();
-    let msg = err.to_string();
-    assert!(
-        msg.contains("stderr ***") && !msg.contains(LICENSE),
-        "{msg}"
-    );
-}
-
-#[tokio::test]
-async fn stdin_is_passed_to_the_tool() {
-    let bin = FakeBin::new().tool("istioctl", r#"cat > "$REC""#);
-    let inv = bin
-        .invocation("istioctl", &["install", "-f", "-"])
-        .stdin("kind: IstioOperator\n");
-    run(&inv, &|_, _| {}).await.unwrap();
-    assert_eq!(bin.read("rec"), "kind: IstioOperator\n");
-}
-
-#[tokio::test]
-async fn a_missing_binary_names_it_and_how_to_get_it() {
-    let bin = FakeBin::new();
-    let err = run(&bin.invocation("meshctl", &["check"]), &|_, _| {})
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "`meshctl` was not found on PATH; install meshctl: `curl -sL https://run.solo.io/meshctl/install | sh` and add `~/.gloo-mesh/bin` to PATH"
-    );
-    let err = run(&bin.invocation("helm", &[]), &|_, _| {})
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("https://helm.sh/docs/intro/install/"),
-        "{err}"
-    );
-}
-
-/// A fake helm that records its argv (one per line, appended), and copies the file after
-/// `-f` to `values-seen` and its path to `values-path`.
-const FAKE_HELM: &str = r#"
-printf '%s\n' "$@" >> "$REC"; echo "--" >> "$REC"
-prev=""
-for a in "$@"; do
-  if [ "$prev" = "-f" ]; then cp "$a" "$(dirname "$REC")/values-seen"; echo "$a" > "$(dirname "$REC")/values-path"; stat -c %a "$a" > "$(dirname "$REC")/values-mode"; fi
-  prev="$a"
-done
-echo "Release has been upgraded. Happy Helming!"
-[ -n "$FAIL" ] && { echo "Error: boom" >&2; exit 1; }
-exit 0
-"#;
-
-fn gloo_install() -> HelmInstall {
-    HelmInstall {
-        release: "gloo-platform".into(),
-        chart: "gloo-platform/gloo-platform".into(),
-        namespace: "gloo-mesh".into(),
-        create_namespace: true,
-        version: Some("2.8.0".into()),
-        values: Some(HelmValues::Json(json!({
-            "licensing": {"glooMeshLicenseKey": LICENSE},
-            "glooMgmtServer": {"enabled": true},
-        }))),
-        ..Default::default()
-    }
-}
-
-#[tokio::test]
-async fn helm_install_keeps_the_license_in_a_private_values_file() {
-    let bin = FakeBin::new().tool("helm", FAKE_HELM);
-    let base = bin
-        .invocation("helm", &[])
-        .cluster(ToolCluster::new("cluster1", "ctx1"))
-        .secrets([LICENSE]);
-    let lines = Lines::default();
-    let on_line = |s: Stream, l: &str| lines.push(s, l);
-    helm_install(&gloo_install(), &base, &on_line)
-        .await
-        .unwrap();
-
-    let values_path = bin.read("values-path").trim().to_string();
-    let argv: Vec<String> = bin.read("rec").lines().map(String::from).collect();
-    let expected = format!(
-        "upgrade --install gloo-platform gloo-platform/gloo-platform --kube-context ctx1 \
-         --namespace gloo-mesh --version 2.8.0 --create-namespace -f {values_path} --"
-    );
-    assert_eq!(argv.join(" "), expected);
-    assert!(!bin.read("rec").contains(LICENSE));
-    let seen = bin.read("values-seen");
-    assert!(
-        seen.contains(&format!("glooMeshLicenseKey: {LICENSE}")),
-        "{seen}"
-    );
-    assert_eq!(bin.read("values-mode").trim(), "600");
-    assert!(!Path::new(&values_path).exists(), "values file removed");
-    assert!(!lines.all().contains(LICENSE));
-}
-
-#[tokio::test]
-async fn helm_install_removes_the_values_file_on_failure_and_adds_repos() {
-    let bin = FakeBin::new().tool("helm", FAKE_HELM);
-    let base = bin
-        .invocation("helm", &[])
-        .cluster(ToolCluster::new("cluster1", "ctx1"))
-        .env("FAIL", "1")
-        .secrets([LICENSE]);
-    let mut install = gloo_install();
-    install.repo =
-        HelmRepo::parse("gloo-platform=https://storage.googleapis.com/gloo-platform/helm-charts");
-    install.set = vec![("glooUi.enabled".into(), "true".into())];
-    install.wait = true;
-    install.timeout = Some(Duration::from_secs(300));
-    // FAIL makes every call fail, so the repo add fails first: run again without FAIL to see
-    // the sequence, then with FAIL only on the install.
-    let err = helm_install(&install, &base, &|_, _| {}).await.unwrap_err();
-    assert!(err.to_string().contains("Error: boom"), "{err}");
-
-    let bin = FakeBin::new().tool(
-        "helm",
-        &FAKE_HELM.replace("[ -n \"$FAIL\" ]", "[ \"$1\" = upgrade ]"),
-    );
-    let base = bin
-        .invocation("helm", &[])
-        .cluster(ToolCluster::new("cluster1", "ctx1"))
-        .secrets([LICENSE]);
-    let err = helm_install(&install, &base, &|_, _| {}).await.unwrap_err();
-    assert!(matches!(err, ToolError::Failed { .. }), "{err}");
-    let calls: Vec<String> = bin
-        .read("rec")
-        .split("--\n")
-        .map(|c| c.trim().replace('\n', " "))
-        .filter(|c| !c.is_empty())
-        .collect();
-    let values_path = bin.read("values-path").trim().to_string();
-    assert_eq!(
-        calls,
-        [
-            "repo add gloo-platform https://storage.googleapis.com/gloo-platform/helm-charts --force-update".to_string(),
-            "repo update gloo-platform".to_string(),
-            format!("upgrade --install gloo-platform gloo-platform/gloo-platform --kube-context ctx1 --namespace gloo-mesh --version 2.8.0 --create-namespace -f {values_path} --set glooUi.enabled=true --wait --timeout 5m0s"),
-        ]
-    );
-    assert!(
-        !Path::new(&values_path).exists(),
-        "values file removed after a failure"
-    );
-
-    // A secret in `set` never reaches helm.
-    install.set = vec![("licensing.glooMeshLicenseKey".into(), LICENSE.into())];
-    let err = helm_install(&install, &base, &|_, _| {}).await.unwrap_err();
-    assert!(matches!(err, ToolError::SecretInSet { .. }), "{err}");
-    assert!(!err.to_string().contains(LICENSE));
-}
-
-#[tokio::test]
-async fn doctor_on_a_machine_without_the_tools() {
-    let empty = FakeBin::new();
-    let path = std::ffi::OsString::from(empty.dir.path());
-    let report = doctor_with_path(&["helm", "istioctl", "meshctl", "vcluster"], &path).await;
-    assert_eq!(report.len(), 4);
-    for status in &report {
-        assert!(!status.found(), "{status:?}");
-        assert!(status.version.is_none());
-    }
-    assert!(report[2].hint.contains("run.solo.io/meshctl/install"));
-
-    let bin = FakeBin::new().tool(
-        "helm",
-        r#"[ "$1 $2" = "version --short" ] && echo "v3.17.0+gabc" || exit 2"#,
-    );
-    let path = std::ffi::OsString::from(bin.dir.path());
-    let report = doctor_with_path(&["helm", "meshctl"], &path).await;
-    assert_eq!(report[0].path.as_deref(), Some(bin.path("helm").as_path()));
-    assert_eq!(report[0].version.as_deref(), Some("v3.17.0+gabc"));
-    assert!(!report[1].found());
-}
-
-// ---------------------------------------------------------------------------------------
-// Simulated tools
+use super::LICENSE;
 
 /// Simulated clusters as a map of objects.
 struct World {
@@ -497,7 +130,7 @@ fn argv_of(s: &str) -> Vec<&str> {
     s.split_whitespace().collect()
 }
 
-const MGMT_VALUES: &str = r#"
+pub const MGMT_VALUES: &str = r#"
 common:
   cluster: cluster1
 glooAgent:
@@ -668,6 +301,26 @@ async fn sim_gloo_platform_management_plane_and_agent() {
         "gloo-mesh-mgmt-server"
     );
     assert!(mgmt.applies.iter().all(|a| !a.yaml.contains(LICENSE)));
+    assert_eq!(deploy["metadata"]["labels"]["app"], "gloo-mesh-mgmt-server");
+
+    // Uninstall deletes what helm made, not the secrets the management server made.
+    let mut book = ReleaseBook::default();
+    book.record(&mgmt);
+    let un = sim(
+        &world,
+        Some("cluster1"),
+        "helm",
+        &argv_of("uninstall gloo-platform -n gloo-mesh"),
+    )
+    .await
+    .unwrap();
+    let gone = book.take_for(&un);
+    assert!(
+        gone.iter()
+            .any(|k| k.name == "gloo-mesh-mgmt-server" && k.kind == "Service"),
+        "{gone:?}"
+    );
+    assert!(gone.iter().all(|k| k.kind != "Secret"), "{gone:?}");
 
     // The workload cluster's agent (walkthrough 000, cluster 2), values from a file.
     let dir = tempfile::tempdir().unwrap();
