@@ -14,9 +14,19 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if benching { 5 } else { 1 });
     let bin = env!("CARGO_BIN_EXE_meshbook");
-    let names = Command::new(bin).args(["list", "--names"]).output().expect("meshbook list");
-    let names: Vec<String> = String::from_utf8_lossy(&names.stdout).lines().map(String::from).collect();
-    let names: Vec<String> = if benching { names } else { names.into_iter().take(1).collect() };
+    let names = Command::new(bin)
+        .args(["list", "--names"])
+        .output()
+        .expect("meshbook list");
+    let names: Vec<String> = String::from_utf8_lossy(&names.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    let names: Vec<String> = if benching {
+        names
+    } else {
+        names.into_iter().take(1).collect()
+    };
     let mut total = Duration::ZERO;
     println!("{:<40} {:>10}  (median of {runs})", "runbook", "time");
     for name in &names {
@@ -29,7 +39,11 @@ fn main() {
                 .env("NO_COLOR", "1")
                 .output()
                 .expect("meshbook run");
-            assert!(out.status.success(), "{name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{name} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             times.push(start.elapsed());
         }
         times.sort();
@@ -37,5 +51,9 @@ fn main() {
         total += median;
         println!("{name:<40} {:>8.0}ms", median.as_secs_f64() * 1000.0);
     }
-    println!("{:<40} {:>8.0}ms", "all bundled runbooks", total.as_secs_f64() * 1000.0);
+    println!(
+        "{:<40} {:>8.0}ms",
+        "all bundled runbooks",
+        total.as_secs_f64() * 1000.0
+    );
 }
