@@ -305,7 +305,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     if let Some(text) = &error_text {
         eprintln!("\n{}", redactor.redact(text.trim_end()));
     }
-    print_summary(&report, verbosity);
+    print_summary(&report, verbosity, simulated);
     let mut code = code;
     for path in &args.report {
         if let Err(e) = files::write(path, &report, &redactor) {
@@ -316,7 +316,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     code
 }
 
-fn print_summary(report: &crate::report::RunReport, verbosity: i8) {
+fn print_summary(report: &crate::report::RunReport, verbosity: i8, simulated: bool) {
     let s = &report.summary;
     let total = report.sections.len();
     let mut parts = vec![format!(
@@ -342,7 +342,7 @@ fn print_summary(report: &crate::report::RunReport, verbosity: i8) {
         s.checks_passed,
         s.checks_failed,
         s.checks_skipped,
-        if report.target == "simulated" && s.checks_skipped > 0 {
+        if simulated && s.checks_skipped > 0 {
             " (simulated clusters have no data plane)"
         } else {
             ""

@@ -259,6 +259,11 @@ impl Terminal {
                     self.detail(event, redact);
                 }
             }
+            Event::Deleted { existed: false, .. } => {
+                if v >= 1 {
+                    self.detail(event, redact);
+                }
+            }
             Event::Deleted { .. }
             | Event::WaitSatisfied { .. }
             | Event::ToolRun { .. }
