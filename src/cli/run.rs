@@ -293,6 +293,9 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
             }
         }
     };
+    if let Some(text) = &error_text {
+        eprintln!("\n{}", redactor.redact(text.trim_end()));
+    }
     if status == Status::Failed && code != exit::INTERRUPTED && !fleet.members().is_empty() {
         gather_bundle(&session, &fleet, args.bundle.as_deref());
     }
@@ -302,9 +305,6 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     });
     let mut report = reporter.report();
     report.target = target.report_name();
-    if let Some(text) = &error_text {
-        eprintln!("\n{}", redactor.redact(text.trim_end()));
-    }
     print_summary(&report, verbosity, simulated);
     let mut code = code;
     for path in &args.report {
@@ -414,7 +414,25 @@ fn gather_bundle(session: &Session, fleet: &Fleet, dir: Option<&std::path::Path>
     }
     let text = bundle.render_text();
     session.reporter.set_bundle(text.clone());
-    let shown: Vec<&str> = text.lines().take(40).collect();
+    // The terminal gets what explains a failure (not-ready workloads, warnings, logs); the
+    // reports and the bundle directory get everything, Normal events included.
+    let telling: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("Normal "))
+        .collect();
+    let substantive = telling.iter().any(|l| {
+        let t = l.trim_start();
+        !(t.starts_with("==") || t.starts_with("--") || t == "events:" || t.is_empty())
+    });
+    if !substantive {
+        eprintln!("\ndiagnostics: no warnings and no workloads left unready in the namespaces the run touched (all events are in the reports)");
+        if let Some(dir) = dir {
+            let _ = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(dir.join("diagnostics.txt"), session.redact(&text)));
+        }
+        return;
+    }
+    let shown: Vec<&str> = telling.iter().copied().take(40).collect();
     eprintln!("\ndiagnostics from the clusters (namespaces the run touched):");
     eprintln!("{}", session.redact(&shown.join("\n")));
     if text.lines().count() > shown.len() {
