@@ -155,6 +155,12 @@ impl SimCluster {
         let bound = listener.local_addr()?;
         let router = self.router.clone();
         tokio::spawn(async move {
+            // Watches stream small chunks: without TCP_NODELAY, Nagle's algorithm and delayed
+            // ACKs hold each event back ~40ms, which every wait would pay.
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             if let Err(e) = axum::serve(listener, router).await {
                 tracing::debug!("simulated cluster server stopped: {e}");
             }

@@ -441,6 +441,14 @@ impl Rules {
             .collect()
     }
 
+    /// Whether some replicating rule matches `obj` (the periodic re-check of replicated
+    /// objects only needs those: re-checking every Service made an idle cluster busy).
+    pub(crate) fn replicates(&self, obj: &Value) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.replicate.is_some() && Self::matches(r, obj))
+    }
+
     /// Whether cluster `from` holds a link object pointing at cluster `to`.
     fn links_to(&self, from: &Cluster, to: &Cluster) -> bool {
         for link in &self.links {

@@ -67,7 +67,14 @@ pub fn spawn(cluster: Arc<Cluster>, rules: Arc<Rules>) {
                         .find(|d| &d.group == group && &d.kind == kind)
                         .cloned();
                     let Some(def) = def else { continue };
-                    for o in ctl.cluster.store.list(&def.key(), None).0 {
+                    for o in ctl
+                        .cluster
+                        .store
+                        .list(&def.key(), None)
+                        .0
+                        .into_iter()
+                        .filter(|o| ctl.rules.replicates(o))
+                    {
                         let key = Key {
                             res: def.key(),
                             ns: meta_str(&o, "namespace").into(),
@@ -158,7 +165,10 @@ impl Controllers {
                 .cluster
                 .store
                 .list(&ResKey::new("", "services"), Some(&ns));
-            for s in svcs {
+            // Only the Services that select this pod keep its endpoints: enqueueing every
+            // Service of the namespace made each pod event cost O(services x pods).
+            let labels = &obj["metadata"]["labels"];
+            for s in svcs.iter().filter(|s| selects(s, labels)) {
                 self.enqueue(
                     Key {
                         res: ResKey::new("", "services"),
@@ -201,7 +211,7 @@ impl Controllers {
                 .remove(&key);
             let retry = matches!(me.reconcile(&key), Outcome::Retry);
             if retry {
-                let d = (me.cluster.opts.reaction_delay * 5).max(Duration::from_millis(100));
+                let d = (me.cluster.opts.reaction_delay * 5).max(Duration::from_millis(10));
                 me.enqueue(key, d);
             }
         });
@@ -246,5 +256,14 @@ impl Controllers {
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&key);
         });
+    }
+}
+
+/// Whether a Service's `spec.selector` (a plain label map) selects pods with `labels`. A
+/// Service without a selector selects nothing by label.
+fn selects(svc: &Value, labels: &Value) -> bool {
+    match svc["spec"]["selector"].as_object() {
+        Some(sel) if !sel.is_empty() => sel.iter().all(|(k, v)| labels.get(k) == Some(v)),
+        _ => false,
     }
 }
