@@ -754,6 +754,18 @@ fn kube_rs_exec_and_logs_over_a_socket() {
         assert_eq!(causes[0].reason.as_deref(), Some("ExitCode"));
         assert_eq!(causes[0].message.as_deref(), Some("126"));
         attached.join().await.unwrap();
+
+        // port-forward speaks the protocol and reports that nothing listens
+        let t = Duration::from_secs(5);
+        let mut pf = tokio::time::timeout(t, pods.portforward("p", &[8080])).await.expect("portforward connects").unwrap();
+        let err = tokio::time::timeout(t, pf.take_error(8080).unwrap()).await.expect("error arrives");
+        assert!(err.is_some_and(|e| e.contains("accepts no connections")));
+        let mut stream = pf.take_stream(8080).unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(t, tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut buf)).await;
+        assert!(buf.is_empty());
+        drop(stream);
+        let _ = tokio::time::timeout(t, pf.join()).await;
     });
 }
 
