@@ -451,6 +451,11 @@ fn kubectl_conformance() {
         "job/once",
         "--timeout=30s",
     ]);
+    assert_eq!(
+        run(&["auth", "can-i", "create", "deployments"]).trim(),
+        "yes"
+    );
+    assert!(run(&["create", "token", "default"]).starts_with("meshbook-simulated-token"));
     let ns_table = run(&["get", "ns", "default"]);
     assert!(
         ns_table.contains("STATUS") && ns_table.contains("Active"),

@@ -176,6 +176,7 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
             "status" => t.def.status,
             "scale" => t.def.scale,
             "finalize" => t.def.plural == "namespaces",
+            "token" => t.def.plural == "serviceaccounts" && t.def.group.is_empty(),
             "log" | "exec" | "attach" | "portforward" | "eviction" => {
                 t.def.plural == "pods" && t.def.group.is_empty()
             }
@@ -315,6 +316,29 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
                 }
             }
         }
+        // reviews and token requests are answered from their kind alone
+        (Method::POST, None, None) if t.def.is_review() => {
+            let body = if is_protobuf {
+                json!({})
+            } else {
+                parse_body()?
+            };
+            Ok(json_response(201, &review(&t.def, body)))
+        }
+        (Method::POST, Some(name), Some("token")) => {
+            c.store
+                .get(&t.def.key(), &ns_key, name)
+                .ok_or_else(|| ApiError::not_found(&t.def.key(), name))?;
+            let mut req = if is_protobuf {
+                json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
+            } else {
+                parse_body()?
+            };
+            let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+            req["status"] = json!({"token": format!("meshbook-simulated-token-for-{ns_key}-{name}"),
+                "expirationTimestamp": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+            Ok(json_response(201, &req))
+        }
         (Method::POST, None, None) => {
             let obj = c.create(&t.def, &ns_key, parse_body()?, &opts)?;
             Ok(json_response(201, &present(obj)))
@@ -394,6 +418,26 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
             "the server does not allow this method on the requested resource ({m} {path})"
         ))),
     }
+}
+
+/// Access and token reviews: everything is allowed and every token is valid.
+fn review(def: &ResourceDef, mut body: Value) -> Value {
+    body["apiVersion"] = json!(def.preferred_api_version());
+    body["kind"] = json!(def.kind);
+    body["status"] = match def.kind.as_str() {
+        "TokenReview" => {
+            json!({"authenticated": true, "user": {"username": "meshbook-sim", "groups": ["system:masters", "system:authenticated"]}})
+        }
+        "SelfSubjectReview" => {
+            json!({"userInfo": {"username": "meshbook-sim", "groups": ["system:masters", "system:authenticated"]}})
+        }
+        "SelfSubjectRulesReview" => {
+            json!({"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": false})
+        }
+        _ => json!({"allowed": true, "reason": "simulated clusters allow everything"}),
+    };
+    body
 }
 
 fn scale_if(def: &ResourceDef, sub: Option<&str>, obj: Value) -> Value {
