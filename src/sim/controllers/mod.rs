@@ -3,7 +3,8 @@
 
 mod core;
 mod events;
-pub use workloads::{FAIL_ANNOTATION, NODE_NAME};
+mod kubelet;
+pub use kubelet::{FAIL_ANNOTATION, NODE_NAME};
 mod workloads;
 
 use std::collections::HashSet;
@@ -212,7 +213,7 @@ impl Controllers {
         let mut out = match (key.res.group.as_str(), key.res.plural.as_str()) {
             ("", "namespaces") => core::namespace(c, &key.name),
             ("", "services") => core::service(self, key),
-            ("", "pods") => workloads::pod(c, &key.ns, &key.name),
+            ("", "pods") => kubelet::pod(c, &key.ns, &key.name),
             ("apps", "deployments") => workloads::deployment(c, &key.ns, &key.name),
             ("apps", "replicasets") => workloads::replicaset(c, &key.ns, &key.name),
             ("apps", "daemonsets") => workloads::daemonset(c, &key.ns, &key.name),
