@@ -7,7 +7,6 @@ use crate::sim::cluster::{random_suffix, Cluster};
 use crate::sim::resources::ResKey;
 use crate::sim::store::{meta_str, now};
 
-
 pub(super) fn res(group: &str, plural: &str) -> ResKey {
     ResKey::new(group, plural)
 }
