@@ -455,6 +455,16 @@ fn kubectl_conformance() {
         run(&["auth", "can-i", "create", "deployments"]).trim(),
         "yes"
     );
+    let described = run(&["describe", "deployment", "web"]);
+    assert!(described.contains("ScalingReplicaSet"), "{described}");
+    let all = run(&["get", "all"]);
+    assert!(
+        all.contains("deployment.apps/web") && all.contains("service/web"),
+        "{all}"
+    );
+    let resources = run(&["api-resources", "--api-group=example.com", "-o", "name"]);
+    assert_eq!(resources.trim(), "widgets.example.com");
+    run(&["cluster-info"]);
     assert!(run(&["create", "token", "default"]).starts_with("meshbook-simulated-token"));
     let ns_table = run(&["get", "ns", "default"]);
     assert!(
