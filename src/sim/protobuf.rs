@@ -147,7 +147,7 @@ fn fields(b: &[u8]) -> Option<Vec<(u64, Wire<'_>)>> {
             }
             2 => {
                 let len = usize::try_from(varint(b, &mut pos)?).ok()?;
-                let s = b.get(pos..pos + len)?;
+                let s = b.get(pos..pos.checked_add(len)?)?;
                 pos += len;
                 Wire::Bytes(s)
             }
@@ -344,6 +344,13 @@ mod tests {
         out.extend(enc_varint(b.len() as u64));
         out.extend_from_slice(b);
         out
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(decode(b"nope").is_err());
+        assert!(decode(b"k8s\0\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01").is_err());
+        assert!(decode(b"k8s\0\x0a\x02\x0a").is_err());
     }
 
     #[test]

@@ -54,7 +54,10 @@ fn decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("-"),
+                16,
+            ) {
                 Ok(b) => {
                     out.push(b);
                     i += 2;
@@ -457,5 +460,9 @@ mod tests {
         let q = parse_query(Some("&labelSelector=app%3Dweb%2Ctier+in+(a)&&watch=1"));
         assert_eq!(q["labelSelector"], "app=web,tier in (a)");
         assert_eq!(q["watch"], "1");
+        // odd escapes never panic
+        let q = parse_query(Some("a=%C3%A9&b=%é&c=%"));
+        assert_eq!(q["a"], "é");
+        assert_eq!(q["c"], "%");
     }
 }
