@@ -689,6 +689,22 @@ fn vendor_rules_gateways_operator_and_global_services() {
         })
         .await;
 
+        // the Gloo management server's relay secrets
+        nss.patch("gloo-mesh", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gloo-mesh"}}))).await.unwrap();
+        let gm_deps: Api<Deployment> = Api::namespaced(client.clone(), "gloo-mesh");
+        gm_deps.patch("gloo-mesh-mgmt-server", &pp, &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "gloo-mesh-mgmt-server", "namespace": "gloo-mesh"},
+            "spec": {"selector": {"matchLabels": {"app": "mgmt"}}, "template": {"metadata": {"labels": {"app": "mgmt"}},
+                "spec": {"containers": [{"name": "mgmt", "image": "gloo-mesh-mgmt-server"}]}}}}))).await.unwrap();
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), "gloo-mesh");
+        let ca = eventually("relay root secret", || {
+            let secrets = secrets.clone();
+            async move { secrets.get("relay-root-tls-secret").await.ok() }
+        })
+        .await;
+        let pem = String::from_utf8(ca.data.unwrap()["ca.crt"].0.clone()).unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem:?}");
+
         // deleting the Gateway collects what the rule made for it
         gws.delete("ingress", &DeleteParams::default()).await.unwrap();
         eventually("gateway Service garbage collected", || {

@@ -1,5 +1,5 @@
 //! Handlebars for simulator rules: strict mode, no HTML escaping, and the helpers rule
-//! templates use (`json`, `lower`, `default`, `get`, `label`, `uniq_by`).
+//! templates use (`json`, `lower`, `b64`, `default`, `get`, `label`, `uniq_by`).
 
 use handlebars::{handlebars_helper, Handlebars};
 use serde_json::Value;
@@ -11,6 +11,11 @@ pub(super) fn field<'a>(obj: &'a Value, path: &str) -> &'a Value {
 
 handlebars_helper!(json_helper: |v: Json| serde_json::to_string(v).unwrap_or_default());
 handlebars_helper!(lower: |s: str| s.to_lowercase());
+handlebars_helper!(b64: |s: str| {
+    use base64::Engine as _;
+    // `\n` in a template string literal stands for a newline
+    base64::engine::general_purpose::STANDARD.encode(s.replace("\\n", "\n"))
+});
 handlebars_helper!(default_helper: |v: Json, d: Json| if v.is_null() || v == "" { d.clone() } else { v.clone() });
 handlebars_helper!(get_helper: |v: Json, path: str| field(v, path).clone());
 handlebars_helper!(label_helper: |v: Json, key: str| v["metadata"]["labels"].get(key).cloned().unwrap_or(Value::Null));
@@ -33,6 +38,7 @@ pub(super) fn registry() -> Handlebars<'static> {
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_helper("json", Box::new(json_helper));
     hb.register_helper("lower", Box::new(lower));
+    hb.register_helper("b64", Box::new(b64));
     hb.register_helper("default", Box::new(default_helper));
     hb.register_helper("get", Box::new(get_helper));
     hb.register_helper("uniq_by", Box::new(uniq_by));
