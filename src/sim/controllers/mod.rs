@@ -50,32 +50,16 @@ pub fn spawn(cluster: Arc<Cluster>, rules: Arc<Rules>) {
         lb_pending: Mutex::new(HashSet::new()),
     });
     let mut rx = cluster.store.events();
-    let kinds = ctl.rules.replicating_kinds();
-    if !kinds.is_empty() {
+    if ctl.rules.replicates() {
         // links between clusters appear in other clusters: re-run replicating rules now and then
         let weak = Arc::downgrade(&ctl);
-        let every = (cluster.opts.reaction_delay * 10).max(Duration::from_millis(200));
+        let every = (cluster.opts.reaction_delay * 10).max(Duration::from_millis(250));
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
                 let Some(ctl) = weak.upgrade() else { return };
-                for (group, kind) in &kinds {
-                    let def = ctl
-                        .cluster
-                        .registry()
-                        .all()
-                        .iter()
-                        .find(|d| &d.group == group && &d.kind == kind)
-                        .cloned();
-                    let Some(def) = def else { continue };
-                    for o in ctl.cluster.store.list(&def.key(), None).0 {
-                        let key = Key {
-                            res: def.key(),
-                            ns: meta_str(&o, "namespace").into(),
-                            name: meta_str(&o, "name").into(),
-                        };
-                        ctl.enqueue(key, Duration::ZERO);
-                    }
+                if !ctl.cluster.peers().is_empty() {
+                    ctl.rules.resync_replicating(&ctl.cluster);
                 }
             }
         });

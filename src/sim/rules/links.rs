@@ -12,12 +12,26 @@ use crate::sim::store::meta_str;
 
 impl Rules {
     /// Whether some rule replicates into linked clusters (they need a periodic resync).
-    pub(crate) fn replicating_kinds(&self) -> Vec<(String, String)> {
-        self.rules
-            .iter()
-            .filter(|r| r.replicate.is_some())
-            .map(|r| (r.matcher.group.clone(), r.matcher.kind.clone()))
-            .collect()
+    pub(crate) fn replicates(&self) -> bool {
+        self.rules.iter().any(|r| r.replicate.is_some())
+    }
+
+    /// Re-runs the replicating rules for the objects they match (links may have appeared).
+    pub(crate) fn resync_replicating(&self, c: &Cluster) {
+        for rule in self.rules.iter().filter(|r| r.replicate.is_some()) {
+            let def = c
+                .registry()
+                .all()
+                .iter()
+                .find(|d| d.group == rule.matcher.group && d.kind == rule.matcher.kind)
+                .cloned();
+            let Some(def) = def else { continue };
+            for o in c.store.list(&def.key(), None).0 {
+                if Self::matches(rule, &o) && o["metadata"]["deletionTimestamp"].is_null() {
+                    let _ = self.run(c, rule, &o);
+                }
+            }
+        }
     }
 
     /// Whether cluster `from` holds a link object pointing at cluster `to`.
