@@ -321,6 +321,18 @@ fn kubectl_conformance() {
         assert!(Instant::now() < deadline, "no LoadBalancer address");
         std::thread::sleep(Duration::from_millis(50));
     }
+    let eps = run(&[
+        "get",
+        "endpoints",
+        "web",
+        "-o",
+        "jsonpath={.subsets[0].addresses[*].ip}",
+    ]);
+    assert_eq!(
+        eps.split_whitespace().count(),
+        3,
+        "one endpoint per ready pod: {eps}"
+    );
     let svc = run(&["get", "svc", "web", "--no-headers"]);
     let external = svc
         .split_whitespace()
