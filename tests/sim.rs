@@ -880,6 +880,8 @@ fn global_services_reach_linked_clusters() {
             async move { svcs.get("istio-eastwest").await.ok()?.status?.load_balancer?.ingress?.first()?.ip.clone() }
         })
         .await;
+        let (owner, svc) = fleet.service_for_address(&ew_ip.parse().unwrap()).unwrap();
+        assert_eq!((owner.as_str(), svc["metadata"]["name"].as_str()), ("west", Some("istio-eastwest")));
         let east_gws = dynamic(&a.client(), "gateway.networking.k8s.io", "v1", "Gateway", "gateways", Some("istio-gateways"));
         east_gws.patch("istio-remote-peer-west", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
             "metadata": {"name": "istio-remote-peer-west", "namespace": "istio-gateways"},

@@ -251,6 +251,32 @@ impl SimFleet {
             .cloned()
     }
 
+    /// The LoadBalancer Service that owns a simulated address: `(cluster, Service object)`.
+    /// Simulated HTTP checks use it to know what an address like 198.51.100.33 stands for.
+    pub fn service_for_address(&self, ip: &IpAddr) -> Option<(String, serde_json::Value)> {
+        let want = ip.to_string();
+        let clusters = self
+            .clusters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for c in clusters {
+            let (svcs, _) = c
+                .inner
+                .store
+                .list(&resources::ResKey::new("", "services"), None);
+            for s in svcs {
+                let hit = s["status"]["loadBalancer"]["ingress"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|i| i["ip"] == want.as_str()));
+                if hit {
+                    return Some((c.name().to_string(), s));
+                }
+            }
+        }
+        None
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.clusters
             .lock()
