@@ -384,6 +384,146 @@ fn kubectl_conformance() {
         ]),
         "v"
     );
+    // more typed (protobuf) creates decode field by field
+    run(&[
+        "-n",
+        "team-a",
+        "run",
+        "solo",
+        "--image=busybox:1.36",
+        "--labels=app=solo",
+        "--port=8080",
+        "--env=K=V",
+    ]);
+    assert_eq!(
+        run(&["-n", "team-a", "get", "pod", "solo", "-o", "jsonpath={.spec.containers[0].image} {.spec.containers[0].ports[0].containerPort} {.spec.containers[0].env[0].value} {.metadata.labels.app}"]),
+        "busybox:1.36 8080 V solo"
+    );
+    run(&["-n", "team-a", "create", "serviceaccount", "robot"]);
+    run(&[
+        "-n",
+        "team-a",
+        "create",
+        "role",
+        "reader",
+        "--verb=get,list",
+        "--resource=pods",
+    ]);
+    run(&[
+        "-n",
+        "team-a",
+        "create",
+        "rolebinding",
+        "reader",
+        "--role=reader",
+        "--serviceaccount=team-a:robot",
+    ]);
+    assert_eq!(
+        run(&[
+            "-n",
+            "team-a",
+            "get",
+            "rolebinding",
+            "reader",
+            "-o",
+            "jsonpath={.roleRef.name} {.subjects[0].name}"
+        ]),
+        "reader robot"
+    );
+    run(&["-n", "team-a", "create", "job", "j1", "--image=busybox"]);
+    run(&[
+        "-n",
+        "team-a",
+        "wait",
+        "--for=condition=complete",
+        "job/j1",
+        "--timeout=20s",
+    ]);
+    run(&[
+        "-n",
+        "team-a",
+        "create",
+        "cronjob",
+        "cj",
+        "--image=busybox",
+        "--schedule=*/5 * * * *",
+    ]);
+    assert_eq!(
+        run(&[
+            "-n",
+            "team-a",
+            "get",
+            "cronjob",
+            "cj",
+            "-o",
+            "jsonpath={.spec.schedule}"
+        ]),
+        "*/5 * * * *"
+    );
+    run(&[
+        "-n",
+        "team-a",
+        "create",
+        "ingress",
+        "web",
+        "--class=nginx",
+        "--rule=foo.com/bar*=svc1:8080,tls=my-cert",
+    ]);
+    assert_eq!(
+        run(&["-n", "team-a", "get", "ingress", "web", "-o", "jsonpath={.spec.ingressClassName} {.spec.rules[0].host} {.spec.rules[0].http.paths[0].path} {.spec.rules[0].http.paths[0].pathType} {.spec.rules[0].http.paths[0].backend.service.name}:{.spec.rules[0].http.paths[0].backend.service.port.number} {.spec.tls[0].secretName}"]),
+        "nginx foo.com /bar Prefix svc1:8080 my-cert"
+    );
+    run(&[
+        "-n",
+        "team-a",
+        "create",
+        "pdb",
+        "p",
+        "--selector=app=solo",
+        "--min-available=1",
+    ]);
+    assert_eq!(
+        run(&[
+            "-n",
+            "team-a",
+            "get",
+            "pdb",
+            "p",
+            "-o",
+            "jsonpath={.spec.minAvailable} {.spec.selector.matchLabels.app}"
+        ]),
+        "1 solo"
+    );
+    run(&["-n", "team-a", "create", "quota", "q", "--hard=pods=10"]);
+    assert_eq!(
+        run(&[
+            "-n",
+            "team-a",
+            "get",
+            "quota",
+            "q",
+            "-o",
+            "jsonpath={.spec.hard.pods}"
+        ]),
+        "10"
+    );
+    run(&[
+        "create",
+        "priorityclass",
+        "high",
+        "--value=1000",
+        "--description=important",
+    ]);
+    assert_eq!(
+        run(&[
+            "get",
+            "priorityclass",
+            "high",
+            "-o",
+            "jsonpath={.value} {.description}"
+        ]),
+        "1000 important"
+    );
     run(&["delete", "namespace", "team-a", "--timeout=20s"]);
     let (ok, _, _) = k.run(&["--context", "c1", "get", "ns", "team-a"]);
     assert!(!ok, "the namespace is gone after delete");
