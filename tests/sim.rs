@@ -1145,3 +1145,19 @@ fn http_surface_discovery_and_error_bodies() {
         assert_eq!(body.lines().count(), 1);
     });
 }
+
+#[test]
+fn dropping_a_cluster_stops_its_server() {
+    rt().block_on(async {
+        let sim = SimCluster::start("d1", 0, SimOptions::default());
+        let addr = sim.serve_local().await.unwrap();
+        let url = format!("http://{addr}/version");
+        assert!(reqwest::get(&url).await.unwrap().status().is_success());
+        drop(sim);
+        eventually("the listener closes", || {
+            let url = url.clone();
+            async move { reqwest::get(&url).await.is_err().then_some(()) }
+        })
+        .await;
+    });
+}

@@ -68,10 +68,15 @@ impl Default for SimOptions {
 }
 
 /// One simulated cluster: store, controllers and router. Cheap to clone.
+///
+/// Keep a handle (or its `SimFleet`) for as long as the cluster is used: dropping the last
+/// handle stops its controllers, its socket servers and its watches (a `client()` made
+/// earlier still answers, but nothing converges any more).
 #[derive(Clone)]
 pub struct SimCluster {
     inner: Arc<Cluster>,
     router: axum::Router,
+    _stop: Arc<tokio_util::sync::DropGuard>,
 }
 
 /// The first address of the simulated LoadBalancer pool (TEST-NET-2, never routable).
@@ -124,7 +129,12 @@ impl SimCluster {
         seed(&inner);
         controllers::spawn(inner.clone(), rules);
         let router = server::router(inner.clone());
-        SimCluster { inner, router }
+        let _stop = Arc::new(inner.stop.clone().drop_guard());
+        SimCluster {
+            inner,
+            router,
+            _stop,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -154,8 +164,11 @@ impl SimCluster {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
         let router = self.router.clone();
+        let stop = self.inner.stop.clone();
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
+            let served =
+                axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned());
+            if let Err(e) = served.await {
                 tracing::debug!("simulated cluster server stopped: {e}");
             }
         });

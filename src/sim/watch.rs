@@ -92,6 +92,7 @@ pub fn watch(cluster: &Arc<Cluster>, req: WatchRequest) -> Response {
         }
     };
     let timeout = req.timeout.unwrap_or(Duration::from_secs(1800));
+    let stop = cluster.stop.clone();
     tokio::spawn(async move {
         let (replay, mut rx) = match events {
             Ok(x) => x,
@@ -133,6 +134,7 @@ pub fn watch(cluster: &Arc<Cluster>, req: WatchRequest) -> Response {
         loop {
             tokio::select! {
                 _ = &mut deadline => return,
+                _ = stop.cancelled() => return,
                 _ = tx.closed() => return,
                 ev = rx.recv() => match ev {
                     Ok(ev) => {

@@ -58,6 +58,9 @@ pub fn spawn(cluster: Arc<Cluster>, rules: Arc<Rules>) {
             loop {
                 tokio::time::sleep(every).await;
                 let Some(ctl) = weak.upgrade() else { return };
+                if ctl.cluster.stop.is_cancelled() {
+                    return;
+                }
                 if !ctl.cluster.peers().is_empty() {
                     ctl.rules.resync_replicating(&ctl.cluster);
                 }
@@ -67,8 +70,13 @@ pub fn spawn(cluster: Arc<Cluster>, rules: Arc<Rules>) {
     tokio::spawn(async move {
         // objects present before the controllers started (seeded ones)
         ctl.resync();
+        let stop = ctl.cluster.stop.clone();
         loop {
-            match rx.recv().await {
+            let ev = tokio::select! {
+                _ = stop.cancelled() => return,
+                ev = rx.recv() => ev,
+            };
+            match ev {
                 Ok(ev) => ctl.on_event(ev.type_, &ev.res, &ev.object),
                 Err(RecvError::Lagged(_)) => ctl.resync(),
                 Err(RecvError::Closed) => return,
@@ -171,6 +179,9 @@ impl Controllers {
     }
 
     pub fn enqueue(self: &Arc<Self>, key: Key, delay: Duration) {
+        if self.cluster.stop.is_cancelled() {
+            return;
+        }
         {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             if !p.insert(key.clone()) {
