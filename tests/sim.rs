@@ -823,6 +823,31 @@ fn vendor_rules_gateways_operator_and_global_services() {
         })
         .await;
 
+        // kgateway (Gloo Gateway) class: Deployment and Service named after the Gateway
+        gws.patch("http", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": "http", "namespace": "default"},
+            "spec": {"gatewayClassName": "gloo-gateway-v2", "infrastructure": {"parametersRef": {"name": "p", "group": "gateway.kgateway.dev", "kind": "GatewayParameters"}},
+                "listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}]}}))).await.unwrap();
+        routes.patch("r2", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "r2", "namespace": "default"}, "spec": {"parentRefs": [{"name": "http"}]}}))).await.unwrap();
+        eventually("kgateway route status", || {
+            let routes = routes.clone();
+            async move {
+                let r = routes.get("r2").await.ok()?;
+                (r.data["status"]["parents"][0]["controllerName"] == "kgateway.dev/kgateway").then_some(())
+            }
+        })
+        .await;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let pod = eventually("kgateway proxy pod", || {
+            let pods = pods.clone();
+            async move { pods.list(&ListParams::default().labels("gateway.networking.k8s.io/gateway-name=http")).await.ok()?.items.pop() }
+        })
+        .await;
+        let names: Vec<String> = pod.spec.unwrap().containers.iter().map(|c| c.name.clone()).collect();
+        assert_eq!(names, vec!["kgateway-proxy", "sds", "istio-proxy"]);
+        assert!(pod.metadata.name.unwrap().starts_with("http-"));
+
         // global service -> ServiceEntry in istio-system, removed with the label
         svcs.patch("web", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "web", "namespace": "default", "labels": {"solo.io/service-scope": "global"}},

@@ -5,8 +5,13 @@ use handlebars::{handlebars_helper, Handlebars};
 use serde_json::Value;
 
 pub(super) fn field<'a>(obj: &'a Value, path: &str) -> &'a Value {
-    path.split('.')
-        .fold(obj, |cur, p| cur.get(p).unwrap_or(&Value::Null))
+    path.split('.').fold(obj, |cur, p| {
+        let next = match (cur, p.parse::<usize>()) {
+            (Value::Array(a), Ok(i)) => a.get(i),
+            _ => cur.get(p),
+        };
+        next.unwrap_or(&Value::Null)
+    })
 }
 
 handlebars_helper!(json_helper: |v: Json| serde_json::to_string(v).unwrap_or_default());
