@@ -7,11 +7,12 @@
 //! | `store.rs` | objects, resourceVersions, the event log watches replay |
 //! | `resources.rs`, `registry.rs` | built-in kinds and CRDs served |
 //! | `server.rs`, `discovery.rs`, `watch.rs`, `table.rs`, `pods.rs` | the HTTP API |
+//! | `protobuf.rs` | kubectl's protobuf request bodies for common built-in kinds |
 //! | `cluster.rs`, `defaults.rs` | writes: create, replace, patch, apply, delete; defaulting |
 //! | `patch.rs`, `ssa.rs` | merge / strategic / JSON patch; server-side apply ownership |
-//! | `selector.rs` | label and field selectors |
-//! | `controllers/` | namespaces, workloads, services, CRDs, garbage collection |
-//! | `rules.rs` | vendor behaviours from YAML rules |
+//! | `selector.rs`, `status.rs` | label and field selectors; `Status` error bodies |
+//! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
+//! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |
 
 mod cluster;
