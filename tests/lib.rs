@@ -1,2 +1,10 @@
-mod integration {}
+//! The one integration-test binary: every file here is a module.
+
+mod cli;
+mod http;
+mod k8s;
+mod runbooks;
 mod sim;
+mod support;
+mod targets;
+mod tools;

@@ -1,1 +1,49 @@
 //! Kubernetes operations over kube-rs (Rhai-free core).
+//!
+//! | file | holds |
+//! |---|---|
+//! | `clusters.rs` | `Cluster`, `ClusterSet` |
+//! | `contexts.rs` | logical names -> kubeconfig contexts, `connect` |
+//! | `discovery.rs` | resource types served, kubectl's kind spellings |
+//! | `manifest.rs` | multi-document YAML, Lists, namespace rules |
+//! | `selector.rs` | label selectors |
+//! | `apply.rs` | server-side apply with outcomes |
+//! | `resources.rs` | get, list, delete, label, annotate, scale, set env, namespaces |
+//! | `secrets.rs` | secrets in and out |
+//! | `rollout.rs` | kubectl's rollout-status rules (pure) |
+//! | `waits.rs` | watch-based waits with "last seen" on timeout |
+//! | `events.rs` | recent Events of an object |
+//! | `pods.rs` | exec, logs, target resolution |
+//! | `portforward.rs` | local port-forwards |
+//! | `bundle.rs` | failure bundle |
+//! | `retry.rs` | transient failure retries |
+//! | `error.rs` | `K8sError` |
+
+mod apply;
+mod bundle;
+mod clusters;
+mod contexts;
+pub mod discovery;
+mod error;
+mod events;
+pub mod manifest;
+mod pods;
+mod portforward;
+mod resources;
+pub mod retry;
+pub mod rollout;
+mod secrets;
+pub mod selector;
+mod waits;
+
+pub use apply::{Applied, ApplyOptions, ApplyOutcome, Deleted};
+pub use bundle::{gather_bundle, Bundle, ClusterBundle, NamespaceBundle, NotReady, PodLog};
+pub use clusters::{object_ref, Cluster, ClusterSet};
+pub use contexts::{
+    connect, connect_all, describe, load_kubeconfig, resolve_contexts, wanted, ContextMap, Wanted,
+};
+pub use error::{humanize, K8sError, Result};
+pub use events::EventSummary;
+pub use pods::{ExecOutput, LogOptions};
+pub use portforward::PortForward;
+pub use waits::DEFAULT_TIMEOUT;

@@ -1,0 +1,116 @@
+//! Cluster handles: `cluster(name)`, `clusters()`, `c.name`, `c.context`, `c.simulated`, and
+//! the shared plumbing of every cluster binding.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Engine};
+
+use super::convert::{fail, fail_with_help, RhaiResult};
+use super::define;
+use crate::fleet::Member;
+use crate::k8s::K8sError;
+use crate::session::Session;
+
+/// Turns a core error into a script error (the message already says what to do).
+pub fn k8s_err(e: K8sError) -> Box<rhai::EvalAltResult> {
+    let text = e.to_string();
+    match text.split_once(": is its CRD installed?") {
+        Some((head, _)) => fail_with_help(
+            format!("{head}: is its CRD installed?"),
+            "apply the CRD (or install the chart that brings it) in an earlier step",
+        ),
+        None => fail(text),
+    }
+}
+
+/// Runs a core future for a binding, mapping its error.
+pub fn block<T>(
+    s: &Session,
+    fut: impl std::future::Future<Output = Result<T, K8sError>>,
+) -> RhaiResult<T> {
+    s.block_on(fut).map_err(k8s_err)
+}
+
+/// The namespace argument: `""` means none (cluster-scoped kinds).
+pub fn ns_arg(ns: &str) -> Option<&str> {
+    (!ns.is_empty()).then_some(ns)
+}
+
+pub fn register(engine: &mut Engine, session: &Arc<Session>) {
+    engine.register_type_with_name::<Member>("Cluster");
+    engine.register_fn("to_string", |m: &mut Member| {
+        format!("cluster({})", m.name())
+    });
+    engine.register_fn("to_debug", |m: &mut Member| {
+        format!("cluster({})", m.name())
+    });
+    engine.register_fn("==", |a: Member, b: Member| a.name() == b.name());
+    engine.register_fn("!=", |a: Member, b: Member| a.name() != b.name());
+    let s = session.clone();
+    define(
+        engine,
+        "clusters",
+        "cluster",
+        &["name: string", "Cluster"],
+        "The handle of a logical cluster declared in the runbook header (`cluster(\"cluster1\")`).",
+        move |name: &str| -> RhaiResult<Member> {
+            s.fleet.get(name).ok_or_else(|| {
+                let names = s.fleet.names();
+                fail_with_help(
+                    format!("no cluster `{name}` in this run"),
+                    if names.is_empty() {
+                        "declare the runbook's clusters in its header: `//! clusters:` then `//!   cluster1: CLUSTER1`".to_string()
+                    } else {
+                        format!("the run's clusters are {}; declare others in the runbook header", names.join(", "))
+                    },
+                )
+            })
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "clusters",
+        "clusters",
+        &["array"],
+        "Every cluster of the run, in header order.",
+        move || -> Array { s.fleet.members().into_iter().map(Dynamic::from).collect() },
+    );
+    define(
+        engine,
+        "clusters",
+        "get$name",
+        &["cluster: Cluster", "string"],
+        "The logical name of a cluster (`cluster1`).",
+        |m: &mut Member| m.name().to_string(),
+    );
+    define(
+        engine,
+        "clusters",
+        "get$context",
+        &["cluster: Cluster", "?"],
+        "The kube context of a cluster, or `()` for an in-process simulated cluster.",
+        |m: &mut Member| -> Dynamic {
+            m.cluster
+                .context()
+                .map(|c| Dynamic::from(c.to_string()))
+                .unwrap_or(Dynamic::UNIT)
+        },
+    );
+    define(
+        engine,
+        "clusters",
+        "get$simulated",
+        &["cluster: Cluster", "bool"],
+        "Whether the cluster is simulated (no data plane; tools are simulated, traffic checks skipped).",
+        |m: &mut Member| m.simulated,
+    );
+    define(
+        engine,
+        "clusters",
+        "get$server",
+        &["cluster: Cluster", "string"],
+        "The API server URL of a cluster.",
+        |m: &mut Member| m.cluster.server().to_string(),
+    );
+}

@@ -1,0 +1,242 @@
+//! Conversions between Rhai values and core types, and the error shape bindings return.
+
+use std::time::Duration;
+
+use rhai::{Dynamic, EvalAltResult, Map, Position};
+
+pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// A user-facing error from a binding. A second paragraph starting with `help:` is shown as
+/// the "what to do" line.
+pub fn fail(message: impl Into<String>) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), Position::NONE).into()
+}
+
+/// Same as [`fail`] with a separate hint.
+pub fn fail_with_help(
+    message: impl std::fmt::Display,
+    help: impl std::fmt::Display,
+) -> Box<EvalAltResult> {
+    fail(format!("{message}\nhelp: {help}"))
+}
+
+/// Rhai value -> JSON (maps, arrays, strings, numbers, bools, unit as null).
+pub fn to_json(value: &Dynamic) -> RhaiResult<serde_json::Value> {
+    rhai::serde::from_dynamic(value)
+}
+
+/// JSON -> Rhai value (objects become maps, so `obj.status.loadBalancer` works).
+pub fn from_json(value: &serde_json::Value) -> Dynamic {
+    rhai::serde::to_dynamic(value).unwrap_or(Dynamic::UNIT)
+}
+
+/// Reads a duration: `"500ms"`, `"90s"`, `"5m"`, `"1h"`, `"1m30s"`, or a number of seconds.
+pub fn duration(value: &Dynamic) -> RhaiResult<Duration> {
+    if let Ok(i) = value.as_int() {
+        if i < 0 {
+            return Err(fail(format!("a duration cannot be negative: {i}")));
+        }
+        return Ok(Duration::from_secs(i as u64));
+    }
+    if let Ok(f) = value.as_float() {
+        if f < 0.0 || !f.is_finite() {
+            return Err(fail(format!("not a duration: {f}")));
+        }
+        return Ok(Duration::from_secs_f64(f));
+    }
+    if let Some(s) = value.clone().try_cast::<rhai::ImmutableString>() {
+        return parse_duration(&s).map_err(fail);
+    }
+    Err(fail(format!(
+        "expected a duration such as \"90s\" or 5, got a {}",
+        value.type_name()
+    )))
+}
+
+/// Parses `"500ms"`, `"1.5s"`, `"5m"`, `"1h"`, `"1m30s"`, `"90"` (seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        return Ok(Duration::from_secs_f64(secs.max(0.0)));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("`{text}` needs a unit: ms, s, m or h"))?;
+        if num_end == 0 {
+            return Err(format!(
+                "`{text}` is not a duration such as \"90s\", \"5m\" or \"500ms\""
+            ));
+        }
+        let n: f64 = rest[..num_end]
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration"))?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let secs = match &rest[..unit_end] {
+            "ms" => n / 1000.0,
+            "s" => n,
+            "m" => n * 60.0,
+            "h" => n * 3600.0,
+            u => return Err(format!("unknown unit `{u}` in `{text}`: use ms, s, m or h")),
+        };
+        total += Duration::from_secs_f64(secs);
+        rest = &rest[unit_end..];
+    }
+    Ok(total)
+}
+
+/// Typed access to an options map (`#{namespace: "x", wait: true}`) with clear errors.
+pub struct Opts<'a> {
+    map: Option<&'a Map>,
+    what: &'a str,
+}
+
+impl<'a> Opts<'a> {
+    pub fn new(map: Option<&'a Map>, what: &'a str) -> Self {
+        Opts { map, what }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Dynamic> {
+        self.map.and_then(|m| m.get(key)).filter(|v| !v.is_unit())
+    }
+
+    /// Fails on keys the function does not know: a typo must not be silently ignored.
+    pub fn only(&self, known: &[&str]) -> RhaiResult<()> {
+        if let Some(map) = self.map {
+            for key in map.keys() {
+                if !known.contains(&key.as_str()) {
+                    return Err(fail_with_help(
+                        format!("{}: unknown option `{key}`", self.what),
+                        format!("known options: {}", known.join(", ")),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn string(&self, key: &str) -> RhaiResult<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) if v.is_string() => Ok(Some(v.to_string())),
+            Some(v) if v.is_int() || v.is_float() || v.is_bool() => Ok(Some(v.to_string())),
+            Some(v) => Err(fail(format!(
+                "{}: option `{key}` must be text, got a {}",
+                self.what,
+                v.type_name()
+            ))),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> RhaiResult<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_bool().map(Some).map_err(|t| {
+                fail(format!(
+                    "{}: option `{key}` must be true or false, got a {t}",
+                    self.what
+                ))
+            }),
+        }
+    }
+
+    pub fn int(&self, key: &str) -> RhaiResult<Option<i64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_int().map(Some).map_err(|t| {
+                fail(format!(
+                    "{}: option `{key}` must be a number, got a {t}",
+                    self.what
+                ))
+            }),
+        }
+    }
+
+    pub fn duration(&self, key: &str) -> RhaiResult<Option<Duration>> {
+        self.get(key)
+            .map(|v| {
+                duration(v)
+                    .map_err(|e| fail(format!("{}: option `{key}`: {}", self.what, message_of(&e))))
+            })
+            .transpose()
+    }
+
+    pub fn json(&self, key: &str) -> RhaiResult<Option<serde_json::Value>> {
+        self.get(key).map(to_json).transpose()
+    }
+
+    pub fn map(&self, key: &str) -> RhaiResult<Option<Map>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .read_lock::<Map>()
+                .map(|m| Some(m.clone()))
+                .ok_or_else(|| {
+                    fail(format!(
+                        "{}: option `{key}` must be a map like #{{a: 1}}, got a {}",
+                        self.what,
+                        v.type_name()
+                    ))
+                }),
+        }
+    }
+
+    pub fn raw(&self, key: &str) -> Option<&'a Dynamic> {
+        self.get(key)
+    }
+}
+
+/// The text of an error, without position.
+pub fn message_of(err: &EvalAltResult) -> String {
+    crate::diagnostic::plain_message(err)
+}
+
+/// A map of string keys to text values (`#{app: "x"}`), `()` values kept as `None`.
+pub fn string_map(map: &Map, what: &str) -> RhaiResult<Vec<(String, Option<String>)>> {
+    map.iter()
+        .map(|(k, v)| {
+            if v.is_unit() {
+                Ok((k.to_string(), None))
+            } else if v.is_string() || v.is_int() || v.is_float() || v.is_bool() {
+                Ok((k.to_string(), Some(v.to_string())))
+            } else {
+                Err(fail(format!(
+                    "{what}: value of `{k}` must be text, got a {}",
+                    v.type_name()
+                )))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_kubectl_timeouts() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("10x").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn json_round_trips_through_rhai() {
+        let v = serde_json::json!({"a": [1, "x", true, null], "b": {"c": 1.5}});
+        assert_eq!(to_json(&from_json(&v)).unwrap(), v);
+    }
+}

@@ -1,0 +1,208 @@
+//! Data and environment: `render`, `yaml`, `to_yaml`, `json`, `to_json`, `env`, `secret_env`,
+//! `param`, `read_file`, `simulated`.
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, Map};
+
+use super::convert::{fail, fail_with_help, from_json, to_json, RhaiResult};
+use super::define;
+use crate::session::Session;
+
+/// Parses YAML text: one document gives a value, several give an array. Empty documents are
+/// skipped.
+pub fn parse_yaml(text: &str) -> Result<serde_json::Value, String> {
+    use serde::Deserialize;
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value =
+            serde_yaml::Value::deserialize(doc).map_err(|e| format!("invalid YAML: {e}"))?;
+        if value.is_null() {
+            continue;
+        }
+        let json =
+            serde_json::to_value(&value).map_err(|e| format!("YAML that JSON cannot hold: {e}"))?;
+        docs.push(json);
+    }
+    Ok(match docs.len() {
+        0 => serde_json::Value::Null,
+        1 => docs.remove(0),
+        _ => serde_json::Value::Array(docs),
+    })
+}
+
+pub fn register(engine: &mut Engine, session: &Arc<Session>) {
+    define(
+        engine,
+        "data",
+        "render",
+        &["template: string", "vars: map", "string"],
+        "Renders a Handlebars template with `vars`; a variable the template uses but `vars` lacks is an error naming it.",
+        |template: &str, vars: Map| -> RhaiResult<String> {
+            let vars = to_json(&Dynamic::from_map(vars))?;
+            crate::template::render(template, &vars).map_err(|e| fail(e.to_string()))
+        },
+    );
+    define(
+        engine,
+        "data",
+        "yaml",
+        &["text: string", "?"],
+        "Parses YAML: a map for one document, an array for several.",
+        |text: &str| -> RhaiResult<Dynamic> {
+            parse_yaml(text).map(|v| from_json(&v)).map_err(fail)
+        },
+    );
+    define(
+        engine,
+        "data",
+        "to_yaml",
+        &["value: ?", "string"],
+        "Formats a value as YAML.",
+        |value: Dynamic| -> RhaiResult<String> {
+            serde_yaml::to_string(&to_json(&value)?).map_err(|e| fail(e.to_string()))
+        },
+    );
+    define(
+        engine,
+        "data",
+        "json",
+        &["text: string", "?"],
+        "Parses JSON text.",
+        |text: &str| -> RhaiResult<Dynamic> {
+            serde_json::from_str::<serde_json::Value>(text)
+                .map(|v| from_json(&v))
+                .map_err(|e| fail(format!("invalid JSON: {e}")))
+        },
+    );
+    define(
+        engine,
+        "data",
+        "to_json",
+        &["value: ?", "string"],
+        "Formats a value as compact JSON.",
+        |value: Dynamic| -> RhaiResult<String> {
+            serde_json::to_string(&to_json(&value)?).map_err(|e| fail(e.to_string()))
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "env",
+        &["name: string", "string"],
+        "Reads an environment variable; fails, naming it, when it is not set.",
+        move |name: &str| -> RhaiResult<String> {
+            s.env(name).ok_or_else(|| {
+                fail_with_help(
+                    format!("environment variable `{name}` is not set"),
+                    format!("export {name}=... before running, or use env(\"{name}\", default)"),
+                )
+            })
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "env",
+        &["name: string", "default: string", "string"],
+        "Reads an environment variable, or `default` when it is not set.",
+        move |name: &str, default: &str| -> String {
+            s.env(name).unwrap_or_else(|| default.to_string())
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "secret_env",
+        &["name: string", "string"],
+        "Reads a secret from the environment; its value is masked as *** in all output and reports.",
+        move |name: &str| -> RhaiResult<String> {
+            let value = s.env(name).ok_or_else(|| {
+                fail_with_help(
+                    format!("secret environment variable `{name}` is not set"),
+                    format!("export {name}=... before running (declare it in the runbook header with `secret: true` so the run checks it before it starts)"),
+                )
+            })?;
+            s.add_secret(&value);
+            Ok(value)
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "param",
+        &["name: string", "string"],
+        "Reads a runbook parameter: `--set NAME=value`, else the header's default.",
+        move |name: &str| -> RhaiResult<String> {
+            s.params.get(name).cloned().ok_or_else(|| {
+                let known: Vec<&str> = s.params.keys().map(String::as_str).collect();
+                fail_with_help(
+                    format!(
+                        "parameter `{name}` is not set and the runbook header gives no default"
+                    ),
+                    if known.is_empty() {
+                        format!(
+                            "pass --set {name}=VALUE, or declare it under `params:` in the header"
+                        )
+                    } else {
+                        format!(
+                            "pass --set {name}=VALUE; declared parameters: {}",
+                            known.join(", ")
+                        )
+                    },
+                )
+            })
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "param",
+        &["name: string", "default: string", "string"],
+        "Reads a runbook parameter, or `default` when neither `--set` nor the header sets it.",
+        move |name: &str, default: &str| -> String {
+            s.params
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| default.to_string())
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "read_file",
+        &["path: string", "string"],
+        "Reads a file: `stdlib/...` from the bundled stdlib, otherwise relative to the runbook.",
+        move |path: &str| -> RhaiResult<String> { s.runbook.read_relative(path).map_err(fail) },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "simulated",
+        &["bool"],
+        "True when the run is on simulated clusters (no data plane: traffic checks are skipped).",
+        move || s.simulated,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_skips_empty_documents_and_returns_arrays_for_many() {
+        assert_eq!(parse_yaml("a: 1\n").unwrap(), serde_json::json!({"a": 1}));
+        assert_eq!(
+            parse_yaml("---\na: 1\n---\n---\nb: 2\n").unwrap(),
+            serde_json::json!([{"a": 1}, {"b": 2}])
+        );
+        assert!(parse_yaml("a: [1\n").unwrap_err().contains("invalid YAML"));
+    }
+}

@@ -1,0 +1,441 @@
+//! Traffic checks: `curl`, `expect_http`, `sample`, and from inside a pod `c.curl_from`,
+//! `c.expect_http_from`. Targets of simulated clusters are never sent to: their checks are
+//! recorded as skipped, never as passed.
+
+use std::sync::{Arc, Mutex};
+
+use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
+
+use super::convert::{fail, from_json, Opts, RhaiResult};
+use super::define;
+use crate::fleet::Member;
+use crate::http::{
+    self, CheckOutcome, Expectations, KeyFn, Matcher, RequestOptions, Resolve, Response,
+};
+use crate::report::{CheckStatus, Event};
+use crate::session::Session;
+
+const REQUEST_KEYS: &[&str] = &[
+    "method",
+    "headers",
+    "body",
+    "timeout",
+    "insecure",
+    "resolve",
+    "follow_redirects",
+];
+const EXPECT_KEYS: &[&str] = &[
+    "status",
+    "contains",
+    "not_contains",
+    "header",
+    "headers",
+    "json",
+    "faster_than",
+    "slower_than",
+    "consecutive",
+    "within",
+];
+
+fn strings(v: &Dynamic) -> Vec<String> {
+    match v.read_lock::<Array>() {
+        Some(a) => a.iter().map(|x| x.to_string()).collect(),
+        None => vec![v.to_string()],
+    }
+}
+
+/// Request options from a script map.
+pub fn request_options(map: Option<&Map>, what: &str) -> RhaiResult<RequestOptions> {
+    let o = Opts::new(map, what);
+    let mut r = RequestOptions::default();
+    if let Some(m) = o.string("method")? {
+        r.method = m
+            .to_uppercase()
+            .parse()
+            .map_err(|_| fail(format!("{what}: `{m}` is not an HTTP method")))?;
+    }
+    if let Some(h) = o.map("headers")? {
+        r.headers = h
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+    r.body = o.string("body")?;
+    if let Some(t) = o.duration("timeout")? {
+        r.timeout = t;
+    }
+    r.insecure = o.bool("insecure")?.unwrap_or(false);
+    if let Some(v) = o.raw("resolve") {
+        for entry in strings(v) {
+            r.resolve
+                .push(Resolve::parse(&entry).map_err(|e| fail(format!("{what}: {e}")))?);
+        }
+    }
+    r.follow_redirects = o.bool("follow_redirects")?.unwrap_or(false);
+    Ok(r)
+}
+
+/// Expectations from a script map.
+pub fn expectations(map: &Map, what: &str) -> RhaiResult<Expectations> {
+    let o = Opts::new(Some(map), what);
+    let mut e = Expectations::default();
+    if let Some(v) = o.raw("status") {
+        let list: Vec<Dynamic> = match v.read_lock::<Array>() {
+            Some(a) => a.clone(),
+            None => vec![v.clone()],
+        };
+        for s in list {
+            let n = s.as_int().map_err(|_| {
+                fail(format!(
+                    "{what}: `status` takes numbers, e.g. 200 or [200, 302]"
+                ))
+            })?;
+            e.status.push(
+                u16::try_from(n).map_err(|_| fail(format!("{what}: {n} is not an HTTP status")))?,
+            );
+        }
+    }
+    let matchers = |key: &str| -> RhaiResult<Vec<Matcher>> {
+        o.raw(key)
+            .map(strings)
+            .unwrap_or_default()
+            .iter()
+            .map(|t| Matcher::parse(key, t).map_err(|err| fail(format!("{what}: {err}"))))
+            .collect()
+    };
+    e.contains = matchers("contains")?;
+    e.not_contains = matchers("not_contains")?;
+    for key in ["header", "headers"] {
+        if let Some(h) = o.map(key)? {
+            for (name, v) in h {
+                let m = Matcher::parse("header", &v.to_string())
+                    .map_err(|err| fail(format!("{what}: {err}")))?;
+                e.headers.push((name.to_string(), m));
+            }
+        }
+    }
+    if let Some(j) = o.map("json")? {
+        for (path, v) in j {
+            e.json
+                .push((path.to_string(), super::convert::to_json(&v)?));
+        }
+    }
+    e.faster_than = o.duration("faster_than")?;
+    e.slower_than = o.duration("slower_than")?;
+    if let Some(c) = o.int("consecutive")? {
+        e.consecutive = u32::try_from(c.max(1)).unwrap_or(1);
+    }
+    if let Some(w) = o.duration("within")? {
+        e.within = w;
+    }
+    Ok(e)
+}
+
+fn split_opts(map: &Map, what: &str, extra: &[&str]) -> RhaiResult<()> {
+    let known: Vec<&str> = REQUEST_KEYS
+        .iter()
+        .chain(EXPECT_KEYS)
+        .chain(extra)
+        .copied()
+        .collect();
+    Opts::new(Some(map), what).only(&known)
+}
+
+/// A response as a script map.
+pub fn response_map(r: &Response) -> Map {
+    let mut m = Map::new();
+    m.insert("status".into(), Dynamic::from(i64::from(r.status)));
+    m.insert("body".into(), r.body.clone().into());
+    let mut headers = Map::new();
+    for (k, v) in &r.headers {
+        headers.insert(k.as_str().into(), v.clone().into());
+    }
+    m.insert("headers".into(), Dynamic::from_map(headers));
+    m.insert("elapsed_ms".into(), Dynamic::from(r.elapsed_ms as i64));
+    m.insert(
+        "remote".into(),
+        r.remote.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+    );
+    if let Some(e) = &r.error {
+        m.insert("error".into(), e.clone().into());
+    }
+    if r.simulated {
+        m.insert("simulated".into(), true.into());
+    }
+    m
+}
+
+/// Records a check outcome; a failure becomes the step's error with the evidence.
+fn record(s: &Session, name: String, outcome: &CheckOutcome) -> RhaiResult<Map> {
+    let (status, evidence) = match outcome {
+        CheckOutcome::Passed { .. } => (CheckStatus::Passed, http::summary(outcome)),
+        CheckOutcome::Failed { .. } => (CheckStatus::Failed, http::summary(outcome)),
+        CheckOutcome::Skipped { reason } => (CheckStatus::Skipped, reason.clone()),
+    };
+    s.emit(Event::Check {
+        name: name.clone(),
+        status,
+        evidence,
+    });
+    let mut m = Map::new();
+    match outcome {
+        CheckOutcome::Failed { .. } => Err(fail(format!(
+            "check failed: {name}\n{}",
+            http::render_outcome(outcome)
+        ))),
+        CheckOutcome::Passed { attempts, elapsed } => {
+            m.insert("passed".into(), true.into());
+            m.insert("attempts".into(), Dynamic::from(i64::from(*attempts)));
+            m.insert(
+                "elapsed_ms".into(),
+                Dynamic::from(elapsed.as_millis() as i64),
+            );
+            Ok(m)
+        }
+        CheckOutcome::Skipped { reason } => {
+            m.insert("passed".into(), false.into());
+            m.insert("skipped".into(), true.into());
+            m.insert("reason".into(), reason.clone().into());
+            Ok(m)
+        }
+    }
+}
+
+fn check_name(
+    method: &http::RequestOptions,
+    url: &str,
+    e: &Expectations,
+    from: Option<(&Member, &str)>,
+) -> String {
+    let base = format!("{} {url}: {}", method.method, e.describe());
+    match from {
+        Some((m, target)) => format!("{base} (from {target} on {})", m.name()),
+        None => base,
+    }
+}
+
+fn expect_http(s: &Session, url: &str, map: &Map) -> RhaiResult<Map> {
+    split_opts(map, "expect_http", &[])?;
+    let req = request_options(Some(map), "expect_http")?;
+    let e = expectations(map, "expect_http")?;
+    http::host_and_port(url).map_err(|err| fail(format!("expect_http: {err}")))?;
+    let outcome = s.block_on(http::expect_http(url, &req, &e, s.fleet.as_ref(), |_| {}));
+    record(s, check_name(&req, url, &e, None), &outcome)
+}
+
+fn curl_in_pod(
+    s: &Session,
+    m: &Member,
+    ns: &str,
+    target: &str,
+    url: &str,
+    req: &RequestOptions,
+) -> Response {
+    if m.simulated {
+        return Response::simulated();
+    }
+    let argv = http::curl_argv(url, req);
+    match s.block_on(m.cluster.exec(ns, target, &argv)) {
+        Ok(out) => http::parse_curl_output(&out.stdout, &out.stderr, out.code),
+        Err(e) => Response::failed(
+            format!("exec in {target} failed: {e}"),
+            std::time::Duration::ZERO,
+        ),
+    }
+}
+
+fn sample(
+    s: &Session,
+    ctx: &NativeCallContext,
+    url: &str,
+    n: i64,
+    map: Option<&Map>,
+) -> RhaiResult<Map> {
+    if let Some(map) = map {
+        Opts::new(Some(map), "sample").only(&[REQUEST_KEYS, &["key", "concurrency"]].concat())?;
+    }
+    let req = request_options(map, "sample")?;
+    let o = Opts::new(map, "sample");
+    let n =
+        u32::try_from(n).map_err(|_| fail(format!("sample: {n} is not a number of requests")))?;
+    let concurrency = o.int("concurrency")?.unwrap_or(1).clamp(1, 64) as u32;
+    let kept: Arc<Mutex<Vec<Response>>> = Arc::default();
+    let closure = o.raw("key").and_then(|k| k.clone().try_cast::<FnPtr>());
+    let key = match (o.raw("key"), &closure) {
+        (_, Some(_)) => {
+            let kept = kept.clone();
+            KeyFn::Closure(Box::new(move |r: &Response| {
+                kept.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(r.clone());
+                String::new()
+            }))
+        }
+        (Some(k), None) => {
+            let text = k.to_string();
+            let pattern = text
+                .strip_prefix('/')
+                .and_then(|t| t.strip_suffix('/'))
+                .unwrap_or(&text);
+            KeyFn::Regex(
+                regex::Regex::new(pattern)
+                    .map_err(|e| fail(format!("sample: bad key regex `{pattern}`: {e}")))?,
+            )
+        }
+        (None, None) => KeyFn::Status,
+    };
+    let result = s.block_on(http::sample(
+        url,
+        n,
+        concurrency,
+        &req,
+        &key,
+        s.fleet.as_ref(),
+    ));
+    if let Some(reason) = result.skipped {
+        s.emit(Event::Check {
+            name: format!("sample {n} × {url}"),
+            status: CheckStatus::Skipped,
+            evidence: reason,
+        });
+        return Ok(Map::new());
+    }
+    let mut counts: std::collections::BTreeMap<String, u64> = result.counts.clone();
+    if let Some(f) = closure {
+        counts.retain(|k, _| k == http::ERROR_KEY);
+        for r in kept.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let key =
+                f.call_within_context::<Dynamic>(ctx, (Dynamic::from_map(response_map(r)),))?;
+            *counts.entry(key.to_string()).or_default() += 1;
+        }
+    }
+    let spread = crate::http::SampleResult {
+        counts: counts.clone(),
+        ..result
+    }
+    .spread();
+    s.emit(Event::Say {
+        text: format!("sample {n} × {url}: {spread}"),
+    });
+    Ok(counts
+        .into_iter()
+        .map(|(k, v)| (k.into(), Dynamic::from(v as i64)))
+        .collect())
+}
+
+pub fn register(engine: &mut Engine, session: &Arc<Session>) {
+    let s = session.clone();
+    define(engine, "http", "curl", &["url: string", "map"],
+        "GETs a URL and returns `#{status, body, headers, elapsed_ms, remote}`; a connection failure gives status 0 and `error`; a simulated target gives `#{simulated: true}`.",
+        move |url: &str| -> RhaiResult<Map> { Ok(response_map(&s.block_on(http::curl(url, &RequestOptions::default(), s.fleet.as_ref())))) });
+    let s = session.clone();
+    define(engine, "http", "curl", &["url: string", "opts: map", "map"],
+        "A request with options `method`, `headers` (map, Host allowed), `body`, `timeout`, `insecure` (TLS is verified unless set), `resolve` (\"host:port:addr\"), `follow_redirects`.",
+        move |url: &str, opts: Map| -> RhaiResult<Map> {
+            Opts::new(Some(&opts), "curl").only(REQUEST_KEYS)?;
+            let req = request_options(Some(&opts), "curl")?;
+            Ok(response_map(&s.block_on(http::curl(url, &req, s.fleet.as_ref()))))
+        });
+    let s = session.clone();
+    define(engine, "http", "expect_http", &["url: string", "expectations: map", "map"],
+        "Retries with backoff until every expectation holds or `within` (60s) elapses: `status` (number or array), `contains`/`not_contains` (text or \"/regex/\"), `header` map, `json` (jsonpath -> value), `faster_than`, `slower_than`, `consecutive`, plus the options of `curl`. Fails the step with the last response.",
+        move |url: &str, map: Map| expect_http(&s, url, &map));
+    let s = session.clone();
+    define(
+        engine,
+        "http",
+        "sample",
+        &["url: string", "n: int", "map"],
+        "Sends `n` requests and counts them by status.",
+        move |ctx: NativeCallContext, url: &str, n: i64| sample(&s, &ctx, url, n, None),
+    );
+    let s = session.clone();
+    define(engine, "http", "sample", &["url: string", "n: int", "opts: map", "map"],
+        "Sends `n` requests (`concurrency`) and counts them by `key`: a regex (\"/reviews-v(\\\\d)/\": first match or capture group) or a closure `|resp| ...`; failures count under \"error\".",
+        move |ctx: NativeCallContext, url: &str, n: i64, opts: Map| sample(&s, &ctx, url, n, Some(&opts)));
+    let s = session.clone();
+    define(engine, "http", "curl_from", &["cluster: Cluster", "ns: string", "target: string", "url: string", "map"],
+        "Runs curl inside a pod (pod, `deploy/NAME` or selector) and returns its response like `curl` does.",
+        move |m: &mut Member, ns: &str, target: &str, url: &str| -> RhaiResult<Map> {
+            Ok(response_map(&curl_in_pod(&s, m, ns, target, url, &RequestOptions::default())))
+        });
+    let s = session.clone();
+    define(
+        engine,
+        "http",
+        "curl_from",
+        &[
+            "cluster: Cluster",
+            "ns: string",
+            "target: string",
+            "url: string",
+            "opts: map",
+            "map",
+        ],
+        "Runs curl inside a pod with the options of `curl`.",
+        move |m: &mut Member, ns: &str, target: &str, url: &str, opts: Map| -> RhaiResult<Map> {
+            Opts::new(Some(&opts), "curl_from").only(REQUEST_KEYS)?;
+            let req = request_options(Some(&opts), "curl_from")?;
+            Ok(response_map(&curl_in_pod(&s, m, ns, target, url, &req)))
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "http",
+        "expect_http_from",
+        &[
+            "cluster: Cluster",
+            "ns: string",
+            "target: string",
+            "url: string",
+            "expectations: map",
+            "map",
+        ],
+        "`expect_http` from inside a pod (e.g. command-runner): same expectations and retries.",
+        move |m: &mut Member, ns: &str, target: &str, url: &str, map: Map| -> RhaiResult<Map> {
+            split_opts(&map, "expect_http_from", &[])?;
+            let req = request_options(Some(&map), "expect_http_from")?;
+            let e = expectations(&map, "expect_http_from")?;
+            let name = check_name(&req, url, &e, Some((m, target)));
+            if m.simulated {
+                let outcome = CheckOutcome::Skipped {
+                    reason: format!("`{}` is a simulated cluster, which has no data plane: nothing was run in {target}", m.name()),
+                };
+                return record(&s, name, &outcome);
+            }
+            let req = http::attempt_options(&req, &e);
+            let argv = http::curl_argv(url, &req);
+            let cluster = m.cluster.clone();
+            let outcome = s.block_on(http::expect_http_with(
+                || {
+                    let cluster = cluster.clone();
+                    let argv = argv.clone();
+                    async move {
+                        match cluster.exec(ns, target, &argv).await {
+                            Ok(out) => http::parse_curl_output(&out.stdout, &out.stderr, out.code),
+                            Err(e) => Response::failed(
+                                format!("exec in {target} failed: {e}"),
+                                std::time::Duration::ZERO,
+                            ),
+                        }
+                    }
+                },
+                &e,
+                |_| {},
+            ));
+            record(&s, name, &outcome)
+        },
+    );
+    define(engine, "data", "jsonpath", &["value: ?", "expr: string", "?"],
+        "Evaluates a kubectl-style JSONPath (`{.status.loadBalancer.ingress[0]['hostname','ip']}`) on a value: one result as itself, several as an array, none as `()`.",
+        |value: Dynamic, expr: &str| -> RhaiResult<Dynamic> {
+            let v = super::convert::to_json(&value)?;
+            let found = http::jsonpath(&v, expr).map_err(|e| fail(format!("jsonpath: {e}")))?;
+            Ok(match found.len() {
+                0 => Dynamic::UNIT,
+                1 => from_json(&found[0]),
+                _ => from_json(&serde_json::Value::Array(found)),
+            })
+        });
+}

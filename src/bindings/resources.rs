@@ -1,0 +1,580 @@
+//! Resources on a cluster: apply (inline, file, URL), delete, get, list, label, annotate,
+//! scale, set_env, namespaces and secrets.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rhai::{Array, Dynamic, Engine, Map};
+
+use super::cluster::{block, ns_arg};
+use super::convert::{fail, from_json, string_map, Opts, RhaiResult};
+use super::define;
+use crate::fleet::Member;
+use crate::k8s::{Applied, ApplyOptions, ApplyOutcome};
+use crate::report::{self, Event};
+use crate::session::Session;
+
+const APPLY_OPTS: &[&str] = &["namespace", "selector", "vars", "dry_run"];
+
+fn outcome(o: ApplyOutcome) -> report::ApplyOutcome {
+    match o {
+        ApplyOutcome::Created => report::ApplyOutcome::Created,
+        ApplyOutcome::Configured => report::ApplyOutcome::Configured,
+        ApplyOutcome::Unchanged => report::ApplyOutcome::Unchanged,
+    }
+}
+
+/// Renders (when `vars` is given) and applies manifest text, emitting one event per object.
+pub fn apply_text(
+    s: &Session,
+    m: &Member,
+    text: &str,
+    opts: Option<&Map>,
+    what: &str,
+) -> RhaiResult<Array> {
+    let o = Opts::new(opts, what);
+    o.only(APPLY_OPTS)?;
+    let text = match o.json("vars")? {
+        Some(vars) => {
+            crate::template::render(text, &vars).map_err(|e| fail(format!("{what}: {e}")))?
+        }
+        None => text.to_string(),
+    };
+    let ao = ApplyOptions {
+        namespace: o.string("namespace")?,
+        selector: o.string("selector")?,
+        dry_run: o.bool("dry_run")?.unwrap_or(false),
+    };
+    let applied: Vec<Applied> = block(s, m.cluster.apply(&text, &ao))?;
+    Ok(applied
+        .into_iter()
+        .map(|a| {
+            if let Some(ns) = &a.namespace {
+                s.touch_namespace(m.name(), ns);
+            } else if a.kind == "Namespace" {
+                s.touch_namespace(m.name(), &a.name);
+            }
+            s.emit(Event::Applied {
+                cluster: m.name().to_string(),
+                kind: a.kind.clone(),
+                namespace: a.namespace.clone(),
+                name: a.name.clone(),
+                outcome: outcome(a.outcome),
+                dry_run: ao.dry_run,
+            });
+            let mut map = Map::new();
+            map.insert("kind".into(), a.kind.into());
+            map.insert(
+                "namespace".into(),
+                a.namespace.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+            );
+            map.insert("name".into(), a.name.into());
+            map.insert("outcome".into(), a.outcome.to_string().into());
+            Dynamic::from_map(map)
+        })
+        .collect())
+}
+
+fn delete_text(
+    s: &Session,
+    m: &Member,
+    text: &str,
+    opts: Option<&Map>,
+    what: &str,
+) -> RhaiResult<Array> {
+    let o = Opts::new(opts, what);
+    o.only(&["namespace", "vars"])?;
+    let text = match o.json("vars")? {
+        Some(vars) => {
+            crate::template::render(text, &vars).map_err(|e| fail(format!("{what}: {e}")))?
+        }
+        None => text.to_string(),
+    };
+    let ns = o.string("namespace")?;
+    let deleted = block(s, m.cluster.delete_yaml(&text, ns.as_deref()))?;
+    Ok(deleted
+        .into_iter()
+        .map(|d| {
+            s.emit(Event::Deleted {
+                cluster: m.name().to_string(),
+                kind: d.kind.clone(),
+                namespace: d.namespace.clone(),
+                name: d.name.clone(),
+                existed: d.existed,
+            });
+            Dynamic::from(d.existed)
+        })
+        .collect())
+}
+
+fn fetch_url(s: &Session, m: &Member, url: &str) -> RhaiResult<String> {
+    s.block_on(crate::manifests::fetch(
+        url,
+        m.simulated,
+        &s.fleet.url_cache,
+    ))
+    .map_err(fail)
+}
+
+fn operation(s: &Session, m: &Member, verb: &str, target: String, start: Instant) {
+    s.emit(Event::Operation {
+        cluster: m.name().to_string(),
+        verb: verb.to_string(),
+        target,
+        duration_ms: start.elapsed().as_millis() as u64,
+    });
+}
+
+fn optional_map(map: Map, what: &str) -> RhaiResult<BTreeMap<String, Option<String>>> {
+    Ok(string_map(&map, what)?.into_iter().collect())
+}
+
+pub fn register(engine: &mut Engine, session: &Arc<Session>) {
+    // apply: inline, file, URL; each with and without options.
+    let s = session.clone();
+    define(engine, "resources", "apply", &["cluster: Cluster", "yaml: string", "array"],
+        "Server-side applies multi-document YAML (field manager `meshbook`); each object is reported created, configured or unchanged.",
+        move |m: &mut Member, yaml: &str| apply_text(&s, m, yaml, None, "apply"));
+    let s = session.clone();
+    define(engine, "resources", "apply", &["cluster: Cluster", "yaml: string", "opts: map", "array"],
+        "Applies YAML with options: `namespace` (default for namespaced kinds), `selector` (keep matching documents, as `kubectl apply -l`), `vars` (render Handlebars first), `dry_run`.",
+        move |m: &mut Member, yaml: &str, opts: Map| apply_text(&s, m, yaml, Some(&opts), "apply"));
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "apply_file",
+        &["cluster: Cluster", "path: string", "array"],
+        "Applies a YAML file: `stdlib/...` from the stdlib, otherwise relative to the runbook.",
+        move |m: &mut Member, path: &str| {
+            let text = s.runbook.read_relative(path).map_err(fail)?;
+            apply_text(&s, m, &text, None, &format!("apply_file {path}"))
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "apply_file",
+        &["cluster: Cluster", "path: string", "opts: map", "array"],
+        "Applies a YAML file with the options of `apply`.",
+        move |m: &mut Member, path: &str, opts: Map| {
+            let text = s.runbook.read_relative(path).map_err(fail)?;
+            apply_text(&s, m, &text, Some(&opts), &format!("apply_file {path}"))
+        },
+    );
+    let s = session.clone();
+    define(engine, "resources", "apply_url", &["cluster: Cluster", "url: string", "array"],
+        "Applies a manifest from a URL (fetched once per run; simulated clusters use the offline copies mapped in stdlib/sim/urls.yaml).",
+        move |m: &mut Member, url: &str| {
+            let text = fetch_url(&s, m, url)?;
+            apply_text(&s, m, &text, None, &format!("apply_url {url}"))
+        });
+    let s = session.clone();
+    define(engine, "resources", "apply_url", &["cluster: Cluster", "url: string", "opts: map", "array"],
+        "Applies a manifest from a URL with the options of `apply` (e.g. `#{namespace: \"bookinfo\", selector: \"app=productpage\"}`).",
+        move |m: &mut Member, url: &str, opts: Map| {
+            let text = fetch_url(&s, m, url)?;
+            apply_text(&s, m, &text, Some(&opts), &format!("apply_url {url}"))
+        });
+
+    // delete
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "delete",
+        &["cluster: Cluster", "kind: string", "name: string", "bool"],
+        "Deletes a cluster-scoped object; returns whether it existed (absent is fine).",
+        move |m: &mut Member, kind: &str, name: &str| delete_one(&s, m, kind, name, "", false),
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "delete",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "bool",
+        ],
+        "Deletes an object; returns whether it existed (absent is fine).",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str| {
+            delete_one(&s, m, kind, name, ns, false)
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "delete",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "opts: map",
+            "bool",
+        ],
+        "Deletes an object; `#{wait: true}` waits until it is gone (finalizers, namespaces).",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str, opts: Map| {
+            let o = Opts::new(Some(&opts), "delete");
+            o.only(&["wait"])?;
+            delete_one(&s, m, kind, name, ns, o.bool("wait")?.unwrap_or(false))
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "delete_yaml",
+        &["cluster: Cluster", "yaml: string", "array"],
+        "Deletes the objects of a manifest in reverse order; absent ones are fine.",
+        move |m: &mut Member, yaml: &str| delete_text(&s, m, yaml, None, "delete_yaml"),
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "delete_yaml",
+        &["cluster: Cluster", "yaml: string", "opts: map", "array"],
+        "Deletes the objects of a manifest; options `namespace`, `vars`.",
+        move |m: &mut Member, yaml: &str, opts: Map| {
+            delete_text(&s, m, yaml, Some(&opts), "delete_yaml")
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "delete_file",
+        &["cluster: Cluster", "path: string", "array"],
+        "Deletes the objects of a YAML file (stdlib/ or runbook-relative).",
+        move |m: &mut Member, path: &str| {
+            let text = s.runbook.read_relative(path).map_err(fail)?;
+            delete_text(&s, m, &text, None, "delete_file")
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "delete_url",
+        &["cluster: Cluster", "url: string", "array"],
+        "Deletes the objects of a manifest at a URL (as `kubectl delete -f URL`).",
+        move |m: &mut Member, url: &str| {
+            let text = fetch_url(&s, m, url)?;
+            delete_text(&s, m, &text, None, "delete_url")
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "delete_url",
+        &["cluster: Cluster", "url: string", "opts: map", "array"],
+        "Deletes the objects of a manifest at a URL; options `namespace`.",
+        move |m: &mut Member, url: &str, opts: Map| {
+            let text = fetch_url(&s, m, url)?;
+            delete_text(&s, m, &text, Some(&opts), "delete_url")
+        },
+    );
+
+    // read
+    let s = session.clone();
+    define(engine, "resources", "get", &["cluster: Cluster", "kind: string", "name: string", "?"],
+        "Reads a cluster-scoped object as a map, or `()` when absent. Kinds as kubectl takes them (`deploy`, `gateway.gateway.networking.k8s.io`).",
+        move |m: &mut Member, kind: &str, name: &str| -> RhaiResult<Dynamic> {
+            Ok(block(&s, m.cluster.get(kind, name, None))?.map(|v| from_json(&v)).unwrap_or(Dynamic::UNIT))
+        });
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "get",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "?",
+        ],
+        "Reads an object as a map (`obj.status.loadBalancer.ingress[0].ip`), or `()` when absent.",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str| -> RhaiResult<Dynamic> {
+            Ok(block(&s, m.cluster.get(kind, name, ns_arg(ns)))?
+                .map(|v| from_json(&v))
+                .unwrap_or(Dynamic::UNIT))
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "list",
+        &["cluster: Cluster", "kind: string", "array"],
+        "Lists objects of a kind in every namespace.",
+        move |m: &mut Member, kind: &str| -> RhaiResult<Array> {
+            Ok(block(&s, m.cluster.list(kind, None, None))?
+                .iter()
+                .map(from_json)
+                .collect())
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "list",
+        &["cluster: Cluster", "kind: string", "ns: string", "array"],
+        "Lists objects of a kind in a namespace (`\"\"` for all).",
+        move |m: &mut Member, kind: &str, ns: &str| -> RhaiResult<Array> {
+            Ok(block(&s, m.cluster.list(kind, ns_arg(ns), None))?
+                .iter()
+                .map(from_json)
+                .collect())
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "list",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "ns: string",
+            "selector: string",
+            "array",
+        ],
+        "Lists objects of a kind matching a label selector (`app=reviews,version!=v1`).",
+        move |m: &mut Member, kind: &str, ns: &str, selector: &str| -> RhaiResult<Array> {
+            Ok(block(&s, m.cluster.list(kind, ns_arg(ns), Some(selector)))?
+                .iter()
+                .map(from_json)
+                .collect())
+        },
+    );
+
+    // change
+    let s = session.clone();
+    define(engine, "resources", "label", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "labels: map", "()"],
+        "Sets labels (a `()` value removes the key, as `key-` in kubectl); ns `\"\"` for cluster-scoped kinds.",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str, labels: Map| -> RhaiResult<()> {
+            let start = Instant::now();
+            let map = optional_map(labels, "label")?;
+            block(&s, m.cluster.label(kind, name, ns_arg(ns), &map))?;
+            operation(&s, m, "label", format!("{kind}/{name} {}", describe_map(&map)), start);
+            Ok(())
+        });
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "annotate",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "annotations: map",
+            "()",
+        ],
+        "Sets annotations (a `()` value removes the key).",
+        move |m: &mut Member,
+              kind: &str,
+              name: &str,
+              ns: &str,
+              annotations: Map|
+              -> RhaiResult<()> {
+            let start = Instant::now();
+            let map = optional_map(annotations, "annotate")?;
+            block(&s, m.cluster.annotate(kind, name, ns_arg(ns), &map))?;
+            operation(
+                &s,
+                m,
+                "annotate",
+                format!("{kind}/{name} {}", describe_map(&map)),
+                start,
+            );
+            Ok(())
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "scale",
+        &[
+            "cluster: Cluster",
+            "ns: string",
+            "deploy: string",
+            "replicas: int",
+            "()",
+        ],
+        "Scales a Deployment through its scale subresource.",
+        move |m: &mut Member, ns: &str, deploy: &str, replicas: i64| -> RhaiResult<()> {
+            let start = Instant::now();
+            block(&s, m.cluster.scale(ns, deploy, replicas))?;
+            s.touch_namespace(m.name(), ns);
+            s.emit(Event::Operation {
+                cluster: m.name().to_string(),
+                verb: "scale".into(),
+                target: format!("deployment/{deploy} -n {ns} to {replicas}"),
+                duration_ms: start.elapsed().as_millis() as u64,
+            });
+            Ok(())
+        },
+    );
+    let s = session.clone();
+    define(engine, "resources", "set_env", &["cluster: Cluster", "ns: string", "deploy: string", "env: map", "()"],
+        "Sets environment variables on every container of a Deployment (as `kubectl set env`; `()` removes one).",
+        move |m: &mut Member, ns: &str, deploy: &str, env: Map| -> RhaiResult<()> {
+            let start = Instant::now();
+            let map = optional_map(env, "set_env")?;
+            block(&s, m.cluster.set_env(ns, deploy, &map))?;
+            s.touch_namespace(m.name(), ns);
+            operation(&s, m, "set env", format!("deployment/{deploy} -n {ns} {}", describe_map(&map)), start);
+            Ok(())
+        });
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "create_namespace",
+        &["cluster: Cluster", "name: string", "string"],
+        "Creates a namespace if it does not exist (idempotent); returns created or unchanged.",
+        move |m: &mut Member, name: &str| create_namespace(&s, m, name, Map::new()),
+    );
+    let s = session.clone();
+    define(engine, "resources", "create_namespace", &["cluster: Cluster", "name: string", "labels: map", "string"],
+        "Creates or updates a namespace with labels (e.g. `#{\"istio.io/dataplane-mode\": \"ambient\"}`).",
+        move |m: &mut Member, name: &str, labels: Map| create_namespace(&s, m, name, labels));
+
+    // secrets
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "create_secret",
+        &[
+            "cluster: Cluster",
+            "ns: string",
+            "name: string",
+            "data: map",
+            "string",
+        ],
+        "Creates or updates an Opaque Secret from text values (the values are treated as secrets).",
+        move |m: &mut Member, ns: &str, name: &str, data: Map| -> RhaiResult<String> {
+            let mut map = BTreeMap::new();
+            for (k, v) in string_map(&data, "create_secret")? {
+                let v = v.unwrap_or_default();
+                s.add_secret(&v);
+                map.insert(k, v);
+            }
+            let o = block(&s, m.cluster.create_secret(ns, name, &map))?;
+            secret_event(&s, m, ns, name, o);
+            Ok(o.to_string())
+        },
+    );
+    let s = session.clone();
+    define(engine, "resources", "secret_from_files", &["cluster: Cluster", "ns: string", "name: string", "files: map", "string"],
+        "Creates or updates a Secret from files, key -> path (as `kubectl create secret generic --from-file=key=path`).",
+        move |m: &mut Member, ns: &str, name: &str, files: Map| -> RhaiResult<String> {
+            let mut data = BTreeMap::new();
+            for (key, path) in string_map(&files, "secret_from_files")? {
+                let path = path.unwrap_or_default();
+                let bytes = match s.runbook.local_path(&path).filter(|p| p.exists()) {
+                    Some(p) => std::fs::read(&p).map_err(|e| fail(format!("cannot read `{}`: {e}", p.display())))?,
+                    None => s.runbook.read_relative(&path).map_err(fail)?.into_bytes(),
+                };
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    s.add_secret(text);
+                }
+                data.insert(key, bytes);
+            }
+            let o = block(&s, m.cluster.apply_secret(ns, name, &data))?;
+            secret_event(&s, m, ns, name, o);
+            Ok(o.to_string())
+        });
+    let s = session.clone();
+    define(
+        engine,
+        "resources",
+        "secret_data",
+        &[
+            "cluster: Cluster",
+            "ns: string",
+            "name: string",
+            "key: string",
+            "string",
+        ],
+        "Reads one decoded value of a Secret; it is masked as *** in all output from then on.",
+        move |m: &mut Member, ns: &str, name: &str, key: &str| -> RhaiResult<String> {
+            let v = block(&s, m.cluster.secret_data(ns, name, key))?;
+            s.add_secret(&v);
+            Ok(v)
+        },
+    );
+}
+
+fn describe_map(map: &BTreeMap<String, Option<String>>) -> String {
+    map.iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k}={v}"),
+            None => format!("{k}-"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn delete_one(
+    s: &Session,
+    m: &Member,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    wait: bool,
+) -> RhaiResult<bool> {
+    let existed = block(s, m.cluster.delete(kind, name, ns_arg(ns), wait))?;
+    s.emit(Event::Deleted {
+        cluster: m.name().to_string(),
+        kind: kind.to_string(),
+        namespace: ns_arg(ns).map(String::from),
+        name: name.to_string(),
+        existed,
+    });
+    Ok(existed)
+}
+
+fn create_namespace(s: &Session, m: &Member, name: &str, labels: Map) -> RhaiResult<String> {
+    let labels: BTreeMap<String, String> = string_map(&labels, "create_namespace")?
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect();
+    let o = block(s, m.cluster.create_namespace(name, &labels))?;
+    s.touch_namespace(m.name(), name);
+    s.emit(Event::Applied {
+        cluster: m.name().to_string(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: name.to_string(),
+        outcome: outcome(o),
+        dry_run: false,
+    });
+    Ok(o.to_string())
+}
+
+fn secret_event(s: &Session, m: &Member, ns: &str, name: &str, o: ApplyOutcome) {
+    s.touch_namespace(m.name(), ns);
+    s.emit(Event::Applied {
+        cluster: m.name().to_string(),
+        kind: "Secret".into(),
+        namespace: Some(ns.to_string()),
+        name: name.to_string(),
+        outcome: outcome(o),
+        dry_run: false,
+    });
+}

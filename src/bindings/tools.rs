@@ -1,0 +1,389 @@
+//! External tools as steps: helm, istioctl, meshctl, vcluster and any program, as argv
+//! processes wired to the cluster's context. On simulated clusters a call is matched against
+//! `stdlib/sim/tools` and its effect applied through the Kubernetes API, so later waits see it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{Array, Dynamic, Engine, Map};
+
+use super::convert::{fail, fail_with_help, string_map, Opts, RhaiResult};
+use super::define;
+use crate::fleet::{Fleet, Member};
+use crate::report::Event;
+use crate::session::Session;
+use crate::tools::{
+    self, HelmInstall, HelmRepo, HelmValues, Invocation, ObjectKey, SimulatedEffect, Stream,
+    ToolError, ToolOutput,
+};
+
+fn base(s: &Session, program: &str, m: Option<&Member>, timeout: Option<Duration>) -> Invocation {
+    let mut inv =
+        Invocation::new(program, Vec::<String>::new()).secrets(s.reporter.redactor().values());
+    if let Some(m) = m {
+        inv = inv.cluster(Fleet::tool_cluster(m)).label(format!(
+            "{} {}",
+            m.name(),
+            tools::tool_name(program)
+        ));
+    }
+    if let Some(t) = timeout {
+        inv = inv.timeout(t);
+    }
+    inv
+}
+
+fn on_line(s: &Arc<Session>, label: String) -> impl Fn(Stream, &str) + Send + Sync {
+    let s = s.clone();
+    move |_stream: Stream, line: &str| {
+        s.emit(Event::ToolLine {
+            label: label.clone(),
+            line: line.to_string(),
+        })
+    }
+}
+
+fn output_map(out: &ToolOutput) -> Map {
+    let mut m = Map::new();
+    m.insert("stdout".into(), out.stdout.clone().into());
+    m.insert("stderr".into(), out.stderr.clone().into());
+    m.insert("code".into(), Dynamic::from(i64::from(out.code)));
+    m
+}
+
+fn tool_err(e: ToolError) -> Box<rhai::EvalAltResult> {
+    let text = e.to_string();
+    match text.split_once("; add a rule") {
+        Some((head, tail)) => fail_with_help(head, format!("add a rule{tail}")),
+        None => fail(text),
+    }
+}
+
+fn tool_run_event(
+    s: &Session,
+    m: Option<&Member>,
+    inv: &Invocation,
+    code: i32,
+    start: Instant,
+    simulated: bool,
+) {
+    s.emit(Event::ToolRun {
+        cluster: m.map(|m| m.name().to_string()),
+        program: inv.program.clone(),
+        argv: inv.argv.clone(),
+        code,
+        duration_ms: start.elapsed().as_millis() as u64,
+        simulated,
+    });
+}
+
+/// Applies a simulated effect: new clusters, applies, deletes (and uninstalls), checks.
+fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResult<()> {
+    let fleet = s.fleet.clone();
+    for c in &effect.new_clusters {
+        s.block_on(fleet.add_simulated(&c.name))
+            .map_err(super::cluster::k8s_err)?;
+    }
+    for a in &effect.applies {
+        let m = fleet.get(&a.cluster).ok_or_else(|| {
+            fail(format!(
+                "{label}: the simulated effect targets unknown cluster `{}`",
+                a.cluster
+            ))
+        })?;
+        super::resources::apply_text(s, &m, &a.yaml, None, label).map(|_| ())?;
+    }
+    let mut deletes: Vec<ObjectKey> = effect.deletes.clone();
+    deletes.extend(
+        fleet
+            .releases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_for(effect),
+    );
+    fleet
+        .releases
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .record(effect);
+    for d in deletes {
+        let Some(m) = fleet.get(&d.cluster) else {
+            continue;
+        };
+        let kind = match d.api_version.rsplit_once('/') {
+            Some((group, _)) => format!("{}.{group}", d.kind),
+            None => d.kind.clone(),
+        };
+        // Objects whose kind is gone (a CRD deleted first) are gone too.
+        let existed =
+            match s.block_on(
+                m.cluster
+                    .delete(&kind, &d.name, d.namespace.as_deref(), false),
+            ) {
+                Ok(existed) => existed,
+                Err(crate::k8s::K8sError::UnknownKind { .. }) => false,
+                Err(e) => return Err(super::cluster::k8s_err(e)),
+            };
+        s.emit(Event::Deleted {
+            cluster: m.name().to_string(),
+            kind: d.kind.clone(),
+            namespace: d.namespace.clone(),
+            name: d.name.clone(),
+            existed,
+        });
+    }
+    for name in &effect.removed_clusters {
+        s.emit(Event::Notice {
+            text: format!("simulated cluster `{name}` was deleted by {label}; its handle stays usable until the run ends"),
+        });
+    }
+    s.block_on(tools::run_checks(effect, label, fleet.as_ref()))
+        .map_err(tool_err)?;
+    for line in effect.stdout.lines() {
+        s.emit(Event::ToolLine {
+            label: format!("{label} (simulated)"),
+            line: line.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Runs a tool call: simulated on simulated clusters, a real process otherwise.
+fn call(
+    s: &Arc<Session>,
+    m: Option<&Member>,
+    program: &str,
+    argv: Vec<String>,
+    opts: Option<&Map>,
+) -> RhaiResult<Map> {
+    let o = Opts::new(opts, program);
+    o.only(&["timeout", "env", "stdin", "allow_failure"])?;
+    let mut inv = base(s, program, m, o.duration("timeout")?).with_argv(program, argv);
+    if let Some(env) = o.map("env")? {
+        for (k, v) in string_map(&env, "env")? {
+            inv = inv.env(k, v.unwrap_or_default());
+        }
+    }
+    if let Some(stdin) = o.string("stdin")? {
+        inv = inv.stdin(stdin);
+    }
+    let allow_failure = o.bool("allow_failure")?.unwrap_or(false);
+    let start = Instant::now();
+    let simulated = match m {
+        Some(m) => m.simulated,
+        None => s.simulated,
+    };
+    if simulated {
+        let rules = s.fleet.sim_rules().map_err(fail)?;
+        let effect = s
+            .block_on(tools::match_simulated(&inv, rules, s.fleet.as_ref()))
+            .map_err(tool_err)?;
+        realize(s, &effect, &inv.label)?;
+        tool_run_event(s, m, &inv, 0, start, true);
+        let mut out = Map::new();
+        out.insert("stdout".into(), effect.stdout.clone().into());
+        out.insert("stderr".into(), "".into());
+        out.insert("code".into(), Dynamic::from(0_i64));
+        out.insert("simulated".into(), true.into());
+        return Ok(out);
+    }
+    let label = inv.label.clone();
+    let result = s.block_on(tools::run(&inv, &on_line(s, label)));
+    match result {
+        Ok(out) => {
+            tool_run_event(s, m, &inv, out.code, start, false);
+            Ok(output_map(&out))
+        }
+        Err(ToolError::Failed { code, .. }) if allow_failure => {
+            tool_run_event(s, m, &inv, code, start, false);
+            let mut out = Map::new();
+            out.insert("code".into(), Dynamic::from(i64::from(code)));
+            out.insert("stdout".into(), "".into());
+            out.insert("stderr".into(), "".into());
+            Ok(out)
+        }
+        Err(e) => {
+            tool_run_event(s, m, &inv, -1, start, false);
+            Err(tool_err(e))
+        }
+    }
+}
+
+fn argv(a: &Array) -> Vec<String> {
+    a.iter().map(|v| v.to_string()).collect()
+}
+
+fn helm_install(
+    s: &Arc<Session>,
+    m: &Member,
+    release: &str,
+    chart: &str,
+    opts: &Map,
+) -> RhaiResult<Map> {
+    let o = Opts::new(Some(opts), "helm_install");
+    o.only(&[
+        "namespace",
+        "create_namespace",
+        "version",
+        "values",
+        "set",
+        "repo",
+        "wait",
+        "timeout",
+    ])?;
+    let values = match o.raw("values") {
+        None => None,
+        Some(v) if v.is_string() => Some(HelmValues::Yaml(v.to_string())),
+        Some(v) => Some(HelmValues::Json(super::convert::to_json(v)?)),
+    };
+    let repo = match o.string("repo")? {
+        Some(spec) => Some(
+            HelmRepo::parse(&spec)
+                .ok_or_else(|| fail(format!("helm_install: repo `{spec}` is not NAME=URL")))?,
+        ),
+        None => None,
+    };
+    let install = HelmInstall {
+        release: release.to_string(),
+        chart: chart.to_string(),
+        namespace: o.string("namespace")?.unwrap_or_else(|| "default".into()),
+        create_namespace: o.bool("create_namespace")?.unwrap_or(false),
+        version: o.string("version")?,
+        values,
+        set: match o.map("set")? {
+            Some(map) => string_map(&map, "helm_install set")?
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect(),
+            None => Vec::new(),
+        },
+        repo,
+        wait: o.bool("wait")?.unwrap_or(false),
+        timeout: o.duration("timeout")?,
+    };
+    s.touch_namespace(m.name(), &install.namespace);
+    let base = base(
+        s,
+        "helm",
+        Some(m),
+        install.timeout.map(|t| t + Duration::from_secs(30)),
+    );
+    let start = Instant::now();
+    let argv_shown = tools::helm_install_argv(
+        &install,
+        None,
+        base.cluster.as_ref().map(|c| c.context.as_str()),
+    );
+    let shown = base.with_argv("helm", argv_shown);
+    if m.simulated {
+        let rules = s.fleet.sim_rules().map_err(fail)?;
+        let effect = s
+            .block_on(tools::helm_install_simulated(
+                &install,
+                &base,
+                rules,
+                s.fleet.as_ref(),
+            ))
+            .map_err(tool_err)?;
+        realize(s, &effect, &base.label)?;
+        tool_run_event(s, Some(m), &shown, 0, start, true);
+        let mut out = Map::new();
+        out.insert("stdout".into(), effect.stdout.clone().into());
+        out.insert("code".into(), Dynamic::from(0_i64));
+        out.insert("simulated".into(), true.into());
+        return Ok(out);
+    }
+    let result = s.block_on(tools::helm_install(
+        &install,
+        &base,
+        &on_line(s, base.label.clone()),
+    ));
+    match result {
+        Ok(out) => {
+            tool_run_event(s, Some(m), &shown, out.code, start, false);
+            Ok(output_map(&out))
+        }
+        Err(e) => {
+            tool_run_event(s, Some(m), &shown, -1, start, false);
+            Err(tool_err(e))
+        }
+    }
+}
+
+pub fn register(engine: &mut Engine, session: &Arc<Session>) {
+    let s = session.clone();
+    define(engine, "tools", "helm_install", &["cluster: Cluster", "release: string", "chart: string", "opts: map", "map"],
+        "`helm upgrade --install` on the cluster: opts `namespace`, `create_namespace`, `version`, `values` (map or YAML text; written to a private temporary file, never on the command line), `set` (non-secret scalars), `repo` (\"name=url\", added idempotently), `wait`, `timeout`. OCI charts work.",
+        move |m: &mut Member, release: &str, chart: &str, opts: Map| helm_install(&s, m, release, chart, &opts));
+    let s = session.clone();
+    define(
+        engine,
+        "tools",
+        "helm_uninstall",
+        &["cluster: Cluster", "release: string", "ns: string", "map"],
+        "`helm uninstall RELEASE -n NS` on the cluster.",
+        move |m: &mut Member, release: &str, ns: &str| {
+            call(
+                &s,
+                Some(m),
+                "helm",
+                vec![
+                    "uninstall".into(),
+                    release.into(),
+                    "--namespace".into(),
+                    ns.into(),
+                ],
+                None,
+            )
+        },
+    );
+    for (tool, doc) in [
+        ("helm", "Runs helm with the cluster's context (`--kube-context`); returns `#{stdout, stderr, code}`; a non-zero exit fails the step."),
+        ("istioctl", "Runs Solo's istioctl with the cluster's context (`--context`)."),
+        ("meshctl", "Runs meshctl with the cluster's context (`--kubecontext`)."),
+        ("vcluster", "Runs vcluster with the host cluster's context."),
+        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers."),
+    ] {
+        let s = session.clone();
+        define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "map"], doc,
+            move |m: &mut Member, a: Array| call(&s, Some(m), tool, argv(&a), None));
+        let s = session.clone();
+        define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "opts: map", "map"],
+            "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing).",
+            move |m: &mut Member, a: Array, opts: Map| call(&s, Some(m), tool, argv(&a), Some(&opts)));
+    }
+    for (tool, doc) in [
+        ("meshctl", "Runs meshctl without a cluster context."),
+        (
+            "vcluster",
+            "Runs vcluster without a cluster context (`vcluster create NAME`, `vcluster connect`).",
+        ),
+        (
+            "istioctl",
+            "Runs Solo's istioctl without a cluster context (`multicluster link --contexts=a,b`).",
+        ),
+    ] {
+        let s = session.clone();
+        define(
+            engine,
+            "tools",
+            tool,
+            &["argv: array", "map"],
+            doc,
+            move |a: Array| call(&s, None, tool, argv(&a), None),
+        );
+    }
+    let s = session.clone();
+    define(engine, "tools", "run", &["program: string", "argv: array", "map"],
+        "Runs any program (argv, never a shell); returns `#{stdout, stderr, code}`; a non-zero exit fails the step.",
+        move |program: &str, a: Array| call(&s, None, program, argv(&a), None));
+    let s = session.clone();
+    define(
+        engine,
+        "tools",
+        "run",
+        &["program: string", "argv: array", "opts: map", "map"],
+        "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`.",
+        move |program: &str, a: Array, opts: Map| call(&s, None, program, argv(&a), Some(&opts)),
+    );
+}

@@ -1,0 +1,342 @@
+//! Waits, all watch-based with a timeout (default 5 minutes): rollouts, conditions, any
+//! predicate, load-balancer addresses. A timeout says what was last seen.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{Dynamic, Engine, FnPtr, NativeCallContext};
+
+use super::cluster::{block, ns_arg};
+use super::convert::{duration, from_json, RhaiResult};
+use super::define;
+use crate::fleet::Member;
+use crate::report::Event;
+use crate::session::Session;
+
+/// Simulated controllers react in milliseconds: a wait that takes longer than this on a
+/// simulated cluster will never end (a missing rule), so a rehearsal fails fast instead of
+/// sitting out a real cluster's timeout.
+pub const SIMULATED_WAIT_CAP: Duration = Duration::from_secs(20);
+
+/// The timeout of a wait: as given (or the 5-minute default), capped on simulated clusters.
+pub fn effective(m: &Member, t: Option<Duration>) -> Option<Duration> {
+    if m.simulated {
+        Some(
+            t.unwrap_or(crate::k8s::DEFAULT_TIMEOUT)
+                .min(SIMULATED_WAIT_CAP),
+        )
+    } else {
+        t
+    }
+}
+
+fn satisfied(s: &Session, m: &Member, what: String, start: Instant) {
+    s.emit(Event::WaitSatisfied {
+        cluster: m.name().to_string(),
+        what,
+        elapsed_ms: start.elapsed().as_millis() as u64,
+    });
+}
+
+fn rollout(s: &Session, m: &Member, ns: &str, deploy: &str, t: Option<Duration>) -> RhaiResult<()> {
+    let start = Instant::now();
+    block(s, m.cluster.wait_rollout(ns, deploy, effective(m, t)))?;
+    s.touch_namespace(m.name(), ns);
+    satisfied(
+        s,
+        m,
+        format!("deployment/{deploy} -n {ns} rolled out"),
+        start,
+    );
+    Ok(())
+}
+
+fn rollouts(s: &Session, m: &Member, ns: &str, t: Option<Duration>) -> RhaiResult<()> {
+    let start = Instant::now();
+    let names = block(s, m.cluster.wait_rollouts(ns, effective(m, t)))?;
+    s.touch_namespace(m.name(), ns);
+    satisfied(
+        s,
+        m,
+        format!(
+            "{} deployment(s) rolled out in {ns}: {}",
+            names.len(),
+            names.join(", ")
+        ),
+        start,
+    );
+    Ok(())
+}
+
+fn condition(
+    s: &Session,
+    m: &Member,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    cond: &str,
+    t: Option<Duration>,
+) -> RhaiResult<Dynamic> {
+    let start = Instant::now();
+    let obj = block(
+        s,
+        m.cluster
+            .wait_condition(kind, name, ns_arg(ns), cond, effective(m, t)),
+    )?;
+    s.touch_namespace(m.name(), ns);
+    satisfied(
+        s,
+        m,
+        format!("{kind}/{name}{} is {cond}", ns_suffix(ns)),
+        start,
+    );
+    Ok(from_json(&obj))
+}
+
+fn ns_suffix(ns: &str) -> String {
+    if ns.is_empty() {
+        String::new()
+    } else {
+        format!(" -n {ns}")
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn wait_for(
+    s: &Session,
+    ctx: &NativeCallContext,
+    m: &Member,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    pred: &FnPtr,
+    t: Option<Duration>,
+) -> RhaiResult<Dynamic> {
+    let start = Instant::now();
+    let script_error = std::cell::RefCell::new(None);
+    let predicate = |obj: &serde_json::Value| -> bool {
+        match pred.call_within_context::<Dynamic>(ctx, (from_json(obj),)) {
+            Ok(v) => v.as_bool().unwrap_or(false),
+            Err(e) => {
+                script_error.borrow_mut().get_or_insert(e);
+                true
+            }
+        }
+    };
+    let result = s.block_on(
+        m.cluster
+            .wait_for(kind, name, ns_arg(ns), predicate, effective(m, t)),
+    );
+    if let Some(e) = script_error.into_inner() {
+        return Err(e);
+    }
+    let obj = result.map_err(super::cluster::k8s_err)?;
+    satisfied(
+        s,
+        m,
+        format!("{kind}/{name}{} matched the condition", ns_suffix(ns)),
+        start,
+    );
+    Ok(from_json(&obj))
+}
+
+fn lb(s: &Session, m: &Member, ns: &str, svc: &str, t: Option<Duration>) -> RhaiResult<String> {
+    let start = Instant::now();
+    let addr = block(s, m.cluster.lb_address(ns, svc, effective(m, t)))?;
+    s.touch_namespace(m.name(), ns);
+    satisfied(
+        s,
+        m,
+        format!("service/{svc} -n {ns} has address {addr}"),
+        start,
+    );
+    Ok(addr)
+}
+
+fn deleted(
+    s: &Session,
+    m: &Member,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    t: Option<Duration>,
+) -> RhaiResult<()> {
+    let start = Instant::now();
+    block(
+        s,
+        m.cluster
+            .wait_deleted(kind, name, ns_arg(ns), effective(m, t)),
+    )?;
+    satisfied(
+        s,
+        m,
+        format!("{kind}/{name}{} is gone", ns_suffix(ns)),
+        start,
+    );
+    Ok(())
+}
+
+pub fn register(engine: &mut Engine, session: &Arc<Session>) {
+    let s = session.clone();
+    define(engine, "waits", "wait_deleted", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "()"],
+        "Waits (5 min) until an object is gone (a namespace finishing Terminating, finalizers done).",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str| deleted(&s, m, kind, name, ns, None));
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_deleted",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "timeout: string|int",
+            "()",
+        ],
+        "Waits until an object is gone, up to `timeout`.",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str, t: Dynamic| {
+            deleted(&s, m, kind, name, ns, Some(duration(&t)?))
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_rollout",
+        &["cluster: Cluster", "ns: string", "deploy: string", "()"],
+        "Waits (5 min) until a Deployment is rolled out, by kubectl's rollout-status rules.",
+        move |m: &mut Member, ns: &str, deploy: &str| rollout(&s, m, ns, deploy, None),
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_rollout",
+        &[
+            "cluster: Cluster",
+            "ns: string",
+            "deploy: string",
+            "timeout: string|int",
+            "()",
+        ],
+        "Waits until a Deployment is rolled out, up to `timeout` (\"90s\").",
+        move |m: &mut Member, ns: &str, deploy: &str, t: Dynamic| {
+            rollout(&s, m, ns, deploy, Some(duration(&t)?))
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_rollouts",
+        &["cluster: Cluster", "ns: string", "()"],
+        "Waits (5 min) until every Deployment of a namespace is rolled out.",
+        move |m: &mut Member, ns: &str| rollouts(&s, m, ns, None),
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_rollouts",
+        &[
+            "cluster: Cluster",
+            "ns: string",
+            "timeout: string|int",
+            "()",
+        ],
+        "Waits until every Deployment of a namespace is rolled out, up to `timeout`.",
+        move |m: &mut Member, ns: &str, t: Dynamic| rollouts(&s, m, ns, Some(duration(&t)?)),
+    );
+    let s = session.clone();
+    define(engine, "waits", "wait_condition", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "condition: string", "map"],
+        "Waits (5 min) until an object's status condition is True (Gateway `Programmed`, CRD `Established`); returns the object.",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str, c: &str| condition(&s, m, kind, name, ns, c, None));
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_condition",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "condition: string",
+            "timeout: string|int",
+            "map",
+        ],
+        "Waits until an object's status condition is True, up to `timeout`.",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str, c: &str, t: Dynamic| {
+            condition(&s, m, kind, name, ns, c, Some(duration(&t)?))
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_for",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "predicate: closure",
+            "map",
+        ],
+        "Waits (5 min) until `predicate(obj)` returns true for an object; returns the object.",
+        move |ctx: NativeCallContext,
+              m: &mut Member,
+              kind: &str,
+              name: &str,
+              ns: &str,
+              p: FnPtr| wait_for(&s, &ctx, m, kind, name, ns, &p, None),
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_for",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "predicate: closure",
+            "timeout: string|int",
+            "map",
+        ],
+        "Waits until `predicate(obj)` returns true, up to `timeout`.",
+        move |ctx: NativeCallContext,
+              m: &mut Member,
+              kind: &str,
+              name: &str,
+              ns: &str,
+              p: FnPtr,
+              t: Dynamic| {
+            let t = duration(&t)?;
+            wait_for(&s, &ctx, m, kind, name, ns, &p, Some(t))
+        },
+    );
+    let s = session.clone();
+    define(engine, "waits", "lb_address", &["cluster: Cluster", "ns: string", "service: string", "string"],
+        "Waits (5 min) for a Service's load-balancer address (`status.loadBalancer.ingress[0]` hostname or ip).",
+        move |m: &mut Member, ns: &str, svc: &str| lb(&s, m, ns, svc, None));
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "lb_address",
+        &[
+            "cluster: Cluster",
+            "ns: string",
+            "service: string",
+            "timeout: string|int",
+            "string",
+        ],
+        "Waits for a Service's load-balancer address, up to `timeout`.",
+        move |m: &mut Member, ns: &str, svc: &str, t: Dynamic| {
+            lb(&s, m, ns, svc, Some(duration(&t)?))
+        },
+    );
+}

@@ -1,0 +1,474 @@
+//! `meshbook run`: load, check, map clusters, run section by section, report.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+
+use super::exit;
+use super::targets::{self, Target};
+use crate::bindings::structure::{section_failure, Hooks};
+use crate::diagnostic::Diagnostic;
+use crate::fleet::Fleet;
+use crate::report::{files, Event, Redactor, Reporter, Status, TerminalOptions};
+use crate::runbook::Runbook;
+use crate::session::{RunState, SectionFilter, Session};
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  meshbook run global-mesh                     # no context mapped: simulated clusters
+  meshbook run global-mesh --context cluster1=kind-c1 --context cluster2=kind-c2
+  CLUSTER1=kind-c1 CLUSTER2=kind-c2 meshbook run global-mesh    # contexts from the header
+  meshbook run gloo-mesh-multicluster --set GLOO_VERSION=2.9.2 --only 'Link clusters'
+  meshbook run ./scenario.rhai --from 'Link Clusters' --report run.json --report run.xml
+
+A runbook's clusters are all mapped to contexts, or none (then it runs on simulated clusters and
+says so on the first line). Reports: .json, .xml (JUnit) or .md (Markdown transcript).
+Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start, 130 interrupted.";
+
+/// Run a runbook, section by section.
+#[derive(Args, Debug, Default)]
+#[command(after_help = RUN_EXAMPLES)]
+pub struct RunArgs {
+    /// A bundled runbook (as `meshbook list` prints it) or a path to a .rhai file.
+    pub runbook: String,
+    /// Set a runbook parameter (read with `param`); repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Map a logical cluster to a kubeconfig context; repeatable.
+    #[arg(long = "context", value_name = "NAME=KUBECONTEXT")]
+    pub context: Vec<String>,
+    /// Run on simulated clusters even if contexts are set in the environment.
+    #[arg(long)]
+    pub sim: bool,
+    /// Run only this section (case-insensitive title); repeatable.
+    #[arg(long, value_name = "SECTION")]
+    pub only: Vec<String>,
+    /// Skip this section (case-insensitive title); repeatable.
+    #[arg(long, value_name = "SECTION")]
+    pub skip: Vec<String>,
+    /// Start at this section, skipping the ones before it.
+    #[arg(long, value_name = "SECTION")]
+    pub from: Option<String>,
+    /// Write a report: .json, .xml (JUnit) or .md (Markdown transcript); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub report: Vec<PathBuf>,
+    /// When a section fails, also write the diagnostics gathered from the clusters (events,
+    /// not-ready workloads, logs) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+}
+
+/// Prints an error paragraph (redacted) and returns the exit code for "could not start".
+fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
+    let text = message.to_string();
+    let text = if text.starts_with("error:") {
+        text
+    } else {
+        format!("error: {text}")
+    };
+    eprintln!("{}", redactor.redact(text.trim_end()));
+    exit::CANNOT_START
+}
+
+pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
+    let redactor = Redactor::new();
+    crate::logging::set_redactor(&redactor);
+    let runbook = match Runbook::load(&args.runbook) {
+        Ok(rb) => rb,
+        Err(e) => return cannot_start(&redactor, e),
+    };
+    let sets = match targets::parse_pairs("--set", &args.set) {
+        Ok(s) => s,
+        Err(e) => return cannot_start(&redactor, e),
+    };
+    let contexts = match targets::parse_pairs("--context", &args.context) {
+        Ok(c) => c,
+        Err(e) => return cannot_start(&redactor, e),
+    };
+    for path in &args.report {
+        if files::Format::from_path(path).is_none() {
+            return cannot_start(
+                &redactor,
+                format!(
+                    "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit) or .md (Markdown) file name",
+                    path.display()
+                ),
+            );
+        }
+    }
+    let header = &runbook.header;
+    let target = match targets::resolve(&header.clusters, &contexts, args.sim, |k| {
+        std::env::var(k).ok()
+    }) {
+        Ok(t) => t,
+        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    };
+    let simulated = match &target {
+        Target::Simulated(_) => true,
+        Target::Real(map) => contexts_are_simulated(map),
+        Target::None => false,
+    };
+
+    // Parameters: header defaults, then --set; an unknown key is a typo until proven otherwise.
+    let mut params: BTreeMap<String, String> = header.params.iter().cloned().collect();
+    for (k, v) in sets {
+        if !params.contains_key(&k) {
+            let known: Vec<&str> = header.params.iter().map(|p| p.0.as_str()).collect();
+            return cannot_start(
+                &redactor,
+                format!(
+                    "{}: --set {k}=...: the runbook declares no parameter `{k}`\nhelp: declared parameters: {}",
+                    runbook.display_path,
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ),
+            );
+        }
+        params.insert(k, v);
+    }
+
+    // Environment: required variables must be set, except on simulated clusters, where a
+    // placeholder stands in (and says so). Secrets are masked from the first line on.
+    let mut env_overrides = BTreeMap::new();
+    let mut notices = Vec::new();
+    let mut missing = Vec::new();
+    for decl in &header.env {
+        match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
+            Some(v) if decl.secret => redactor.add(&v),
+            Some(_) => {}
+            None if !decl.required => {}
+            None if simulated => {
+                env_overrides.insert(
+                    decl.name.clone(),
+                    format!("simulated-{}", decl.name.to_lowercase()),
+                );
+                notices.push(format!(
+                    "{} is not set: a placeholder stands in on simulated clusters",
+                    decl.name
+                ));
+            }
+            None => missing.push(decl),
+        }
+    }
+    if !missing.is_empty() {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|d| {
+                let what = d
+                    .description
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                format!(
+                    "`{}`{}{}",
+                    d.name,
+                    if d.secret { " [secret]" } else { "" },
+                    what
+                )
+            })
+            .collect();
+        return cannot_start(
+            &redactor,
+            format!(
+                "{}: required environment variable{} not set: {}\nhelp: export {}=... and run again",
+                runbook.display_path,
+                if missing.len() == 1 { " is" } else { "s are" },
+                list.join(", "),
+                missing[0].name
+            ),
+        );
+    }
+
+    // Static checks first, on a detached session: nothing touches a cluster before they pass.
+    let titles = match static_checks(&runbook, handle) {
+        Ok(t) => t,
+        Err(text) => return cannot_start(&redactor, text),
+    };
+    let filter = match SectionFilter::resolve(&titles, &args.only, &args.skip, args.from.as_deref())
+    {
+        Ok(f) => f,
+        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    };
+    // Clusters: simulated ones start in milliseconds; real ones must answer /version.
+    let fleet = match &target {
+        Target::None => Ok(Fleet::empty()),
+        Target::Simulated(names) => handle.block_on(Fleet::simulated(names)),
+        Target::Real(map) => handle.block_on(Fleet::real(map)),
+    };
+    let fleet = match fleet {
+        Ok(f) => Arc::new(f),
+        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    };
+    let reporter = Arc::new(Reporter::new(
+        redactor.clone(),
+        TerminalOptions::detect(verbosity),
+        Vec::new(),
+    ));
+    let session = Arc::new(Session {
+        fleet: fleet.clone(),
+        rt: handle.clone(),
+        reporter: reporter.clone(),
+        runbook: runbook.clone(),
+        params,
+        env_overrides,
+        filter,
+        interactive: false,
+        simulated,
+        state: Mutex::new(RunState::default()),
+        cancelled: Arc::new(AtomicBool::new(false)),
+        hooks: Hooks::default(),
+    });
+    let engine = crate::engine::build(&session);
+    let ast = match crate::engine::compile(&engine, &session) {
+        Ok(ast) => ast,
+        Err(d) => return cannot_start(&redactor, d),
+    };
+    reporter.set_plan(titles);
+
+    reporter.emit(Event::RunStarted {
+        runbook: runbook.name.clone(),
+        title: header.title.clone(),
+        target: target.describe(),
+    });
+    for m in fleet.members() {
+        reporter.emit(Event::ClusterReady {
+            cluster: m.name().to_string(),
+            context: m.cluster.context().map(String::from),
+            server: m.cluster.server().to_string(),
+            version: m.cluster.version().unwrap_or("v1.32 simulated").to_string(),
+        });
+    }
+    for n in notices {
+        reporter.emit(Event::Notice { text: n });
+    }
+
+    let cancelled = session.cancelled.clone();
+    handle.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+
+    let started = std::time::Instant::now();
+    let script_session = session.clone();
+    let result = std::thread::Builder::new()
+        .name("meshbook-script".into())
+        .stack_size(16 * 1024 * 1024)
+        .spawn(move || {
+            let r = engine.run_ast(&ast);
+            drop(script_session);
+            r.map_err(|e| *e)
+        })
+        .map_err(|e| e.to_string())
+        .and_then(|h| {
+            h.join()
+                .map_err(|_| "the script thread stopped unexpectedly".to_string())
+        });
+
+    let (status, code, error_text) = match result {
+        Err(e) => (Status::Failed, exit::FAILED, Some(format!("error: {e}"))),
+        Ok(Ok(())) => (Status::Passed, exit::OK, None),
+        Ok(Err(err)) => {
+            if let Some(failed) = section_failure(&err) {
+                (Status::Failed, exit::FAILED, Some(failed.rendered))
+            } else if matches!(err, rhai::EvalAltResult::ErrorTerminated(..))
+                || session.is_cancelled()
+            {
+                (
+                    Status::Failed,
+                    exit::INTERRUPTED,
+                    Some("error: interrupted".to_string()),
+                )
+            } else {
+                let text = crate::engine::render_error(&session, &err, None, Vec::new());
+                reporter.emit(Event::Notice {
+                    text: format!(
+                        "the runbook stopped outside any section: {}",
+                        crate::bindings::convert::message_of(&err)
+                    ),
+                });
+                (Status::Failed, exit::FAILED, Some(text))
+            }
+        }
+    };
+    if let Some(text) = &error_text {
+        eprintln!("\n{}", redactor.redact(text.trim_end()));
+    }
+    if status == Status::Failed && code != exit::INTERRUPTED && !fleet.members().is_empty() {
+        gather_bundle(&session, &fleet, args.bundle.as_deref());
+    }
+    reporter.emit(Event::RunFinished {
+        status,
+        duration_ms: started.elapsed().as_millis() as u64,
+    });
+    let mut report = reporter.report();
+    report.target = target.report_name();
+    print_summary(&report, verbosity, simulated);
+    let mut code = code;
+    for path in &args.report {
+        if let Err(e) = files::write(path, &report, &redactor) {
+            eprintln!("error: {e}");
+            code = code.max(exit::FAILED);
+        }
+    }
+    code
+}
+
+fn print_summary(report: &crate::report::RunReport, verbosity: i8, simulated: bool) {
+    let s = &report.summary;
+    let total = report.sections.len();
+    let mut parts = vec![format!(
+        "{} of {total} section{} passed",
+        s.sections_passed,
+        if total == 1 { "" } else { "s" }
+    )];
+    if s.sections_failed > 0 {
+        parts.push(format!("{} failed", s.sections_failed));
+    }
+    if s.sections_skipped > 0 {
+        parts.push(format!("{} skipped", s.sections_skipped));
+    }
+    if s.sections_not_run > 0 {
+        parts.push(format!("{} not run", s.sections_not_run));
+    }
+    let objects = format!(
+        "objects: {} created, {} configured, {} unchanged, {} deleted",
+        s.created, s.configured, s.unchanged, s.deleted
+    );
+    let checks = format!(
+        "checks: {} passed, {} failed, {} skipped{}",
+        s.checks_passed,
+        s.checks_failed,
+        s.checks_skipped,
+        if simulated && s.checks_skipped > 0 {
+            " (simulated clusters have no data plane)"
+        } else {
+            ""
+        }
+    );
+    let word = if report.status == Status::Passed {
+        "passed"
+    } else {
+        "FAILED"
+    };
+    if verbosity >= -1 {
+        println!(
+            "\n{word}: {} in {} · {objects} · {checks}",
+            parts.join(", "),
+            crate::report::terminal::human_ms(report.duration_ms)
+        );
+    }
+}
+
+/// Compiles and statically checks a runbook; returns its section titles or the rendered findings.
+pub fn static_checks(
+    runbook: &Runbook,
+    handle: &tokio::runtime::Handle,
+) -> Result<Vec<String>, String> {
+    let session = Arc::new(Session::detached(runbook.clone(), handle.clone()));
+    let engine = crate::engine::build(&session);
+    let ast = crate::engine::compile(&engine, &session).map_err(|d| d.to_string())?;
+    let (titles, findings) = crate::engine::static_check(&engine, &session, &ast);
+    if findings.is_empty() {
+        Ok(titles)
+    } else {
+        Err(findings
+            .iter()
+            .map(Diagnostic::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+}
+
+/// Gathers diagnostics from every cluster for the namespaces the run touched, attaches them to
+/// the reports, shows the start of them, and writes them to `--bundle DIR`.
+fn gather_bundle(session: &Session, fleet: &Fleet, dir: Option<&std::path::Path>) {
+    let namespaces: Vec<String> = {
+        let st = session.state();
+        let mut all: Vec<String> = st.namespaces.values().flatten().cloned().collect();
+        all.sort();
+        all.dedup();
+        all
+    };
+    if namespaces.is_empty() {
+        return;
+    }
+    let set = fleet.cluster_set();
+    let bundle = session.block_on(async {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            crate::k8s::gather_bundle(&set, &namespaces),
+        )
+        .await
+    });
+    let Ok(bundle) = bundle else {
+        session.emit(Event::Notice {
+            text: "diagnostics could not be gathered within 30s".into(),
+        });
+        return;
+    };
+    if bundle.is_empty() {
+        return;
+    }
+    let text = bundle.render_text();
+    session.reporter.set_bundle(text.clone());
+    // The terminal gets what explains a failure (not-ready workloads, warnings, logs); the
+    // reports and the bundle directory get everything, Normal events included.
+    let telling: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("Normal "))
+        .collect();
+    let substantive = telling.iter().any(|l| {
+        let t = l.trim_start();
+        !(t.starts_with("==") || t.starts_with("--") || t == "events:" || t.is_empty())
+    });
+    if !substantive {
+        eprintln!("\ndiagnostics: no warnings and no workloads left unready in the namespaces the run touched (all events are in the reports)");
+        if let Some(dir) = dir {
+            let _ = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(dir.join("diagnostics.txt"), session.redact(&text)));
+        }
+        return;
+    }
+    let shown: Vec<&str> = telling.iter().copied().take(40).collect();
+    eprintln!("\ndiagnostics from the clusters (namespaces the run touched):");
+    eprintln!("{}", session.redact(&shown.join("\n")));
+    if text.lines().count() > shown.len() {
+        eprintln!(
+            "... (the full diagnostics are in the reports{})",
+            if dir.is_some() {
+                " and the bundle directory"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(dir) = dir {
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(dir.join("diagnostics.txt"), session.redact(&text))?;
+            let json = serde_json::to_value(&bundle).unwrap_or_default();
+            let json = session.reporter.redactor().redact_json(&json);
+            std::fs::write(
+                dir.join("diagnostics.json"),
+                serde_json::to_string_pretty(&json).unwrap_or_default(),
+            )
+        };
+        if let Err(e) = write() {
+            eprintln!("error: cannot write the bundle to `{}`: {e}", dir.display());
+        }
+    }
+}
+
+/// Whether every mapped context was written by `meshbook sim serve` (read from the kubeconfig
+/// alone, without contacting anything).
+fn contexts_are_simulated(map: &[(String, String)]) -> bool {
+    let var = std::env::var_os("KUBECONFIG");
+    let Ok(kubeconfig) = crate::k8s::load_kubeconfig(var.as_deref()) else {
+        return false;
+    };
+    map.iter()
+        .all(|(_, ctx)| crate::sim::kubeconfig_context_is_simulated(&kubeconfig, ctx).is_some())
+}

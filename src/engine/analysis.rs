@@ -1,0 +1,276 @@
+//! Static checks made before anything touches a cluster: section titles (literal, unique),
+//! imports that resolve, and calls to functions that exist.
+
+use std::collections::BTreeSet;
+
+use rhai::{ASTNode, Engine, Expr, Position, Stmt, AST};
+
+use super::resolver::StdlibResolver;
+
+/// A problem found without running the script.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub message: String,
+    pub help: Option<String>,
+    pub position: Position,
+    /// The file the position is in (`None`: the runbook itself).
+    pub file: Option<String>,
+}
+
+/// Section titles in source order, with positions. Non-literal titles are findings.
+pub fn sections(ast: &AST) -> (Vec<(String, Position)>, Vec<Finding>) {
+    let mut titles = Vec::new();
+    let mut findings = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let call = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(call, pos)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => Some((call, *pos)),
+            _ => None,
+        };
+        if let Some((call, pos)) =
+            call.filter(|(c, _)| c.name == "section" && c.namespace.is_empty() && c.args.len() == 2)
+        {
+            match &call.args[0] {
+                Expr::StringConstant(s, _) => titles.push((s.to_string(), pos)),
+                _ => findings.push(Finding {
+                    message: "a section title must be a string literal".into(),
+                    help: Some(
+                        "`list`, `--only` and `--skip` read titles without running the runbook"
+                            .into(),
+                    ),
+                    position: pos,
+                    file: None,
+                }),
+            }
+        }
+        true
+    });
+    titles.sort_by_key(|(_, p)| (p.line(), p.position()));
+    titles.dedup_by(|a, b| a.1 == b.1);
+    let mut seen = BTreeSet::new();
+    for (t, p) in &titles {
+        if !seen.insert(t.to_lowercase()) {
+            findings.push(Finding {
+                message: format!("two sections are titled `{t}`"),
+                help: Some(
+                    "section titles must be unique so --only/--skip/--from can name them".into(),
+                ),
+                position: *p,
+                file: None,
+            });
+        }
+    }
+    (titles, findings)
+}
+
+/// Names the engine knows as functions (host, standard library, keywords).
+fn known_functions(engine: &Engine) -> BTreeSet<String> {
+    let mut known: BTreeSet<String> = engine
+        .gen_fn_signatures(true)
+        .into_iter()
+        .filter_map(|sig| {
+            let name = sig.split('(').next()?.trim();
+            let name = name.rsplit(' ').next().unwrap_or(name);
+            Some(
+                name.trim_start_matches("get$")
+                    .trim_start_matches("set$")
+                    .to_string(),
+            )
+        })
+        .collect();
+    for k in [
+        "print",
+        "debug",
+        "type_of",
+        "eval",
+        "Fn",
+        "call",
+        "curry",
+        "is_shared",
+        "is_def_var",
+        "is_def_fn",
+        "throw",
+        "this",
+    ] {
+        known.insert(k.to_string());
+    }
+    known
+}
+
+/// Imports that do not resolve and calls to functions that do not exist, in a script and the
+/// modules it imports.
+pub fn check_calls(engine: &Engine, ast: &AST, resolver: &StdlibResolver) -> Vec<Finding> {
+    let known = known_functions(engine);
+    let mut findings = Vec::new();
+    let mut checked_modules = BTreeSet::new();
+    check_ast(
+        engine,
+        ast,
+        None,
+        resolver,
+        &known,
+        &mut findings,
+        &mut checked_modules,
+    );
+    findings
+}
+
+fn check_ast(
+    engine: &Engine,
+    ast: &AST,
+    file: Option<String>,
+    resolver: &StdlibResolver,
+    known: &BTreeSet<String>,
+    findings: &mut Vec<Finding>,
+    checked: &mut BTreeSet<String>,
+) {
+    let script_fns: BTreeSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+    // alias -> module functions
+    let mut modules: Vec<(String, BTreeSet<String>)> = Vec::new();
+    let mut imports: Vec<(String, String, Position)> = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Import(x, pos))) = path.last() {
+            if let Expr::StringConstant(p, _) = &x.0 {
+                imports.push((p.to_string(), x.1.name.to_string(), *pos));
+            }
+        }
+        true
+    });
+    for (path, alias, pos) in imports {
+        match resolver.compile(engine, &path) {
+            Ok(module_ast) => {
+                let fns: BTreeSet<String> = module_ast
+                    .iter_functions()
+                    .filter(|f| f.access != rhai::FnAccess::Private)
+                    .map(|f| f.name.to_string())
+                    .collect();
+                modules.push((alias, fns));
+                if checked.insert(path.clone()) {
+                    let name = module_ast.source().map(str::to_string);
+                    check_ast(
+                        engine,
+                        &module_ast,
+                        name,
+                        resolver,
+                        known,
+                        findings,
+                        checked,
+                    );
+                }
+            }
+            Err(err) => findings.push(Finding {
+                message: format!(
+                    "import \"{path}\" fails: {}",
+                    super::super::bindings::convert::message_of(&err)
+                ),
+                help: Some(
+                    "stdlib modules are imported by name (`import \"bookinfo\" as bookinfo;`)"
+                        .into(),
+                ),
+                position: if err.position().is_none() {
+                    pos
+                } else {
+                    err.position()
+                },
+                file: if err.position().is_none() {
+                    file.clone()
+                } else {
+                    resolver.source_of(&path).ok().map(|s| s.1)
+                },
+            }),
+        }
+    }
+    ast.walk(&mut |path: &[ASTNode]| {
+        let (call, pos, method) = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(c, p))) => (c, *p, false),
+            Some(ASTNode::Stmt(Stmt::FnCall(c, p))) => (c, *p, false),
+            Some(ASTNode::Expr(Expr::MethodCall(c, p))) => (c, *p, true),
+            _ => return true,
+        };
+        if call.is_operator_call() {
+            return true;
+        }
+        let name = call.name.as_str();
+        if !call.namespace.is_empty() {
+            let ns = call.namespace.to_string();
+            let ns = ns.trim_end_matches("::");
+            if let Some((_, fns)) = modules.iter().find(|(a, _)| a == ns) {
+                if !fns.contains(name) {
+                    findings.push(Finding {
+                        message: format!("module `{ns}` has no function `{name}`"),
+                        help: Some(format!(
+                            "its functions: {}",
+                            fns.iter().cloned().collect::<Vec<_>>().join(", ")
+                        )),
+                        position: pos,
+                        file: file.clone(),
+                    });
+                }
+            }
+            return true;
+        }
+        if known.contains(name) || script_fns.contains(name) || name.starts_with("anon$") {
+            return true;
+        }
+        findings.push(Finding {
+            message: format!(
+                "no function{} `{name}`",
+                if method { " or method" } else { "" }
+            ),
+            help: Some(similar(name, known).map_or_else(
+                || "`meshbook docs` lists every function".to_string(),
+                |s| format!("did you mean `{s}`? (`meshbook docs` lists every function)"),
+            )),
+            position: pos,
+            file: file.clone(),
+        });
+        true
+    });
+}
+
+/// The known name closest to `name`, if it is close enough to be a typo.
+fn similar<'a>(name: &str, known: &'a BTreeSet<String>) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, k)| *d <= 2.max(name.len() / 4) && k.len() > 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_titles_in_order_and_duplicates() {
+        let engine = Engine::new();
+        let ast = engine
+            .compile("fn section(a, b) {}\nsection(\"A\", || {});\nsection(\"b\", || {});\nsection(\"B\", || {});\nlet t = \"x\"; section(t, || {});")
+            .unwrap();
+        let (titles, findings) = sections(&ast);
+        let names: Vec<_> = titles.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(names, vec!["A", "b", "B"]);
+        assert_eq!(findings.len(), 2, "{findings:?}");
+    }
+
+    #[test]
+    fn edit_distance_is_levenshtein() {
+        assert_eq!(edit_distance("wait_rolout", "wait_rollout"), 1);
+        assert_eq!(edit_distance("abc", "abc"), 0);
+    }
+}

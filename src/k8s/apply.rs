@@ -1,0 +1,372 @@
+//! Server-side apply of manifests, with created/configured/unchanged outcomes.
+
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use kube::api::{DeleteParams, Patch, PatchParams};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::clusters::{object_ref, Cluster};
+use super::discovery::ResourceType;
+use super::error::{is_not_found, K8sError, Result};
+use super::manifest::{self, Document};
+use super::retry::retrying;
+use super::rollout::condition_true;
+use super::selector::Selector;
+use super::waits::Outcome;
+
+/// Field manager of every meshbook write.
+pub const FIELD_MANAGER: &str = "meshbook";
+/// Documents applied at once.
+const CONCURRENCY: usize = 16;
+/// Longest wait for a CRD to become Established before applying its objects.
+const CRD_ESTABLISH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Options of `apply`.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Namespace for namespaced kinds without one; a different one in a document is an error.
+    pub namespace: Option<String>,
+    /// Keep only documents whose labels match this selector (as `kubectl apply -l`).
+    pub selector: Option<String>,
+    /// Server-side dry run: nothing is persisted.
+    pub dry_run: bool,
+}
+
+/// What an apply did to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplyOutcome {
+    /// It did not exist.
+    Created,
+    /// It existed and changed.
+    Configured,
+    /// It existed and did not change.
+    Unchanged,
+}
+
+impl std::fmt::Display for ApplyOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ApplyOutcome::Created => "created",
+            ApplyOutcome::Configured => "configured",
+            ApplyOutcome::Unchanged => "unchanged",
+        })
+    }
+}
+
+/// One applied object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    /// Kind.
+    pub kind: String,
+    /// apiVersion.
+    pub api_version: String,
+    /// Namespace (`None` for cluster-scoped kinds).
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// What happened.
+    pub outcome: ApplyOutcome,
+}
+
+/// One object of a `delete_yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deleted {
+    /// Kind.
+    pub kind: String,
+    /// Namespace (`None` for cluster-scoped kinds).
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Whether it existed.
+    pub existed: bool,
+}
+
+/// The outcome from the object before and after the apply: absent before = created, same
+/// resourceVersion = unchanged. A dry run keeps the resourceVersion, so it compares content.
+pub fn outcome(before: Option<&Value>, after: &Value, dry_run: bool) -> ApplyOutcome {
+    let Some(before) = before else {
+        return ApplyOutcome::Created;
+    };
+    let same = if dry_run {
+        comparable(before) == comparable(after)
+    } else {
+        before.pointer("/metadata/resourceVersion") == after.pointer("/metadata/resourceVersion")
+    };
+    if same {
+        ApplyOutcome::Unchanged
+    } else {
+        ApplyOutcome::Configured
+    }
+}
+
+fn comparable(obj: &Value) -> Value {
+    let mut o = obj.clone();
+    if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in ["resourceVersion", "managedFields", "generation"] {
+            meta.remove(k);
+        }
+    }
+    o
+}
+
+impl Cluster {
+    /// Applies multi-document YAML (server-side apply, field manager `meshbook`, force).
+    /// CRDs and Namespaces go first; objects of a CRD wait for it to be Established; the rest
+    /// are sent concurrently. Results are in document order.
+    pub async fn apply(&self, yaml: &str, opts: &ApplyOptions) -> Result<Vec<Applied>> {
+        let mut docs = manifest::parse(yaml)?;
+        if let Some(sel) = opts.selector.as_deref().filter(|s| !s.trim().is_empty()) {
+            docs = manifest::select(docs, &Selector::parse(sel)?);
+        }
+        for d in &docs {
+            manifest::check_namespace(d, opts.namespace.as_deref())?;
+        }
+        let (first, rest): (Vec<_>, Vec<_>) = docs
+            .into_iter()
+            .enumerate()
+            .partition(|(_, d)| d.is_crd() || d.is_namespace());
+
+        let mut results = self.apply_all(first, opts).await;
+        results.sort_by_key(|(i, _)| *i);
+        if let Some((_, Err(_))) = results.iter().find(|(_, r)| r.is_err()) {
+            // Namespaces and CRDs come first because the rest needs them: stop here.
+            return results.into_iter().map(|(_, r)| r).collect();
+        }
+        let crds: Vec<String> = results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .filter(|a| {
+                a.kind == "CustomResourceDefinition" && a.outcome != ApplyOutcome::Unchanged
+            })
+            .map(|a| a.name.clone())
+            .collect();
+        if !crds.is_empty() && !opts.dry_run {
+            for name in &crds {
+                self.wait_crd_established(name).await?;
+            }
+            self.forget_catalog().await;
+        }
+        // Every kind must be served before anything else is written.
+        let mut kinds = std::collections::BTreeSet::new();
+        for (_, d) in &rest {
+            if kinds.insert((d.api_version(), d.kind())) {
+                self.type_of(d.api_version(), d.kind()).await?;
+            }
+        }
+        results.extend(self.apply_all(rest, opts).await);
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Applies the manifest in a file.
+    pub async fn apply_file(
+        &self,
+        path: &std::path::Path,
+        opts: &ApplyOptions,
+    ) -> Result<Vec<Applied>> {
+        let text = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|source| K8sError::File {
+                path: path.display().to_string(),
+                source,
+            })?;
+        self.apply(&text, opts).await
+    }
+
+    async fn apply_all(
+        &self,
+        docs: Vec<(usize, Document)>,
+        opts: &ApplyOptions,
+    ) -> Vec<(usize, Result<Applied>)> {
+        stream::iter(docs)
+            .map(|(i, d)| async move { (i, self.apply_document(&d, opts).await) })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// Applies one object (a JSON value with apiVersion, kind and metadata.name).
+    pub async fn apply_object(&self, object: Value, opts: &ApplyOptions) -> Result<Applied> {
+        let doc = Document { index: 1, object };
+        if doc.kind().is_empty() || doc.name().is_empty() || doc.api_version().is_empty() {
+            return Err(K8sError::Invalid(
+                "an object to apply needs `apiVersion`, `kind` and `metadata.name`".into(),
+            ));
+        }
+        manifest::check_namespace(&doc, opts.namespace.as_deref())?;
+        self.apply_document(&doc, opts).await
+    }
+
+    async fn apply_document(&self, doc: &Document, opts: &ApplyOptions) -> Result<Applied> {
+        let t = self.type_of(doc.api_version(), doc.kind()).await?;
+        let ns = manifest::place(
+            doc,
+            opts.namespace.as_deref(),
+            self.default_namespace(),
+            t.namespaced,
+        )?;
+        let object = manifest::with_namespace(doc.object.clone(), ns.as_deref());
+        let api = self.api(&t, ns.as_deref());
+        let name = doc.name();
+        let what = object_ref(&t.kind, ns.as_deref(), name);
+        let before = retrying(|| api.get_opt(name))
+            .await
+            .map_err(|e| self.api_error("apply", &what, e))?;
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = opts.dry_run;
+        let patch = Patch::Apply(&object);
+        let after = retrying(|| api.patch(name, &params, &patch))
+            .await
+            .map_err(|e| self.api_error("apply", &what, e))?;
+        let before = before.map(|b| serde_json::to_value(b).unwrap_or_default());
+        let after = serde_json::to_value(after).unwrap_or_default();
+        tracing::debug!("applied {what} on {}", self.name());
+        Ok(Applied {
+            kind: t.kind.clone(),
+            api_version: t.api_version(),
+            namespace: ns,
+            name: name.to_string(),
+            outcome: outcome(before.as_ref(), &after, opts.dry_run),
+        })
+    }
+
+    /// The type of an apiVersion + kind: from discovery, refreshed on a miss; a CRD that
+    /// defines it but is not Established yet is waited for.
+    async fn type_of(&self, api_version: &str, kind: &str) -> Result<ResourceType> {
+        let catalog = self.catalog().await?;
+        if let Some(t) = catalog.by_gvk(api_version, kind) {
+            return Ok(t.clone());
+        }
+        let catalog = self.refresh_catalog(&catalog).await?;
+        if let Some(t) = catalog.by_gvk(api_version, kind) {
+            return Ok(t.clone());
+        }
+        if let Some(crd) = self.crd_defining(api_version, kind).await? {
+            self.wait_crd_established(&crd).await?;
+            let catalog = self.refresh_catalog(&catalog).await?;
+            if let Some(t) = catalog.by_gvk(api_version, kind) {
+                return Ok(t.clone());
+            }
+        }
+        Err(K8sError::UnknownKind {
+            cluster: self.name().to_string(),
+            kind: kind.to_string(),
+            version: format!(" ({api_version})"),
+        })
+    }
+
+    /// The name of a CRD that serves `kind` in `api_version`, if one exists.
+    async fn crd_defining(&self, api_version: &str, kind: &str) -> Result<Option<String>> {
+        let Some((group, version)) = api_version.split_once('/') else {
+            return Ok(None);
+        };
+        let crd_type = self
+            .resolve("customresourcedefinitions.apiextensions.k8s.io")
+            .await?;
+        let api = self.api(&crd_type, None);
+        let lp = kube::api::ListParams::default();
+        let list = retrying(|| api.list(&lp))
+            .await
+            .map_err(|e| self.api_error("list", "CustomResourceDefinitions", e))?;
+        Ok(list.items.into_iter().find_map(|crd| {
+            let spec = &crd.data["spec"];
+            let serves = spec["versions"]
+                .as_array()
+                .is_some_and(|vs| vs.iter().any(|v| v["name"] == version));
+            (spec["group"] == group && spec["names"]["kind"] == kind && serves)
+                .then(|| crd.metadata.name.clone().unwrap_or_default())
+        }))
+    }
+
+    async fn wait_crd_established(&self, name: &str) -> Result<()> {
+        let crd_type = self
+            .resolve("customresourcedefinitions.apiextensions.k8s.io")
+            .await?;
+        let what = format!("CustomResourceDefinition {name} to be Established");
+        match self
+            .watch_until(&crd_type, None, name, CRD_ESTABLISH_TIMEOUT, &what, |o| {
+                o.is_some_and(|o| condition_true(o, "Established")).into()
+            })
+            .await?
+        {
+            Outcome::Done(_) => Ok(()),
+            Outcome::Failed(reason, _) => Err(K8sError::Invalid(reason)),
+        }
+    }
+
+    /// Deletes the objects of a manifest in reverse document order; absent ones are fine.
+    pub async fn delete_yaml(&self, yaml: &str, namespace: Option<&str>) -> Result<Vec<Deleted>> {
+        let docs = manifest::parse(yaml)?;
+        let mut out = Vec::new();
+        for doc in docs.iter().rev() {
+            manifest::check_namespace(doc, namespace)?;
+            let catalog = self.catalog().await?;
+            let Some(t) = catalog.by_gvk(doc.api_version(), doc.kind()).cloned() else {
+                // Its type is not served (its CRD is gone): so is the object.
+                out.push(Deleted {
+                    kind: doc.kind().to_string(),
+                    namespace: doc.namespace().map(String::from),
+                    name: doc.name().to_string(),
+                    existed: false,
+                });
+                continue;
+            };
+            let ns = manifest::place(doc, namespace, self.default_namespace(), t.namespaced)?;
+            let existed = self.delete_typed(&t, doc.name(), ns.as_deref()).await?;
+            out.push(Deleted {
+                kind: t.kind.clone(),
+                namespace: ns,
+                name: doc.name().to_string(),
+                existed,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Deletes one object (background propagation); `false` when it was absent.
+    pub(crate) async fn delete_typed(
+        &self,
+        t: &ResourceType,
+        name: &str,
+        ns: Option<&str>,
+    ) -> Result<bool> {
+        let api = self.api(t, ns);
+        let ns = ns.filter(|_| t.namespaced);
+        let dp = DeleteParams::background();
+        match retrying(|| api.delete(name, &dp)).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(self.api_error("delete", object_ref(&t.kind, ns, name), e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn outcomes_from_resource_versions() {
+        let a = json!({"metadata": {"resourceVersion": "5"}, "data": {"k": "v"}});
+        let b = json!({"metadata": {"resourceVersion": "6"}, "data": {"k": "w"}});
+        assert_eq!(outcome(None, &a, false), ApplyOutcome::Created);
+        assert_eq!(outcome(Some(&a), &a, false), ApplyOutcome::Unchanged);
+        assert_eq!(outcome(Some(&a), &b, false), ApplyOutcome::Configured);
+    }
+
+    #[test]
+    fn dry_run_outcomes_compare_content() {
+        let a =
+            json!({"metadata": {"resourceVersion": "5", "managedFields": [1]}, "data": {"k": "v"}});
+        let same =
+            json!({"metadata": {"resourceVersion": "5", "managedFields": [2]}, "data": {"k": "v"}});
+        let changed = json!({"metadata": {"resourceVersion": "5"}, "data": {"k": "w"}});
+        assert_eq!(outcome(Some(&a), &same, true), ApplyOutcome::Unchanged);
+        assert_eq!(outcome(Some(&a), &changed, true), ApplyOutcome::Configured);
+        assert_eq!(ApplyOutcome::Configured.to_string(), "configured");
+    }
+}

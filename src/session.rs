@@ -1,0 +1,267 @@
+//! The state one run (or REPL session) shares with every binding: the tokio handle, the
+//! reporter, parameters, the clusters, and where in the runbook we are.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::report::{Event, Reporter};
+use crate::runbook::Runbook;
+
+/// Which sections run: `--only`, `--skip` and `--from`, resolved to exact titles.
+#[derive(Clone, Debug, Default)]
+pub struct SectionFilter {
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub from: Option<String>,
+}
+
+impl SectionFilter {
+    /// Resolves user-typed names (case-insensitive; exact title first, else a unique substring)
+    /// against the runbook's section titles.
+    pub fn resolve(
+        titles: &[String],
+        only: &[String],
+        skip: &[String],
+        from: Option<&str>,
+    ) -> Result<SectionFilter, String> {
+        let find = |flag: &str, wanted: &str| -> Result<String, String> {
+            let w = wanted.to_lowercase();
+            if let Some(t) = titles.iter().find(|t| t.to_lowercase() == w) {
+                return Ok(t.clone());
+            }
+            let partial: Vec<&String> = titles
+                .iter()
+                .filter(|t| t.to_lowercase().contains(&w))
+                .collect();
+            match partial.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => Err(format!(
+                    "{flag} `{wanted}` matches no section; the sections are: {}",
+                    titles
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                many => Err(format!(
+                    "{flag} `{wanted}` matches several sections ({}): give more of the title",
+                    many.iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        };
+        Ok(SectionFilter {
+            only: only
+                .iter()
+                .map(|o| find("--only", o))
+                .collect::<Result<_, _>>()?,
+            skip: skip
+                .iter()
+                .map(|s| find("--skip", s))
+                .collect::<Result<_, _>>()?,
+            from: from.map(|f| find("--from", f)).transpose()?,
+        })
+    }
+
+    /// Why a section does not run, or `None` when it does. `from_reached` tracks `--from`.
+    pub fn exclusion(&self, title: &str, from_reached: &mut bool) -> Option<&'static str> {
+        if let Some(from) = &self.from {
+            if !*from_reached && from == title {
+                *from_reached = true;
+            }
+            if !*from_reached {
+                return Some("before --from");
+            }
+        }
+        if !self.only.is_empty() && !self.only.iter().any(|o| o == title) {
+            return Some("not in --only");
+        }
+        if self.skip.iter().any(|s| s == title) {
+            return Some("--skip");
+        }
+        None
+    }
+}
+
+/// Where the run is, and where the first failure happened.
+#[derive(Debug, Default)]
+pub struct Position {
+    pub section: Option<String>,
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct RunState {
+    pub at: Position,
+    /// Section and step path of the first error, captured where it happened.
+    pub failed_at: Option<(Option<String>, Vec<String>)>,
+    pub from_reached: bool,
+    /// Statuses of sections seen so far, in order (for the REPL's `:sections`).
+    pub sections: Vec<(String, crate::report::Status)>,
+    /// Namespaces the run touched, per cluster (for the failure bundle).
+    pub namespaces: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// Shared by every binding of one engine.
+pub struct Session {
+    pub rt: tokio::runtime::Handle,
+    pub reporter: Arc<Reporter>,
+    pub runbook: Runbook,
+    /// Header defaults overridden by `--set`.
+    pub params: BTreeMap<String, String>,
+    /// Values used instead of the environment (placeholders on simulated clusters).
+    pub env_overrides: BTreeMap<String, String>,
+    pub filter: SectionFilter,
+    /// A person is at a terminal and may be asked things.
+    pub interactive: bool,
+    /// The run is on simulated clusters.
+    pub simulated: bool,
+    pub state: Mutex<RunState>,
+    /// Set by Ctrl-C; the engine's progress hook stops the script.
+    pub cancelled: Arc<AtomicBool>,
+    /// Interactive hooks (step-through, pause, pause-on-error), installed by the REPL layer.
+    pub hooks: crate::bindings::structure::Hooks,
+    /// The clusters of the run.
+    pub fleet: Arc<crate::fleet::Fleet>,
+}
+
+impl Session {
+    /// A session that runs nothing on clusters: for `check`, `docs`, `list` and static checks.
+    pub fn detached(runbook: Runbook, rt: tokio::runtime::Handle) -> Session {
+        Session {
+            rt,
+            reporter: Arc::new(Reporter::new(
+                crate::report::Redactor::new(),
+                crate::report::TerminalOptions {
+                    verbosity: -2,
+                    ..crate::report::TerminalOptions::plain()
+                },
+                Vec::new(),
+            )),
+            runbook,
+            params: BTreeMap::new(),
+            env_overrides: BTreeMap::new(),
+            filter: SectionFilter::default(),
+            interactive: false,
+            simulated: false,
+            state: Mutex::new(RunState::default()),
+            cancelled: Arc::new(AtomicBool::new(false)),
+            hooks: crate::bindings::structure::Hooks::default(),
+            fleet: Arc::new(crate::fleet::Fleet::empty()),
+        }
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.reporter.emit(event);
+    }
+
+    pub fn state(&self) -> std::sync::MutexGuard<'_, RunState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a future to completion from the script thread.
+    pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
+        self.rt.block_on(fut)
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps, waking early when the run is cancelled.
+    pub fn sleep(&self, d: Duration) {
+        let cancelled = self.cancelled.clone();
+        self.block_on(async move {
+            let deadline = tokio::time::Instant::now() + d;
+            while tokio::time::Instant::now() < deadline && !cancelled.load(Ordering::Relaxed) {
+                let left = deadline - tokio::time::Instant::now();
+                tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+            }
+        });
+    }
+
+    /// Reads an environment variable, honouring overrides.
+    pub fn env(&self, name: &str) -> Option<String> {
+        self.env_overrides
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    }
+
+    /// Marks a value as secret for everything rendered from now on.
+    pub fn add_secret(&self, value: &str) {
+        self.reporter.redactor().add(value);
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        self.reporter.redactor().redact(text)
+    }
+
+    /// Records that the run touched a namespace on a cluster.
+    pub fn touch_namespace(&self, cluster: &str, namespace: &str) {
+        if namespace.is_empty() {
+            return;
+        }
+        self.state()
+            .namespaces
+            .entry(cluster.to_string())
+            .or_default()
+            .insert(namespace.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn titles() -> Vec<String> {
+        [
+            "Set cluster contexts",
+            "Link Clusters",
+            "Configure a global service",
+            "Clean up",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    #[test]
+    fn resolves_case_insensitively_and_by_unique_substring() {
+        let f = SectionFilter::resolve(
+            &titles(),
+            &["link clusters".into()],
+            &["clean".into()],
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.only, vec!["Link Clusters"]);
+        assert_eq!(f.skip, vec!["Clean up"]);
+    }
+
+    #[test]
+    fn unknown_or_ambiguous_names_are_errors() {
+        let err = SectionFilter::resolve(&titles(), &["nope".into()], &[], None).unwrap_err();
+        assert!(
+            err.contains("matches no section") && err.contains("`Clean up`"),
+            "{err}"
+        );
+        let err = SectionFilter::resolve(&titles(), &[], &[], Some("c")).unwrap_err();
+        assert!(err.contains("several"), "{err}");
+    }
+
+    #[test]
+    fn from_skips_earlier_sections() {
+        let f = SectionFilter::resolve(&titles(), &[], &["Clean up".into()], Some("Link")).unwrap();
+        let mut reached = false;
+        let got: Vec<_> = titles()
+            .iter()
+            .map(|t| f.exclusion(t, &mut reached))
+            .collect();
+        assert_eq!(got, vec![Some("before --from"), None, None, Some("--skip")]);
+    }
+}

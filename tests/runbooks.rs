@@ -1,0 +1,328 @@
+//! Every bundled runbook rehearses end to end on simulated clusters: the real binary, no
+//! kubeconfig, dummy secrets. Section titles must match the walkthroughs' headings, and no
+//! traffic check may pass on simulated clusters (they are skipped).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Environment variables the runbooks read their kube contexts from: all cleared, so every
+/// logical cluster is simulated.
+const CONTEXT_VARS: &[&str] = &[
+    "CLUSTER1",
+    "CLUSTER2",
+    "MGMT_CONTEXT",
+    "REMOTE_CONTEXT1",
+    "REMOTE_CONTEXT2",
+    "HOST_CLUSTER",
+];
+
+/// Secret environment variables the runbooks declare, with dummy values that must never show up
+/// in a report.
+const SECRETS: &[(&str, &str)] = &[
+    (
+        "GLOO_MESH_LICENSE_KEY",
+        "dummy-gloo-mesh-license-0123456789",
+    ),
+    (
+        "GLOO_GATEWAY_LICENSE_KEY",
+        "dummy-gloo-gateway-license-0123456789",
+    ),
+];
+
+/// Walkthrough 000: every heading below the title, then its own "Clean up".
+const GLOO_MESH_MULTICLUSTER: &[&str] = &[
+    "Introduction",
+    "Prerequisites",
+    "Set Up Environment",
+    "Deploy Sample Applications",
+    "Bookinfo",
+    "Command Runner",
+    "Install Gloo Management Plane",
+    "Install Istio",
+    "Kubernetes Gateway API",
+    "Installation",
+    "Multi-cluster Services",
+    "Gateway Configuration",
+    "HTTP Route Configuration",
+    "Waypoint Configuration",
+    "Ambient Features",
+    "Route to Specific Version",
+    "Namespace Isolation",
+    "Request Timeouts",
+    "Observability",
+    "Clean up",
+];
+
+/// Walkthrough 001: every heading below the title, then "Clean up".
+const AMBIENT_MULTICLUSTER_WORKSHOP: &[&str] = &[
+    "Env",
+    "Deploy Bookinfo sample to both clusters",
+    "Configure Trust - Issue Intermediate Certs",
+    "Install Istio on both clusters using Gloo Operator",
+    "Peer the clusters together",
+    "Enable Istio for bookinfo Namespace",
+    "Enable productpage to be multi-cluster on both clusters.",
+    "solo.io/service-scope=global",
+    "solo.io/service-scope=global-only",
+    "Expose Productpage using Istio Gateway",
+    "Automatic and Manual Failover",
+    "productpage failover",
+    "details failover",
+    "Istio Waypoints for L7 Functionality",
+    "Egress Gateway",
+    "Bring VMs into the Mesh",
+    "Step 1: Generate the Bootstrap Configuration",
+    "Step 2:SSH into the VM",
+    "Step 3: Set the Bootstrap Token",
+    "Step 4: Run ztunnel on the VM",
+    "Step 5: Test Connectivity from the VM to the Mesh",
+    "Gloo Management Plane",
+    "Clean up",
+];
+
+/// Walkthrough 002: its Steps, then its "Cleanup" (titled "Clean up" like every runbook's).
+const VIRTUAL_DESTINATIONS_GLOO_GATEWAY: &[&str] = &[
+    "Step 1: Install Gloo Mesh (Gloo Platform APIs)",
+    "Step 2: Install Gloo Gateway",
+    "Step 3: Create a gateway proxy",
+    "Step 4: Expose the productpage app",
+    "Step 5: Route to a VirtualDestination",
+    "Clean up",
+];
+
+/// Walkthrough 003: every heading below the title, then "Clean up".
+const VCLUSTER_GLOO_MESH: &[&str] = &[
+    "VCluster",
+    "Hands on!",
+    "Pre-requisites",
+    "Getting Started",
+    "Install Gloo Mesh Enterprise in the management cluster",
+    "Register workload clusters",
+    "Install Istio in the workload clusters",
+    "Create workspaces for your workloads",
+    "Clean up",
+];
+
+/// Walkthrough 004: every heading below the title, then "Clean up".
+const GLOBAL_MESH: &[&str] = &[
+    "Objectives",
+    "Set cluster contexts",
+    "Link Clusters",
+    "Configure a global service",
+    "Configure Ingress Gateway in cluster1 to route to the global service",
+    "Failover productpage on cluster1",
+    "Restore productpage on cluster1",
+    "Next Steps",
+    "Clean up",
+];
+
+const ALL: &[(&str, &[&str])] = &[
+    ("gloo-mesh-multicluster", GLOO_MESH_MULTICLUSTER),
+    (
+        "ambient-multicluster-workshop",
+        AMBIENT_MULTICLUSTER_WORKSHOP,
+    ),
+    (
+        "virtual-destinations-gloo-gateway",
+        VIRTUAL_DESTINATIONS_GLOO_GATEWAY,
+    ),
+    ("vcluster-gloo-mesh", VCLUSTER_GLOO_MESH),
+    ("global-mesh", GLOBAL_MESH),
+];
+
+/// A fresh temporary directory for one test (std only).
+fn temp_dir(tag: &str) -> PathBuf {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "meshbook-runbooks-{tag}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+/// The real binary with the user's cluster state cleared: no KUBECONFIG, HOME in `dir` (no
+/// ~/.kube/config), no context variables, no stdlib/runbook overrides, dummy secrets.
+fn meshbook(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshbook"));
+    cmd.current_dir(dir)
+        .env_remove("KUBECONFIG")
+        .env_remove("MESHBOOK_STDLIB")
+        .env_remove("MESHBOOK_RUNBOOKS")
+        .env("HOME", dir)
+        .env("KUBECACHEDIR", dir.join("kubecache"))
+        .env("NO_COLOR", "1");
+    for var in CONTEXT_VARS {
+        cmd.env_remove(var);
+    }
+    for (name, value) in SECRETS {
+        cmd.env(name, value);
+    }
+    cmd
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "exit status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Rehearse `name` on simulated clusters and check its report.
+fn rehearse(name: &str, expected_sections: &[&str]) {
+    let dir = temp_dir(name);
+    let report_path = dir.join("r.json");
+    let started = Instant::now();
+    let out = meshbook(&dir)
+        .args(["run", name, "--sim", "--report"])
+        .arg(&report_path)
+        .output()
+        .expect("run meshbook");
+    let elapsed = started.elapsed();
+    eprintln!("rehearsal of {name}: {elapsed:?}");
+    assert!(
+        out.status.success(),
+        "`meshbook run {name} --sim` failed: {}",
+        describe(&out)
+    );
+
+    let text = std::fs::read_to_string(&report_path).unwrap_or_else(|e| {
+        panic!(
+            "no report at {}: {e}\n{}",
+            report_path.display(),
+            describe(&out)
+        )
+    });
+    for (secret, value) in SECRETS {
+        assert!(
+            !text.contains(value),
+            "the report of {name} contains the value of {secret}"
+        );
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !printed.contains(value),
+            "meshbook printed the value of {secret} while running {name}"
+        );
+    }
+
+    let report: serde_json::Value = serde_json::from_str(&text).expect("report is JSON");
+    let titles: Vec<&str> = report["sections"]
+        .as_array()
+        .expect("report.sections is an array")
+        .iter()
+        .map(|s| s["title"].as_str().expect("section title is a string"))
+        .collect();
+    assert_eq!(
+        titles, expected_sections,
+        "section titles of {name} differ from the walkthrough's headings"
+    );
+
+    let summary = &report["summary"];
+    assert_eq!(
+        summary["checks_passed"].as_u64(),
+        Some(0),
+        "no traffic check can pass on simulated clusters ({name}): {summary}"
+    );
+    assert!(
+        summary["checks_skipped"].as_u64().unwrap_or(0) > 0,
+        "{name} should record its traffic checks as skipped: {summary}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn gloo_mesh_multicluster_rehearses_offline() {
+    rehearse("gloo-mesh-multicluster", GLOO_MESH_MULTICLUSTER);
+}
+
+#[test]
+fn ambient_multicluster_workshop_rehearses_offline() {
+    rehearse(
+        "ambient-multicluster-workshop",
+        AMBIENT_MULTICLUSTER_WORKSHOP,
+    );
+}
+
+#[test]
+fn virtual_destinations_gloo_gateway_rehearses_offline() {
+    rehearse(
+        "virtual-destinations-gloo-gateway",
+        VIRTUAL_DESTINATIONS_GLOO_GATEWAY,
+    );
+}
+
+#[test]
+fn vcluster_gloo_mesh_rehearses_offline() {
+    rehearse("vcluster-gloo-mesh", VCLUSTER_GLOO_MESH);
+}
+
+#[test]
+fn global_mesh_rehearses_offline() {
+    rehearse("global-mesh", GLOBAL_MESH);
+}
+
+#[test]
+fn list_shows_every_bundled_runbook() {
+    let dir = temp_dir("list");
+    let out = meshbook(&dir)
+        .arg("list")
+        .output()
+        .expect("run meshbook list");
+    assert!(
+        out.status.success(),
+        "`meshbook list` failed: {}",
+        describe(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for (name, _) in ALL {
+        assert!(
+            stdout.contains(name),
+            "`meshbook list` does not show {name}:\n{stdout}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bundled_runbooks_are_exactly_the_five_walkthroughs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .expect("runbooks/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rhai"))
+        .map(|n| n.trim_end_matches(".rhai").to_string())
+        .collect();
+    found.sort();
+    let mut expected: Vec<String> = ALL.iter().map(|(n, _)| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn runbook_sections_are_declared_with_literal_titles_in_walkthrough_order() {
+    // A static check that needs no engine: the `section("...")` calls at the start of a line,
+    // in file order, are the expected titles.
+    for (name, expected) in ALL {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("runbooks")
+            .join(format!("{name}.rhai"));
+        let text = std::fs::read_to_string(&path).expect("runbook readable");
+        let titles: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("section(\""))
+            .map(|rest| rest.split("\", ||").next().unwrap_or(rest).to_string())
+            .collect();
+        assert_eq!(titles, *expected, "sections of {name}");
+    }
+}
