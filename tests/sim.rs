@@ -264,6 +264,20 @@ fn kubectl_conformance() {
         run(&["get", "widget", "w1", "-o", "jsonpath={.spec.color}"]),
         "blue"
     );
+    // client-side apply of a custom resource (JSON merge patches), twice
+    let w2 = dir.path().join("w2.yaml");
+    std::fs::write(&w2, WIDGET.replace("w1", "w2")).unwrap();
+    run(&["apply", "-f", w2.to_str().unwrap()]);
+    std::fs::write(
+        &w2,
+        WIDGET.replace("w1", "w2").replace("size: 3", "size: 5"),
+    )
+    .unwrap();
+    run(&["apply", "-f", w2.to_str().unwrap()]);
+    assert_eq!(
+        run(&["get", "widget", "w2", "-o", "jsonpath={.spec.size}"]),
+        "5"
+    );
     let table = run(&["get", "wd"]);
     assert!(table.contains("SIZE") && table.contains('3'), "{table}");
 
