@@ -249,6 +249,202 @@ fn kubectl_conformance() {
         .to_string();
     assert!(external.starts_with("198.51.100."), "{svc}");
 
+    // client-side apply (create, then a changed re-apply), set env, rollout restart
+    let cm = dir.path().join("cm.yaml");
+    std::fs::write(
+        &cm,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {a: '1', b: '2'}\n",
+    )
+    .unwrap();
+    run(&["apply", "-f", cm.to_str().unwrap()]);
+    std::fs::write(
+        &cm,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {a: '3'}\n",
+    )
+    .unwrap();
+    run(&["apply", "-f", cm.to_str().unwrap()]);
+    assert_eq!(
+        run(&["get", "cm", "app-config", "-o", "jsonpath={.data}"]),
+        r#"{"a":"3"}"#
+    );
+    run(&["set", "env", "deployment/web", "MODE=sim"]);
+    run(&["rollout", "restart", "deployment/web"]);
+    run(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    let env = run(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].env[0].value}",
+    ]);
+    assert_eq!(env, "sim");
+    let pods = run(&["get", "pods", "-l", "app=web", "-o", "name"]);
+    assert_eq!(
+        pods.lines().count(),
+        3,
+        "old pods are gone after the rollout: {pods}"
+    );
+    run(&[
+        "create",
+        "configmap",
+        "dry",
+        "--from-literal=a=b",
+        "--dry-run=server",
+    ]);
+    let (ok, _, _) = k.run(&["--context", "c1", "get", "cm", "dry"]);
+    assert!(!ok, "dry-run=server persists nothing");
+
+    // logs and exec on a simulated pod
+    let pod = pods
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("pod/")
+        .to_string();
+    let logs = run(&["logs", &pod]);
+    assert!(logs.contains(&pod) && logs.contains("simulated"), "{logs}");
+    let v = with(&["exec", &pod, "--", "ls", "/"]);
+    let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+    let (ok, out, err) = k.run(&refs);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains("cannot run `ls /`") && err.contains("126"),
+        "{err}"
+    );
+
+    // kubectl get -w prints table rows for watch events
+    let mut watcher = Command::new("kubectl")
+        .args([
+            "--context",
+            "c1",
+            "get",
+            "deploy",
+            "web",
+            "-w",
+            "--no-headers",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &cache)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECACHEDIR", &cache)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = watcher.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("kubectl get -w lists first");
+    assert!(first.starts_with("web"), "{first}");
+    run(&["annotate", "deployment", "web", "touched=yes"]);
+    let second = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("kubectl get -w prints the change");
+    assert!(
+        second.starts_with("web ") && second.contains("3/3"),
+        "{second}"
+    );
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+
+    let table = run(&["get", "deploy"]);
+    assert!(
+        table.contains("READY") && table.contains("UP-TO-DATE") && table.contains("3/3"),
+        "{table}"
+    );
+
+    run(&["delete", "widget", "w1"]);
+    let v = with(&["get", "widget", "w1"]);
+    let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+    let (ok, _, err) = k.run(&refs);
+    assert!(
+        !ok && err.contains("NotFound") && err.contains("widgets.example.com \"w1\" not found"),
+        "{err}"
+    );
+
+    let (ok, _, err) = k.run(&["--context", "c2", "get", "deployment", "web"]);
+    assert!(
+        !ok && err.contains("not found"),
+        "objects of c1 are not on c2: {err}"
+    );
+    let out = k.ok(&[
+        "--context",
+        "c3",
+        "get",
+        "ns",
+        "kube-system",
+        "-o",
+        "jsonpath={.metadata.labels.kubernetes\\.io/metadata\\.name}",
+    ]);
+    assert_eq!(out, "kube-system");
+}
+
+/// Simulated clusters served on sockets, a kubeconfig naming them, and a kubectl cache, all
+/// in a temporary directory (None when kubectl is not installed).
+struct Bed {
+    _fleet: meshbook::sim::SimFleet,
+    rt: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+    cache: std::path::PathBuf,
+}
+
+impl Bed {
+    fn start(names: &[&str]) -> Option<Bed> {
+        if !have_kubectl() {
+            eprintln!("skipping: kubectl not found");
+            return None;
+        }
+        let rt = rt();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let cache = dir.path().join("cache");
+        std::fs::create_dir_all(&cache).unwrap();
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let (fleet, urls) = rt
+            .block_on(start_fleet(&names, SimOptions::default()))
+            .unwrap();
+        write_kubeconfig(&kubeconfig, &urls).unwrap();
+        Some(Bed {
+            _fleet: fleet,
+            rt,
+            dir,
+            kubeconfig,
+            cache,
+        })
+    }
+
+    fn kubectl(&self) -> Kubectl<'_> {
+        Kubectl {
+            kubeconfig: &self.kubeconfig,
+            cache: &self.cache,
+        }
+    }
+}
+
+#[test]
+fn kubectl_typed_creates_send_protobuf() {
+    let Some(bed) = Bed::start(&["c1"]) else {
+        return;
+    };
+    let _guard = bed.rt.enter();
+    let k = bed.kubectl();
+    let run = |args: &[&str]| -> String {
+        let mut v = vec!["--context", "c1"];
+        v.extend_from_slice(args);
+        k.ok(&v)
+    };
     // typed kubectl commands send protobuf
     run(&["create", "namespace", "team-a"]);
     run(&[
@@ -435,70 +631,27 @@ fn kubectl_conformance() {
     run(&["delete", "namespace", "team-a", "--timeout=20s"]);
     let (ok, _, _) = k.run(&["--context", "c1", "get", "ns", "team-a"]);
     assert!(!ok, "the namespace is gone after delete");
+}
 
-    // client-side apply (create, then a changed re-apply), set env, rollout restart
-    let cm = dir.path().join("cm.yaml");
-    std::fs::write(
-        &cm,
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {a: '1', b: '2'}\n",
-    )
-    .unwrap();
-    run(&["apply", "-f", cm.to_str().unwrap()]);
-    std::fs::write(
-        &cm,
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {a: '3'}\n",
-    )
-    .unwrap();
-    run(&["apply", "-f", cm.to_str().unwrap()]);
-    assert_eq!(
-        run(&["get", "cm", "app-config", "-o", "jsonpath={.data}"]),
-        r#"{"a":"3"}"#
-    );
-    run(&["set", "env", "deployment/web", "MODE=sim"]);
-    run(&["rollout", "restart", "deployment/web"]);
+#[test]
+fn kubectl_other_workloads_and_utilities() {
+    let Some(bed) = Bed::start(&["c1"]) else {
+        return;
+    };
+    let _guard = bed.rt.enter();
+    let k = bed.kubectl();
+    let dir = &bed.dir;
+    let run = |args: &[&str]| -> String {
+        let mut v = vec!["--context", "c1"];
+        v.extend_from_slice(args);
+        k.ok(&v)
+    };
+    let crd = dir.path().join("crd.yaml");
+    std::fs::write(&crd, CRD).unwrap();
+    run(&["apply", "--server-side", "-f", crd.to_str().unwrap()]);
+    run(&["create", "deployment", "web", "--image=nginx"]);
+    run(&["create", "service", "clusterip", "web", "--tcp=80:80"]);
     run(&["rollout", "status", "deployment/web", "--timeout=30s"]);
-    let env = run(&[
-        "get",
-        "deploy",
-        "web",
-        "-o",
-        "jsonpath={.spec.template.spec.containers[0].env[0].value}",
-    ]);
-    assert_eq!(env, "sim");
-    let pods = run(&["get", "pods", "-l", "app=web", "-o", "name"]);
-    assert_eq!(
-        pods.lines().count(),
-        3,
-        "old pods are gone after the rollout: {pods}"
-    );
-    run(&[
-        "create",
-        "configmap",
-        "dry",
-        "--from-literal=a=b",
-        "--dry-run=server",
-    ]);
-    let (ok, _, _) = k.run(&["--context", "c1", "get", "cm", "dry"]);
-    assert!(!ok, "dry-run=server persists nothing");
-
-    // logs and exec on a simulated pod
-    let pod = pods
-        .lines()
-        .next()
-        .unwrap()
-        .trim_start_matches("pod/")
-        .to_string();
-    let logs = run(&["logs", &pod]);
-    assert!(logs.contains(&pod) && logs.contains("simulated"), "{logs}");
-    let v = with(&["exec", &pod, "--", "ls", "/"]);
-    let refs: Vec<&str> = v.iter().map(String::as_str).collect();
-    let (ok, out, err) = k.run(&refs);
-    assert!(!ok && out.is_empty(), "{out}");
-    assert!(
-        err.contains("cannot run `ls /`") && err.contains("126"),
-        "{err}"
-    );
-
     // other workloads converge too
     let workloads = dir.path().join("workloads.yaml");
     std::fs::write(&workloads, WORKLOADS).unwrap();
@@ -531,81 +684,4 @@ fn kubectl_conformance() {
         ns_table.contains("STATUS") && ns_table.contains("Active"),
         "{ns_table}"
     );
-
-    // kubectl get -w prints table rows for watch events
-    let mut watcher = Command::new("kubectl")
-        .args([
-            "--context",
-            "c1",
-            "get",
-            "deploy",
-            "web",
-            "-w",
-            "--no-headers",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &cache)
-        .env("KUBECONFIG", &kubeconfig)
-        .env("KUBECACHEDIR", &cache)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = watcher.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
-    let first = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("kubectl get -w lists first");
-    assert!(first.starts_with("web"), "{first}");
-    run(&["annotate", "deployment", "web", "touched=yes"]);
-    let second = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("kubectl get -w prints the change");
-    assert!(
-        second.starts_with("web ") && second.contains("3/3"),
-        "{second}"
-    );
-    let _ = watcher.kill();
-    let _ = watcher.wait();
-
-    let table = run(&["get", "deploy"]);
-    assert!(
-        table.contains("READY") && table.contains("UP-TO-DATE") && table.contains("3/3"),
-        "{table}"
-    );
-
-    run(&["delete", "widget", "w1"]);
-    let v = with(&["get", "widget", "w1"]);
-    let refs: Vec<&str> = v.iter().map(String::as_str).collect();
-    let (ok, _, err) = k.run(&refs);
-    assert!(
-        !ok && err.contains("NotFound") && err.contains("widgets.example.com \"w1\" not found"),
-        "{err}"
-    );
-
-    let (ok, _, err) = k.run(&["--context", "c2", "get", "deployment", "web"]);
-    assert!(
-        !ok && err.contains("not found"),
-        "objects of c1 are not on c2: {err}"
-    );
-    let out = k.ok(&[
-        "--context",
-        "c3",
-        "get",
-        "ns",
-        "kube-system",
-        "-o",
-        "jsonpath={.metadata.labels.kubernetes\\.io/metadata\\.name}",
-    ]);
-    assert_eq!(out, "kube-system");
 }
