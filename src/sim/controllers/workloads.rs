@@ -439,3 +439,32 @@ pub fn job(c: &Cluster, ns: &str, name: &str) -> Outcome {
     let _ = c.set_status(&r, ns, name, status);
     Outcome::Done
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_hash_is_stable_and_tracks_changes() {
+        let a = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}});
+        let mut b = a.clone();
+        assert_eq!(template_hash(&a), template_hash(&b));
+        assert_eq!(template_hash(&a).len(), 10);
+        b["spec"]["containers"][0]["image"] = json!("nginx:2");
+        assert_ne!(template_hash(&a), template_hash(&b));
+    }
+
+    #[test]
+    fn conditions_keep_their_transition_time_while_unchanged() {
+        let first = condition(
+            &json!({}),
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "ok",
+        );
+        let prev = json!({"conditions": [first.clone()]});
+        let again = condition(&prev, "Available", "True", "MinimumReplicasAvailable", "ok");
+        assert_eq!(again, first);
+    }
+}
