@@ -356,6 +356,22 @@ const BUILTINS: &[Builtin] = &[
         "crd,crds",
     ),
     Builtin(
+        "apiregistration.k8s.io/v1",
+        "apiservices",
+        "apiservice",
+        "APIService",
+        false,
+        "",
+    ),
+    Builtin(
+        "node.k8s.io/v1",
+        "runtimeclasses",
+        "runtimeclass",
+        "RuntimeClass",
+        false,
+        "",
+    ),
+    Builtin(
         "authorization.k8s.io/v1",
         "selfsubjectaccessreviews",
         "",
@@ -440,6 +456,7 @@ const WITH_STATUS: &[&str] = &[
     "persistentvolumes",
     "resourcequotas",
     "certificatesigningrequests",
+    "apiservices",
 ];
 const WITH_SCALE: &[&str] = &["deployments", "replicasets", "statefulsets"];
 

@@ -223,3 +223,29 @@ fn dropping_a_cluster_stops_its_server() {
         .await;
     });
 }
+
+#[test]
+fn claims_bind_and_chart_kinds_are_served() {
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    rt().block_on(async {
+        let sim = SimCluster::start("v1", 0, SimOptions::default());
+        let client = sim.client();
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");
+        let pvc: PersistentVolumeClaim = serde_json::from_value(json!({"metadata": {"name": "data"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "2Gi"}}}}))
+        .unwrap();
+        pvcs.create(&PostParams::default(), &pvc).await.unwrap();
+        eventually("the claim binds", || {
+            let pvcs = pvcs.clone();
+            async move { (pvcs.get("data").await.ok()?.status?.phase.as_deref() == Some("Bound")).then_some(()) }
+        })
+        .await;
+        let apis = dynamic(&client, "apiregistration.k8s.io", "v1", "APIService", "apiservices", None);
+        let pp = PatchParams::apply("test");
+        apis.patch("v1beta1.metrics.k8s.io", &pp, &Patch::Apply(json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+            "metadata": {"name": "v1beta1.metrics.k8s.io"},
+            "spec": {"group": "metrics.k8s.io", "version": "v1beta1", "groupPriorityMinimum": 100, "versionPriority": 100}})))
+            .await
+            .unwrap();
+    });
+}

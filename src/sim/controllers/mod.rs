@@ -208,6 +208,7 @@ impl Controllers {
         let mut out = match (key.res.group.as_str(), key.res.plural.as_str()) {
             ("", "namespaces") => core::namespace(c, &key.name),
             ("", "services") => core::service(self, key),
+            ("", "persistentvolumeclaims") => core::bind_claim(c, &key.ns, &key.name),
             ("", "pods") => kubelet::pod(c, &key.ns, &key.name),
             ("apps", "deployments") => workloads::deployment(c, &key.ns, &key.name),
             ("apps", "replicasets") => workloads::replicaset(c, &key.ns, &key.name),
