@@ -79,6 +79,9 @@ spec:
   template:
     metadata: {labels: {app: db}}
     spec: {containers: [{name: db, image: postgres}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 ---
 apiVersion: apps/v1
 kind: DaemonSet
@@ -657,6 +660,10 @@ fn kubectl_other_workloads_and_utilities() {
     std::fs::write(&workloads, WORKLOADS).unwrap();
     run(&["apply", "-f", workloads.to_str().unwrap()]);
     run(&["rollout", "status", "statefulset/db", "--timeout=30s"]);
+    assert_eq!(
+        run(&["get", "pvc", "data-db-1", "-o", "jsonpath={.status.phase}"]),
+        "Bound"
+    );
     run(&["rollout", "status", "daemonset/agent", "--timeout=30s"]);
     run(&[
         "wait",

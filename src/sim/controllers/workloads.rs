@@ -374,6 +374,7 @@ pub fn statefulset(c: &Cluster, ns: &str, name: &str) -> Outcome {
     let want = int(&sts["spec"]["replicas"], 1).max(0);
     let hash = template_hash(&sts["spec"]["template"]);
     let names: Vec<String> = (0..want).map(|i| format!("{name}-{i}")).collect();
+    claims_for(c, &sts, ns, &names);
     let pods = converge_named_pods(
         c,
         &sts,
@@ -389,6 +390,34 @@ pub fn statefulset(c: &Cluster, ns: &str, name: &str) -> Outcome {
         "observedGeneration": sts["metadata"]["generation"], "collisionCount": 0});
     let _ = c.set_status(&r, ns, name, status);
     Outcome::Done
+}
+
+/// One PersistentVolumeClaim `<template>-<pod>` per volumeClaimTemplate and pod, kept when
+/// the StatefulSet scales down (as Kubernetes does by default).
+fn claims_for(c: &Cluster, sts: &Value, ns: &str, pods: &[String]) {
+    let Some(def) = c.registry().by_kind("v1", "PersistentVolumeClaim") else {
+        return;
+    };
+    for tpl in sts["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let tname = tpl["metadata"]["name"].as_str().unwrap_or("data");
+        for pod in pods {
+            let claim = format!("{tname}-{pod}");
+            if c.store.get(&def.key(), ns, &claim).is_none() {
+                let labels = sts["spec"]["selector"]["matchLabels"].clone();
+                let pvc = json!({"metadata": {"name": claim, "labels": labels}, "spec": tpl["spec"].clone()});
+                let _ = c.create(
+                    &def,
+                    ns,
+                    pvc,
+                    &crate::sim::cluster::WriteOpts::controller("statefulset-controller"),
+                );
+            }
+        }
+    }
 }
 
 /// Job: pods that complete at once; the Job then reports Complete.
