@@ -279,6 +279,9 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
                             .map(Duration::from_secs),
                         send_initial_events: send_initial,
                         as_table: wants_table(&headers),
+                        bookmarks: query
+                            .get("allowWatchBookmarks")
+                            .is_some_and(|v| v == "true"),
                     },
                 ));
             }

@@ -98,3 +98,21 @@ fn http_surface_discovery_and_error_bodies() {
         assert_eq!(body.lines().count(), 1);
     });
 }
+
+#[test]
+#[ignore = "slow: waits for the 10 s bookmark"]
+fn quiet_watches_get_bookmarks() {
+    rt().block_on(async {
+        let sim = SimCluster::start("b1", 0, SimOptions::default());
+        let base = format!("http://{}", sim.serve_local().await.unwrap());
+        let body = reqwest::get(format!("{base}/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=12&resourceVersion=1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let last: serde_json::Value = serde_json::from_str(body.lines().last().unwrap()).unwrap();
+        assert_eq!(last["type"], "BOOKMARK");
+        assert!(last["object"]["metadata"]["resourceVersion"].as_str().unwrap().parse::<u64>().unwrap() > 1);
+    });
+}
