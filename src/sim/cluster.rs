@@ -67,6 +67,9 @@ pub struct Cluster {
     pod_ips: AtomicU32,
     /// The other clusters of the same fleet.
     peers: RwLock<Vec<Weak<Cluster>>>,
+    /// Cancelled when the last `SimCluster` handle is dropped: controllers, servers and
+    /// watches end.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 impl Cluster {
@@ -82,6 +85,7 @@ impl Cluster {
             lb_ips: AtomicU32::new(0),
             pod_ips: AtomicU32::new(10),
             peers: RwLock::new(Vec::new()),
+            stop: tokio_util::sync::CancellationToken::new(),
         }
     }
 

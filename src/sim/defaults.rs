@@ -251,6 +251,11 @@ fn service(cluster: &Cluster, old: Option<&Value>, obj: &mut Value) {
             if p["targetPort"].is_null() {
                 p["targetPort"] = p["port"].clone();
             }
+            if ty == "ClusterIP" {
+                if let Some(m) = p.as_object_mut() {
+                    m.remove("nodePort");
+                }
+            }
             if (ty == "NodePort" || ty == "LoadBalancer") && p["nodePort"].is_null() {
                 let kept = old_ports
                     .as_array()

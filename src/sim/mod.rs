@@ -7,11 +7,12 @@
 //! | `store.rs` | objects, resourceVersions, the event log watches replay |
 //! | `resources.rs`, `registry.rs` | built-in kinds and CRDs served |
 //! | `server.rs`, `discovery.rs`, `watch.rs`, `table.rs`, `pods.rs` | the HTTP API |
+//! | `protobuf.rs` | kubectl's protobuf request bodies for common built-in kinds |
 //! | `cluster.rs`, `defaults.rs` | writes: create, replace, patch, apply, delete; defaulting |
 //! | `patch.rs`, `ssa.rs` | merge / strategic / JSON patch; server-side apply ownership |
-//! | `selector.rs` | label and field selectors |
-//! | `controllers/` | namespaces, workloads, services, CRDs, garbage collection |
-//! | `rules.rs` | vendor behaviours from YAML rules |
+//! | `selector.rs`, `status.rs` | label and field selectors; `Status` error bodies |
+//! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
+//! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |
 
 mod cluster;
@@ -68,10 +69,15 @@ impl Default for SimOptions {
 }
 
 /// One simulated cluster: store, controllers and router. Cheap to clone.
+///
+/// Keep a handle (or its `SimFleet`) for as long as the cluster is used: dropping the last
+/// handle stops its controllers, its socket servers and its watches (a `client()` made
+/// earlier still answers, but nothing converges any more).
 #[derive(Clone)]
 pub struct SimCluster {
     inner: Arc<Cluster>,
     router: axum::Router,
+    _stop: Arc<tokio_util::sync::DropGuard>,
 }
 
 /// The first address of the simulated LoadBalancer pool (TEST-NET-2, never routable).
@@ -124,7 +130,12 @@ impl SimCluster {
         seed(&inner);
         controllers::spawn(inner.clone(), rules);
         let router = server::router(inner.clone());
-        SimCluster { inner, router }
+        let _stop = Arc::new(inner.stop.clone().drop_guard());
+        SimCluster {
+            inner,
+            router,
+            _stop,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -154,6 +165,7 @@ impl SimCluster {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
         let router = self.router.clone();
+        let stop = self.inner.stop.clone();
         tokio::spawn(async move {
             // Watches stream small chunks: without TCP_NODELAY, Nagle's algorithm and delayed
             // ACKs hold each event back ~40ms, which every wait would pay.
@@ -161,7 +173,9 @@ impl SimCluster {
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            if let Err(e) = axum::serve(listener, router).await {
+            let served =
+                axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned());
+            if let Err(e) = served.await {
                 tracing::debug!("simulated cluster server stopped: {e}");
             }
         });
@@ -255,6 +269,32 @@ impl SimFleet {
             .iter()
             .find(|c| c.name() == name)
             .cloned()
+    }
+
+    /// The LoadBalancer Service that owns a simulated address: `(cluster, Service object)`.
+    /// Simulated HTTP checks use it to know what an address like 198.51.100.33 stands for.
+    pub fn service_for_address(&self, ip: &IpAddr) -> Option<(String, serde_json::Value)> {
+        let want = ip.to_string();
+        let clusters = self
+            .clusters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for c in clusters {
+            let (svcs, _) = c
+                .inner
+                .store
+                .list(&resources::ResKey::new("", "services"), None);
+            for s in svcs {
+                let hit = s["status"]["loadBalancer"]["ingress"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|i| i["ip"] == want.as_str()));
+                if hit {
+                    return Some((c.name().to_string(), s));
+                }
+            }
+        }
+        None
     }
 
     pub fn names(&self) -> Vec<String> {

@@ -61,6 +61,22 @@ RoleBinding: 1 metadata ObjectMeta; 2 subjects *Subject; 3 roleRef RoleRef
 ClusterRoleBinding: 1 metadata ObjectMeta; 2 subjects *Subject; 3 roleRef RoleRef
 Subject: 1 kind s; 2 apiGroup s; 3 name s; 4 namespace s
 RoleRef: 1 apiGroup s; 2 kind s; 3 name s
+Ingress: 1 metadata ObjectMeta; 2 spec IngressSpec
+IngressSpec: 1 defaultBackend IngressBackend; 2 tls *IngressTLS; 3 rules *IngressRule; 4 ingressClassName s
+IngressTLS: 1 hosts *s; 2 secretName s
+IngressRule: 1 host s; 2 ingressRuleValue IngressRuleValue
+IngressRuleValue: 1 http HTTPIngressRuleValue
+HTTPIngressRuleValue: 1 paths *HTTPIngressPath
+HTTPIngressPath: 1 path s; 2 backend IngressBackend; 3 pathType s
+IngressBackend: 3 resource TypedLocalObjectReference; 4 service IngressServiceBackend
+TypedLocalObjectReference: 1 apiGroup s; 2 kind s; 3 name s
+IngressServiceBackend: 1 name s; 2 port ServiceBackendPort
+ServiceBackendPort: 1 name s; 2 number i
+PodDisruptionBudget: 1 metadata ObjectMeta; 2 spec PodDisruptionBudgetSpec
+PodDisruptionBudgetSpec: 1 minAvailable ios; 2 selector LabelSelector; 3 maxUnavailable ios; 4 unhealthyPodEvictionPolicy s
+PriorityClass: 1 metadata ObjectMeta; 2 value i; 3 globalDefault b; 4 description s; 5 preemptionPolicy s
+ResourceQuota: 1 metadata ObjectMeta; 2 spec ResourceQuotaSpec
+ResourceQuotaSpec: 1 hard mq; 2 scopes *s
 Scale: 1 metadata ObjectMeta; 2 spec ScaleSpec
 ScaleSpec: 1 replicas i
 DeleteOptions: 1 gracePeriodSeconds i; 2 preconditions Preconditions; 3 orphanDependents b; 4 propagationPolicy s; 5 dryRun *s
@@ -147,7 +163,7 @@ fn fields(b: &[u8]) -> Option<Vec<(u64, Wire<'_>)>> {
             }
             2 => {
                 let len = usize::try_from(varint(b, &mut pos)?).ok()?;
-                let s = b.get(pos..pos + len)?;
+                let s = b.get(pos..pos.checked_add(len)?)?;
                 pos += len;
                 Wire::Bytes(s)
             }
@@ -190,7 +206,10 @@ fn decode_message(msg: &str, b: &[u8], unknown: &mut Vec<String>) -> Option<Valu
             }
         } else if let Value::Object(inner) = &v {
             // VolumeSource and similar are embedded inline in JSON
-            if f.name == "volumeSource" || f.name == "localObjectReference" {
+            if matches!(
+                f.name.as_str(),
+                "volumeSource" | "localObjectReference" | "ingressRuleValue"
+            ) {
                 for (k, x) in inner {
                     out.insert(k.clone(), x.clone());
                 }
@@ -344,6 +363,13 @@ mod tests {
         out.extend(enc_varint(b.len() as u64));
         out.extend_from_slice(b);
         out
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(decode(b"nope").is_err());
+        assert!(decode(b"k8s\0\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01").is_err());
+        assert!(decode(b"k8s\0\x0a\x02\x0a").is_err());
     }
 
     #[test]

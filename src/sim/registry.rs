@@ -70,10 +70,15 @@ impl Registry {
             .retain(|d| !(d.custom && d.group == key.group && d.plural == key.plural));
     }
 
-    /// Groups with their versions (preferred first), built-ins first.
+    /// Groups with their versions (preferred first): built-ins first, then CRD groups by name,
+    /// as the aggregator orders them (so `gateway` means gateway.networking.k8s.io's Gateway
+    /// rather than networking.istio.io's, as with kubectl against a real cluster).
     pub fn groups(&self) -> Vec<(String, Vec<String>)> {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        for d in &self.defs {
+        let mut custom: Vec<&ResourceDef> = self.defs.iter().filter(|d| d.custom).collect();
+        custom.sort_by(|a, b| a.group.cmp(&b.group));
+        let ordered = self.defs.iter().filter(|d| !d.custom).chain(custom);
+        for d in ordered {
             if d.group.is_empty() {
                 continue;
             }
@@ -102,5 +107,33 @@ impl Registry {
 
     pub fn all(&self) -> &[ResourceDef] {
         &self.defs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::resources::crd_def;
+    use serde_json::json;
+
+    #[test]
+    fn crd_groups_follow_builtins_by_name() {
+        let mut r = Registry::default();
+        for g in ["networking.istio.io", "gateway.networking.k8s.io"] {
+            let crd = json!({"spec": {"group": g, "names": {"plural": "gateways", "kind": "Gateway"},
+                "versions": [{"name": "v1", "served": true, "storage": true}]}});
+            assert!(r.upsert(crd_def(&crd).unwrap()));
+        }
+        let groups: Vec<String> = r.groups().into_iter().map(|(g, _)| g).collect();
+        let gw = groups
+            .iter()
+            .position(|g| g == "gateway.networking.k8s.io")
+            .unwrap();
+        let istio = groups
+            .iter()
+            .position(|g| g == "networking.istio.io")
+            .unwrap();
+        let apps = groups.iter().position(|g| g == "apps").unwrap();
+        assert!(apps < gw && gw < istio, "{groups:?}");
     }
 }

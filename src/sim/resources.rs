@@ -59,6 +59,12 @@ impl ResourceDef {
         ResKey::new(&self.group, &self.plural)
     }
 
+    /// Reviews (access, token) are answered, never stored.
+    pub fn is_review(&self) -> bool {
+        !self.custom
+            && (self.group == "authorization.k8s.io" || self.group == "authentication.k8s.io")
+    }
+
     pub fn api_version(&self, version: &str) -> String {
         if self.group.is_empty() {
             version.to_string()
@@ -83,8 +89,8 @@ impl ResourceDef {
             "update",
             "watch",
         ];
-        if self.plural == "events" && self.group.is_empty() {
-            verbs.retain(|_| true);
+        if self.is_review() {
+            verbs = vec!["create"];
         }
         let mut main = json!({
             "name": self.plural,
@@ -111,6 +117,10 @@ impl ResourceDef {
                 "namespaced": self.namespaced, "group": "autoscaling", "version": "v1",
                 "kind": "Scale", "verbs": ["get", "patch", "update"]}),
             );
+        }
+        if self.group.is_empty() && self.plural == "serviceaccounts" {
+            out.push(json!({"name": "serviceaccounts/token", "singularName": "", "namespaced": true,
+                "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]}));
         }
         if self.group.is_empty() && self.plural == "pods" {
             for (sub, verbs) in [
@@ -346,6 +356,62 @@ const BUILTINS: &[Builtin] = &[
         "crd,crds",
     ),
     Builtin(
+        "apiregistration.k8s.io/v1",
+        "apiservices",
+        "apiservice",
+        "APIService",
+        false,
+        "",
+    ),
+    Builtin(
+        "node.k8s.io/v1",
+        "runtimeclasses",
+        "runtimeclass",
+        "RuntimeClass",
+        false,
+        "",
+    ),
+    Builtin(
+        "authorization.k8s.io/v1",
+        "selfsubjectaccessreviews",
+        "",
+        "SelfSubjectAccessReview",
+        false,
+        "",
+    ),
+    Builtin(
+        "authorization.k8s.io/v1",
+        "selfsubjectrulesreviews",
+        "",
+        "SelfSubjectRulesReview",
+        false,
+        "",
+    ),
+    Builtin(
+        "authorization.k8s.io/v1",
+        "subjectaccessreviews",
+        "",
+        "SubjectAccessReview",
+        false,
+        "",
+    ),
+    Builtin(
+        "authentication.k8s.io/v1",
+        "tokenreviews",
+        "",
+        "TokenReview",
+        false,
+        "",
+    ),
+    Builtin(
+        "authentication.k8s.io/v1",
+        "selfsubjectreviews",
+        "",
+        "SelfSubjectReview",
+        false,
+        "",
+    ),
+    Builtin(
         "storage.k8s.io/v1",
         "storageclasses",
         "storageclass",
@@ -390,6 +456,7 @@ const WITH_STATUS: &[&str] = &[
     "persistentvolumes",
     "resourcequotas",
     "certificatesigningrequests",
+    "apiservices",
 ];
 const WITH_SCALE: &[&str] = &["deployments", "replicasets", "statefulsets"];
 

@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use handlebars::{handlebars_helper, Handlebars};
+use handlebars::Handlebars;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -30,6 +30,12 @@ use super::patch::merge_patch;
 use super::resources::ResKey;
 use super::selector::LabelSelector;
 use super::store::meta_str;
+
+mod links;
+mod templates;
+
+use links::remove_copies;
+use templates::{field, registry};
 
 /// Annotation naming the rule that created an object.
 pub const RULE_ANNOTATION: &str = "sim.meshbook.dev/rule";
@@ -142,42 +148,6 @@ pub struct Rules {
     rules: Vec<Rule>,
     links: Vec<Link>,
     hb: Handlebars<'static>,
-}
-
-fn field<'a>(obj: &'a Value, path: &str) -> &'a Value {
-    path.split('.')
-        .fold(obj, |cur, p| cur.get(p).unwrap_or(&Value::Null))
-}
-
-handlebars_helper!(json_helper: |v: Json| serde_json::to_string(v).unwrap_or_default());
-handlebars_helper!(lower: |s: str| s.to_lowercase());
-handlebars_helper!(default_helper: |v: Json, d: Json| if v.is_null() || v == "" { d.clone() } else { v.clone() });
-handlebars_helper!(get_helper: |v: Json, path: str| field(v, path).clone());
-handlebars_helper!(label_helper: |v: Json, key: str| v["metadata"]["labels"].get(key).cloned().unwrap_or(Value::Null));
-handlebars_helper!(uniq_by: |list: Json, key: str| {
-    let mut seen = Vec::new();
-    let mut out = Vec::new();
-    for item in list.as_array().into_iter().flatten() {
-        let k = item.get(key).cloned().unwrap_or(Value::Null);
-        if !seen.contains(&k) {
-            seen.push(k);
-            out.push(item.clone());
-        }
-    }
-    Value::Array(out)
-});
-
-fn registry() -> Handlebars<'static> {
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(handlebars::no_escape);
-    hb.register_helper("json", Box::new(json_helper));
-    hb.register_helper("lower", Box::new(lower));
-    hb.register_helper("default", Box::new(default_helper));
-    hb.register_helper("get", Box::new(get_helper));
-    hb.register_helper("uniq_by", Box::new(uniq_by));
-    hb.register_helper("label", Box::new(label_helper));
-    hb
 }
 
 impl Rules {
@@ -428,98 +398,6 @@ impl Rules {
         self.hb
             .render(name, ctx)
             .map_err(|e| RunError::Failed(format!("template `{name}`: {e}")))
-    }
-}
-
-impl Rules {
-    /// Whether some rule replicates into linked clusters (they need a periodic resync).
-    pub(crate) fn replicating_kinds(&self) -> Vec<(String, String)> {
-        self.rules
-            .iter()
-            .filter(|r| r.replicate.is_some())
-            .map(|r| (r.matcher.group.clone(), r.matcher.kind.clone()))
-            .collect()
-    }
-
-    /// Whether some replicating rule matches `obj` (the periodic re-check of replicated
-    /// objects only needs those: re-checking every Service made an idle cluster busy).
-    pub(crate) fn replicates(&self, obj: &Value) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.replicate.is_some() && Self::matches(r, obj))
-    }
-
-    /// Whether cluster `from` holds a link object pointing at cluster `to`.
-    fn links_to(&self, from: &Cluster, to: &Cluster) -> bool {
-        for link in &self.links {
-            let reg = from.registry();
-            let Some(def) = reg
-                .all()
-                .iter()
-                .find(|d| d.group == link.matcher.group && d.kind == link.matcher.kind)
-                .cloned()
-            else {
-                continue;
-            };
-            drop(reg);
-            for o in from.store.list(&def.key(), None).0 {
-                let probe = Rule {
-                    name: link.name.clone(),
-                    matcher: link.matcher.clone(),
-                    lookup: BTreeMap::new(),
-                    create: vec![],
-                    status: None,
-                    owned: false,
-                    replicate: None,
-                };
-                if !Self::matches(&probe, &o) {
-                    continue;
-                }
-                for a in field(&o, &link.addresses).as_array().into_iter().flatten() {
-                    let text = a.get("value").unwrap_or(a).as_str().unwrap_or_default();
-                    let owner = text
-                        .parse()
-                        .ok()
-                        .and_then(|ip| super::lb_address_owner(&ip));
-                    if owner == Some(to.index % 8) {
-                        return true;
-                    }
-                }
-            }
-        }
-        false
-    }
-
-    /// The peers linked with `c` in either direction.
-    fn linked_peers(&self, c: &Cluster) -> Vec<std::sync::Arc<Cluster>> {
-        c.peers()
-            .into_iter()
-            .filter(|p| self.links_to(p, c) || self.links_to(c, p))
-            .collect()
-    }
-
-    /// An object was deleted: remove what replicating rules copied into peers for it.
-    pub(crate) fn deleted(&self, c: &Cluster, obj: &Value) {
-        for rule in self
-            .rules
-            .iter()
-            .filter(|r| r.replicate.is_some() && Self::applies_to_kind(r, obj))
-        {
-            remove_copies(c, rule, obj);
-        }
-    }
-}
-
-fn remove_copies(c: &Cluster, rule: &Rule, owner: &Value) {
-    let uid = meta_str(owner, "uid");
-    for peer in c.peers() {
-        for (res, o) in peer.store.owned_by(uid) {
-            if o["metadata"]["annotations"][RULE_ANNOTATION] == rule.name.as_str() {
-                let _ =
-                    peer.store
-                        .delete(&res, meta_str(&o, "namespace"), meta_str(&o, "name"), false);
-            }
-        }
     }
 }
 

@@ -54,7 +54,10 @@ fn decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("-"),
+                16,
+            ) {
                 Ok(b) => {
                     out.push(b);
                     i += 2;
@@ -176,6 +179,7 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
             "status" => t.def.status,
             "scale" => t.def.scale,
             "finalize" => t.def.plural == "namespaces",
+            "token" => t.def.plural == "serviceaccounts" && t.def.group.is_empty(),
             "log" | "exec" | "attach" | "portforward" | "eviction" => {
                 t.def.plural == "pods" && t.def.group.is_empty()
             }
@@ -275,6 +279,9 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
                             .map(Duration::from_secs),
                         send_initial_events: send_initial,
                         as_table: wants_table(&headers),
+                        bookmarks: query
+                            .get("allowWatchBookmarks")
+                            .is_some_and(|v| v == "true"),
                     },
                 ));
             }
@@ -314,6 +321,29 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
                     Ok(json_response(200, &obj))
                 }
             }
+        }
+        // reviews and token requests are answered from their kind alone
+        (Method::POST, None, None) if t.def.is_review() => {
+            let body = if is_protobuf {
+                json!({})
+            } else {
+                parse_body()?
+            };
+            Ok(json_response(201, &review(&t.def, body)))
+        }
+        (Method::POST, Some(name), Some("token")) => {
+            c.store
+                .get(&t.def.key(), &ns_key, name)
+                .ok_or_else(|| ApiError::not_found(&t.def.key(), name))?;
+            let mut req = if is_protobuf {
+                json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
+            } else {
+                parse_body()?
+            };
+            let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+            req["status"] = json!({"token": format!("meshbook-simulated-token-for-{ns_key}-{name}"),
+                "expirationTimestamp": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+            Ok(json_response(201, &req))
         }
         (Method::POST, None, None) => {
             let obj = c.create(&t.def, &ns_key, parse_body()?, &opts)?;
@@ -396,6 +426,26 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
     }
 }
 
+/// Access and token reviews: everything is allowed and every token is valid.
+fn review(def: &ResourceDef, mut body: Value) -> Value {
+    body["apiVersion"] = json!(def.preferred_api_version());
+    body["kind"] = json!(def.kind);
+    body["status"] = match def.kind.as_str() {
+        "TokenReview" => {
+            json!({"authenticated": true, "user": {"username": "meshbook-sim", "groups": ["system:masters", "system:authenticated"]}})
+        }
+        "SelfSubjectReview" => {
+            json!({"userInfo": {"username": "meshbook-sim", "groups": ["system:masters", "system:authenticated"]}})
+        }
+        "SelfSubjectRulesReview" => {
+            json!({"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": false})
+        }
+        _ => json!({"allowed": true, "reason": "simulated clusters allow everything"}),
+    };
+    body
+}
+
 fn scale_if(def: &ResourceDef, sub: Option<&str>, obj: Value) -> Value {
     if sub == Some("scale") {
         scale_of(def, &obj)
@@ -413,5 +463,9 @@ mod tests {
         let q = parse_query(Some("&labelSelector=app%3Dweb%2Ctier+in+(a)&&watch=1"));
         assert_eq!(q["labelSelector"], "app=web,tier in (a)");
         assert_eq!(q["watch"], "1");
+        // odd escapes never panic
+        let q = parse_query(Some("a=%C3%A9&b=%é&c=%"));
+        assert_eq!(q["a"], "é");
+        assert_eq!(q["c"], "%");
     }
 }

@@ -17,6 +17,9 @@ use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::store::{Event, EventType};
 
+/// How long a watch with bookmarks stays quiet before sending one.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
+
 /// What a watch asks for.
 pub struct WatchRequest {
     pub def: ResourceDef,
@@ -29,6 +32,8 @@ pub struct WatchRequest {
     pub send_initial_events: bool,
     /// Send each object as a one-row Table (`kubectl get -w`).
     pub as_table: bool,
+    /// Send a BOOKMARK with the current resourceVersion after a quiet spell.
+    pub bookmarks: bool,
 }
 
 impl WatchRequest {
@@ -92,6 +97,9 @@ pub fn watch(cluster: &Arc<Cluster>, req: WatchRequest) -> Response {
         }
     };
     let timeout = req.timeout.unwrap_or(Duration::from_secs(1800));
+    let stop = cluster.stop.clone();
+    // the newest resourceVersion this watch has seen (bookmarks carry it)
+    let store_rv = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     tokio::spawn(async move {
         let (replay, mut rx) = match events {
             Ok(x) => x,
@@ -133,9 +141,17 @@ pub fn watch(cluster: &Arc<Cluster>, req: WatchRequest) -> Response {
         loop {
             tokio::select! {
                 _ = &mut deadline => return,
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(BOOKMARK_EVERY), if req.bookmarks => {
+                    let rv = store_rv.load(std::sync::atomic::Ordering::Relaxed).max(cur);
+                    let mark = json!({"kind": req.def.kind, "apiVersion": req.def.api_version(&req.version),
+                        "metadata": {"resourceVersion": rv.to_string()}});
+                    if tx.send(Ok(line("BOOKMARK", mark))).await.is_err() { return; }
+                }
                 _ = tx.closed() => return,
                 ev = rx.recv() => match ev {
                     Ok(ev) => {
+                        store_rv.fetch_max(ev.rv, std::sync::atomic::Ordering::Relaxed);
                         if ev.rv <= cur { continue; }
                         if let Some(l) = send(&ev) {
                             if tx.send(Ok(l)).await.is_err() { return; }
@@ -197,6 +213,7 @@ mod tests {
             timeout: None,
             send_initial_events: initial,
             as_table: false,
+            bookmarks: false,
         }
     }
 

@@ -171,6 +171,23 @@ pub fn service_deleted(c: &Cluster, ns: &str, name: &str) {
         .delete(&ResKey::new("", "endpoints"), ns, name, false);
 }
 
+/// PersistentVolumeClaims bind at once (helm's `--wait` waits for Bound).
+pub fn bind_claim(c: &Cluster, ns: &str, name: &str) -> Outcome {
+    let res = ResKey::new("", "persistentvolumeclaims");
+    let Some(pvc) = c.store.get(&res, ns, name) else {
+        return Outcome::Done;
+    };
+    let mut access = pvc["spec"]["accessModes"].clone();
+    if access.is_null() {
+        access = json!(["ReadWriteOnce"]);
+    }
+    let capacity = pvc["spec"]["resources"]["requests"].clone();
+    let status = json!({"phase": "Bound", "accessModes": access,
+        "capacity": if capacity.is_null() { json!({"storage": "1Gi"}) } else { capacity }});
+    let _ = c.set_status(&res, ns, name, status);
+    Outcome::Done
+}
+
 /// Marks a CRD NamesAccepted and Established.
 pub fn crd(c: &Cluster, name: &str) -> Outcome {
     let res = ResKey::new("apiextensions.k8s.io", "customresourcedefinitions");

@@ -3,7 +3,8 @@
 
 mod core;
 mod events;
-pub use workloads::{FAIL_ANNOTATION, NODE_NAME};
+mod kubelet;
+pub use kubelet::{FAIL_ANNOTATION, NODE_NAME};
 mod workloads;
 
 use std::collections::HashSet;
@@ -49,39 +50,19 @@ pub fn spawn(cluster: Arc<Cluster>, rules: Arc<Rules>) {
         lb_pending: Mutex::new(HashSet::new()),
     });
     let mut rx = cluster.store.events();
-    let kinds = ctl.rules.replicating_kinds();
-    if !kinds.is_empty() {
+    if ctl.rules.replicates() {
         // links between clusters appear in other clusters: re-run replicating rules now and then
         let weak = Arc::downgrade(&ctl);
-        let every = (cluster.opts.reaction_delay * 10).max(Duration::from_millis(200));
+        let every = (cluster.opts.reaction_delay * 10).max(Duration::from_millis(250));
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
                 let Some(ctl) = weak.upgrade() else { return };
-                for (group, kind) in &kinds {
-                    let def = ctl
-                        .cluster
-                        .registry()
-                        .all()
-                        .iter()
-                        .find(|d| &d.group == group && &d.kind == kind)
-                        .cloned();
-                    let Some(def) = def else { continue };
-                    for o in ctl
-                        .cluster
-                        .store
-                        .list(&def.key(), None)
-                        .0
-                        .into_iter()
-                        .filter(|o| ctl.rules.replicates(o))
-                    {
-                        let key = Key {
-                            res: def.key(),
-                            ns: meta_str(&o, "namespace").into(),
-                            name: meta_str(&o, "name").into(),
-                        };
-                        ctl.enqueue(key, Duration::ZERO);
-                    }
+                if ctl.cluster.stop.is_cancelled() {
+                    return;
+                }
+                if !ctl.cluster.peers().is_empty() {
+                    ctl.rules.resync_replicating(&ctl.cluster);
                 }
             }
         });
@@ -89,8 +70,13 @@ pub fn spawn(cluster: Arc<Cluster>, rules: Arc<Rules>) {
     tokio::spawn(async move {
         // objects present before the controllers started (seeded ones)
         ctl.resync();
+        let stop = ctl.cluster.stop.clone();
         loop {
-            match rx.recv().await {
+            let ev = tokio::select! {
+                _ = stop.cancelled() => return,
+                ev = rx.recv() => ev,
+            };
+            match ev {
                 Ok(ev) => ctl.on_event(ev.type_, &ev.res, &ev.object),
                 Err(RecvError::Lagged(_)) => ctl.resync(),
                 Err(RecvError::Closed) => return,
@@ -196,6 +182,9 @@ impl Controllers {
     }
 
     pub fn enqueue(self: &Arc<Self>, key: Key, delay: Duration) {
+        if self.cluster.stop.is_cancelled() {
+            return;
+        }
         {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             if !p.insert(key.clone()) {
@@ -222,7 +211,8 @@ impl Controllers {
         let mut out = match (key.res.group.as_str(), key.res.plural.as_str()) {
             ("", "namespaces") => core::namespace(c, &key.name),
             ("", "services") => core::service(self, key),
-            ("", "pods") => workloads::pod(c, &key.ns, &key.name),
+            ("", "persistentvolumeclaims") => core::bind_claim(c, &key.ns, &key.name),
+            ("", "pods") => kubelet::pod(c, &key.ns, &key.name),
             ("apps", "deployments") => workloads::deployment(c, &key.ns, &key.name),
             ("apps", "replicasets") => workloads::replicaset(c, &key.ns, &key.name),
             ("apps", "daemonsets") => workloads::daemonset(c, &key.ns, &key.name),

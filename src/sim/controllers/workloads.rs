@@ -1,4 +1,4 @@
-//! Deployment -> ReplicaSet -> Pods, DaemonSets, StatefulSets, Jobs and pod start-up.
+//! Deployment -> ReplicaSet -> Pods, DaemonSets, StatefulSets and Jobs.
 
 use serde_json::{json, Value};
 
@@ -7,9 +7,7 @@ use crate::sim::cluster::{random_suffix, Cluster};
 use crate::sim::resources::ResKey;
 use crate::sim::store::{meta_str, now};
 
-pub const NODE_NAME: &str = "sim-node-1";
-
-fn res(group: &str, plural: &str) -> ResKey {
+pub(super) fn res(group: &str, plural: &str) -> ResKey {
     ResKey::new(group, plural)
 }
 
@@ -28,12 +26,12 @@ pub fn template_hash(template: &Value) -> String {
         .collect()
 }
 
-fn controller_ref(owner: &Value) -> Value {
+pub(super) fn controller_ref(owner: &Value) -> Value {
     json!({"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
         "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true})
 }
 
-fn owned(c: &Cluster, r: &ResKey, ns: &str, owner: &Value) -> Vec<Value> {
+pub(super) fn owned(c: &Cluster, r: &ResKey, ns: &str, owner: &Value) -> Vec<Value> {
     let uid = &owner["metadata"]["uid"];
     c.store
         .list(r, Some(ns))
@@ -47,7 +45,7 @@ fn owned(c: &Cluster, r: &ResKey, ns: &str, owner: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn is_ready(pod: &Value) -> bool {
+pub(super) fn is_ready(pod: &Value) -> bool {
     pod["metadata"]["deletionTimestamp"].is_null()
         && pod["status"]["conditions"].as_array().is_some_and(|a| {
             a.iter()
@@ -55,11 +53,17 @@ fn is_ready(pod: &Value) -> bool {
         })
 }
 
-fn int(v: &Value, default: i64) -> i64 {
+pub(super) fn int(v: &Value, default: i64) -> i64 {
     v.as_i64().unwrap_or(default)
 }
 
-fn new_pod(owner: &Value, ns: &str, name: &str, template: &Value, extra_labels: &Value) -> Value {
+pub(super) fn new_pod(
+    owner: &Value,
+    ns: &str,
+    name: &str,
+    template: &Value,
+    extra_labels: &Value,
+) -> Value {
     let mut labels = template["metadata"]["labels"].clone();
     if !labels.is_object() {
         labels = json!({});
@@ -79,7 +83,7 @@ fn new_pod(owner: &Value, ns: &str, name: &str, template: &Value, extra_labels: 
     pod
 }
 
-fn create_pod(c: &Cluster, pod: Value) {
+pub(super) fn create_pod(c: &Cluster, pod: Value) {
     let Some(def) = c.registry().by_kind("v1", "Pod") else {
         return;
     };
@@ -92,164 +96,11 @@ fn create_pod(c: &Cluster, pod: Value) {
     );
 }
 
-fn delete(c: &Cluster, r: &ResKey, o: &Value) {
+pub(super) fn delete(c: &Cluster, r: &ResKey, o: &Value) {
     let _ = c
         .store
         .delete(r, meta_str(o, "namespace"), meta_str(o, "name"), false);
 }
-
-/// Simulated kubelet: a pod starts (Running and Ready), or completes if a Job owns it.
-pub fn pod(c: &Cluster, ns: &str, name: &str) -> Outcome {
-    let r = res("", "pods");
-    let Some(p) = c.store.get(&r, ns, name) else {
-        return Outcome::Done;
-    };
-    if !p["metadata"]["deletionTimestamp"].is_null() || p["status"]["phase"] != "Pending" {
-        return Outcome::Done;
-    }
-    if let Some(reason) = p["metadata"]["annotations"][FAIL_ANNOTATION].as_str() {
-        return fail_pod(c, &p, reason);
-    }
-    let for_job = p["metadata"]["ownerReferences"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|o| o["kind"] == "Job"));
-    let t = now();
-    let ip = c.next_pod_ip();
-    let _ = c.store.modify(&r, ns, name, false, |cur| {
-        let mut p = cur.cloned().unwrap_or_default();
-        if p["spec"]["nodeName"].is_null() {
-            p["spec"]["nodeName"] = json!(NODE_NAME);
-        }
-        let statuses: Vec<Value> = p["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|ct| {
-                let state = if for_job {
-                    json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": t, "finishedAt": t}})
-                } else {
-                    json!({"running": {"startedAt": t}})
-                };
-                json!({"name": ct["name"], "image": ct["image"], "imageID": format!("sim://{}", ct["image"].as_str().unwrap_or_default()),
-                    "containerID": format!("sim://{}", random_suffix(12)), "ready": !for_job, "started": !for_job,
-                    "restartCount": 0, "state": state})
-            })
-            .collect();
-        let ready = if for_job { "False" } else { "True" };
-        let cond = |ty: &str, st: &str| json!({"type": ty, "status": st, "lastProbeTime": null, "lastTransitionTime": t});
-        p["status"] = json!({
-            "phase": if for_job { "Succeeded" } else { "Running" },
-            "conditions": [cond("PodReadyToStartContainers", "True"), cond("Initialized", "True"),
-                cond("Ready", ready), cond("ContainersReady", ready), cond("PodScheduled", "True")],
-            "hostIP": "172.18.0.2", "hostIPs": [{"ip": "172.18.0.2"}],
-            "podIP": ip, "podIPs": [{"ip": ip}], "startTime": t, "qosClass": "BestEffort",
-            "containerStatuses": statuses,
-        });
-        Ok(p)
-    });
-    if let Some(p) = c.store.get(&r, ns, name) {
-        let node = p["spec"]["nodeName"]
-            .as_str()
-            .unwrap_or(NODE_NAME)
-            .to_string();
-        events::record(
-            c,
-            &p,
-            "Normal",
-            "Scheduled",
-            &format!("Successfully assigned {ns}/{name} to {node}"),
-            "default-scheduler",
-        );
-        for ct in p["spec"]["containers"].as_array().into_iter().flatten() {
-            let cn = ct["name"].as_str().unwrap_or_default();
-            let image = ct["image"].as_str().unwrap_or_default();
-            events::record(
-                c,
-                &p,
-                "Normal",
-                "Pulled",
-                &format!("Container image \"{image}\" already present on machine (simulated)"),
-                "kubelet",
-            );
-            events::record(
-                c,
-                &p,
-                "Normal",
-                "Created",
-                &format!("Created container {cn}"),
-                "kubelet",
-            );
-            events::record(
-                c,
-                &p,
-                "Normal",
-                "Started",
-                &format!("Started container {cn}"),
-                "kubelet",
-            );
-        }
-    }
-    Outcome::Done
-}
-
-/// Pod annotation that makes the simulated kubelet fail the pod with this reason
-/// (`ImagePullBackOff`, `ErrImagePull`, `CrashLoopBackOff`, ...), to rehearse failures.
-pub const FAIL_ANNOTATION: &str = "sim.meshbook.dev/fail";
-
-fn fail_pod(c: &Cluster, p: &Value, reason: &str) -> Outcome {
-    let ns = meta_str(p, "namespace").to_string();
-    let name = meta_str(p, "name").to_string();
-    if p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == reason {
-        return Outcome::Done;
-    }
-    let crash = reason.contains("Crash");
-    let t = now();
-    let ip = c.next_pod_ip();
-    let _ = c.store.modify(&res("", "pods"), &ns, &name, false, |cur| {
-        let mut p = cur.cloned().unwrap_or_default();
-        if p["spec"]["nodeName"].is_null() {
-            p["spec"]["nodeName"] = json!(NODE_NAME);
-        }
-        let statuses: Vec<Value> = p["spec"]["containers"].as_array().into_iter().flatten().map(|ct| {
-            let msg = if crash {
-                format!("back-off 5m0s restarting failed container={} pod={name}", ct["name"].as_str().unwrap_or_default())
-            } else {
-                format!("Back-off pulling image \"{}\"", ct["image"].as_str().unwrap_or_default())
-            };
-            json!({"name": ct["name"], "image": ct["image"], "imageID": "", "ready": false, "started": false,
-                "restartCount": if crash { 5 } else { 0 }, "state": {"waiting": {"reason": reason, "message": msg}}})
-        }).collect();
-        let cond = |ty: &str, st: &str| json!({"type": ty, "status": st, "lastProbeTime": null, "lastTransitionTime": t});
-        p["status"] = json!({"phase": if crash { "Running" } else { "Pending" },
-            "conditions": [cond("Initialized", "True"), cond("Ready", "False"), cond("ContainersReady", "False"), cond("PodScheduled", "True")],
-            "hostIP": "172.18.0.2", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": t, "qosClass": "BestEffort",
-            "containerStatuses": statuses});
-        Ok(p)
-    });
-    if let Some(p) = c.store.get(&res("", "pods"), &ns, &name) {
-        for ct in p["spec"]["containers"].as_array().into_iter().flatten() {
-            let image = ct["image"].as_str().unwrap_or_default();
-            let msg = if crash {
-                format!(
-                    "Back-off restarting failed container {} in pod {name}",
-                    ct["name"].as_str().unwrap_or_default()
-                )
-            } else {
-                format!("Failed to pull image \"{image}\": simulated failure ({reason})")
-            };
-            events::record(
-                c,
-                &p,
-                "Warning",
-                if crash { "BackOff" } else { "Failed" },
-                &msg,
-                "kubelet",
-            );
-        }
-    }
-    Outcome::Done
-}
-
 fn condition(prev: &Value, ty: &str, status: &str, reason: &str, message: &str) -> Value {
     let old = prev["conditions"]
         .as_array()
@@ -523,6 +374,7 @@ pub fn statefulset(c: &Cluster, ns: &str, name: &str) -> Outcome {
     let want = int(&sts["spec"]["replicas"], 1).max(0);
     let hash = template_hash(&sts["spec"]["template"]);
     let names: Vec<String> = (0..want).map(|i| format!("{name}-{i}")).collect();
+    claims_for(c, &sts, ns, &names);
     let pods = converge_named_pods(
         c,
         &sts,
@@ -538,6 +390,34 @@ pub fn statefulset(c: &Cluster, ns: &str, name: &str) -> Outcome {
         "observedGeneration": sts["metadata"]["generation"], "collisionCount": 0});
     let _ = c.set_status(&r, ns, name, status);
     Outcome::Done
+}
+
+/// One PersistentVolumeClaim `<template>-<pod>` per volumeClaimTemplate and pod, kept when
+/// the StatefulSet scales down (as Kubernetes does by default).
+fn claims_for(c: &Cluster, sts: &Value, ns: &str, pods: &[String]) {
+    let Some(def) = c.registry().by_kind("v1", "PersistentVolumeClaim") else {
+        return;
+    };
+    for tpl in sts["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let tname = tpl["metadata"]["name"].as_str().unwrap_or("data");
+        for pod in pods {
+            let claim = format!("{tname}-{pod}");
+            if c.store.get(&def.key(), ns, &claim).is_none() {
+                let labels = sts["spec"]["selector"]["matchLabels"].clone();
+                let pvc = json!({"metadata": {"name": claim, "labels": labels}, "spec": tpl["spec"].clone()});
+                let _ = c.create(
+                    &def,
+                    ns,
+                    pvc,
+                    &crate::sim::cluster::WriteOpts::controller("statefulset-controller"),
+                );
+            }
+        }
+    }
 }
 
 /// Job: pods that complete at once; the Job then reports Complete.
@@ -587,4 +467,33 @@ pub fn job(c: &Cluster, ns: &str, name: &str) -> Outcome {
     }
     let _ = c.set_status(&r, ns, name, status);
     Outcome::Done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_hash_is_stable_and_tracks_changes() {
+        let a = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}});
+        let mut b = a.clone();
+        assert_eq!(template_hash(&a), template_hash(&b));
+        assert_eq!(template_hash(&a).len(), 10);
+        b["spec"]["containers"][0]["image"] = json!("nginx:2");
+        assert_ne!(template_hash(&a), template_hash(&b));
+    }
+
+    #[test]
+    fn conditions_keep_their_transition_time_while_unchanged() {
+        let first = condition(
+            &json!({}),
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "ok",
+        );
+        let prev = json!({"conditions": [first.clone()]});
+        let again = condition(&prev, "Available", "True", "MinimumReplicasAvailable", "ok");
+        assert_eq!(again, first);
+    }
 }
