@@ -3,7 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, NativeCallContext, Position};
+use rhai::{
+    Dynamic, Engine, EvalAltResult, EvalContext, FnPtr, ImmutableString, NativeCallContext,
+    Position,
+};
 
 use super::convert::{duration, fail, RhaiResult};
 use super::define;
@@ -26,6 +29,29 @@ pub fn section_failure(err: &EvalAltResult) -> Option<SectionFailed> {
     }
 }
 
+/// Raised to end a run from an interactive prompt (`q` at a step prompt, `:abort`): the
+/// remaining sections are not run. `abort` makes the run fail; otherwise it fails only if a
+/// section failed.
+#[derive(Clone, Debug)]
+pub struct StopRun {
+    pub abort: bool,
+}
+
+/// Whether an error is a request to stop the run from a prompt.
+pub fn stop_request(err: &EvalAltResult) -> Option<StopRun> {
+    match err {
+        EvalAltResult::ErrorRuntime(v, _) => v.clone().try_cast::<StopRun>(),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => stop_request(inner),
+        _ => None,
+    }
+}
+
+/// The error that carries a [`StopRun`].
+pub fn stop_error(abort: bool) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(StopRun { abort }), Position::NONE).into()
+}
+
 /// What to do after a section failed (the REPL's `:retry`, `:skip`, `:abort`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AfterFailure {
@@ -34,14 +60,27 @@ pub enum AfterFailure {
     Abort,
 }
 
-/// Asked when a section fails; the REPL installs one for `--pause-on-error`.
-pub type FailureHook = dyn Fn(&Session, &str, &str) -> AfterFailure + Send + Sync;
+/// What to do with a section about to start (the step prompt's answers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeforeSection {
+    Run,
+    Skip,
+    /// End the run here (the remaining sections are not run).
+    Quit,
+}
 
-/// Asked before a section starts; `--step` and `--break` install one. `false` skips it.
-pub type BeforeSectionHook = dyn Fn(&Session, &str) -> bool + Send + Sync;
+/// Asked when a section fails, with the section's title, the rendered error and its body (whose
+/// captured variables are the section's scope); the REPL installs one for `--pause-on-error`.
+pub type FailureHook =
+    dyn Fn(&NativeCallContext, &Session, &str, &str, &FnPtr) -> AfterFailure + Send + Sync;
 
-/// Asked by `pause()` on a terminal; the REPL opens in the script's scope.
-pub type PauseHook = dyn Fn(&NativeCallContext, &Session, &str) + Send + Sync;
+/// Asked before a section starts, with its title and body; `--step` and `--break` install one.
+pub type BeforeSectionHook =
+    dyn Fn(&NativeCallContext, &Session, &str, &FnPtr) -> BeforeSection + Send + Sync;
+
+/// Asked by `pause()` on a terminal, in the script's own scope; the REPL opens there. `false`
+/// ends the run (`:abort`).
+pub type PauseHook = dyn Fn(&mut EvalContext, &Session, &str) -> bool + Send + Sync;
 
 /// Optional interactive hooks, set by the REPL layer.
 #[derive(Default)]
@@ -142,22 +181,13 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             }
         },
     );
-    let s = session.clone();
-    let pause = move |ctx: NativeCallContext, message: &str| match s.hooks.pause.as_ref() {
-        Some(hook) if s.interactive => hook(&ctx, &s, message),
-        _ => s.emit(Event::Intervention {
-            kind: "pause skipped".into(),
-            detail: format!("{message} (not interactive: the run goes on)"),
-        }),
-    };
-    let p = pause.clone();
     define(
         engine,
         "structure",
         "pause",
         &["message: string", "()"],
         "Opens the REPL here with the script's variables in scope (`:continue` resumes); skipped, and logged, without a terminal.",
-        move |ctx: NativeCallContext, message: &str| p(ctx, message),
+        |_message: &str| {},
     );
     define(
         engine,
@@ -165,8 +195,49 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "pause",
         &["()"],
         "Same as `pause(message)` without a message.",
-        move |ctx: NativeCallContext| pause(ctx, "paused"),
+        || {},
     );
+    // The functions above are documentation: `pause` is parsed as a custom syntax, whose
+    // implementation receives the caller's scope (a registered function cannot see it).
+    let s = session.clone();
+    engine.register_custom_syntax_with_state_raw(
+        "pause",
+        parse_pause,
+        true,
+        move |ctx: &mut EvalContext, inputs, _state| {
+            let message = match inputs.first() {
+                Some(e) => ctx.eval_expression_tree(e)?.to_string(),
+                None => "paused".to_string(),
+            };
+            match s.hooks.pause.as_ref() {
+                Some(hook) if s.interactive => {
+                    if !hook(ctx, &s, &message) {
+                        return Err(stop_error(true));
+                    }
+                }
+                _ => s.emit(Event::Intervention {
+                    kind: "pause skipped".into(),
+                    detail: format!("{message} (not interactive: the run goes on)"),
+                }),
+            }
+            Ok(Dynamic::UNIT)
+        },
+    );
+}
+
+/// Parses `pause()` and `pause(message)`.
+fn parse_pause(
+    symbols: &[ImmutableString],
+    look_ahead: &str,
+    _state: &mut Dynamic,
+) -> Result<Option<ImmutableString>, rhai::ParseError> {
+    Ok(match symbols.len() {
+        1 => Some("(".into()),
+        2 if look_ahead == ")" => Some(")".into()),
+        2 => Some("$expr$".into()),
+        3 if symbols[2] != ")" => Some(")".into()),
+        _ => None,
+    })
 }
 
 fn run_section(
@@ -194,7 +265,11 @@ fn run_section(
     let skip_reason = match exclusion {
         Some(reason) => Some(reason.to_string()),
         None => match &hooks.before_section {
-            Some(hook) if !hook(s, title) => Some("skipped at the prompt".to_string()),
+            Some(hook) if s.interactive => match hook(ctx, s, title, body) {
+                BeforeSection::Run => None,
+                BeforeSection::Skip => Some("skipped at the prompt".to_string()),
+                BeforeSection::Quit => return Err(stop_error(false)),
+            },
             _ => None,
         },
     };
@@ -242,6 +317,7 @@ fn run_section(
             }
             Err(err)
                 if section_failure(&err).is_some()
+                    || stop_request(&err).is_some()
                     || matches!(*err, EvalAltResult::ErrorTerminated(..)) =>
             {
                 return Err(err);
@@ -256,7 +332,7 @@ fn run_section(
                     error: Some(rendered.clone()),
                 });
                 let decision = match &hooks.on_failure {
-                    Some(hook) if s.interactive => hook(s, title, &rendered),
+                    Some(hook) if s.interactive => hook(ctx, s, title, &rendered, body),
                     _ => AfterFailure::Abort,
                 };
                 match decision {

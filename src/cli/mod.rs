@@ -1,8 +1,9 @@
 //! The command line: one file per subcommand, each owning its flags and a `run()`.
 
 mod check;
-mod docs;
+pub mod docs;
 mod list;
+pub mod repl;
 pub mod run;
 pub mod targets;
 
@@ -39,6 +40,8 @@ Examples:
   meshbook run ./scenario.rhai --context cluster1=prod-east --report out/run.xml
   meshbook check --all                           # check every bundled runbook
   meshbook docs > FUNCTIONS.md                   # reference of every script function
+  meshbook repl --sim                            # interactive Rhai on simulated clusters
+  meshbook run global-mesh --step --pause-on-error   # section by section, stop on failures
 
 Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start.";
 
@@ -71,6 +74,7 @@ pub enum Command {
     List(list::ListArgs),
     Check(check::CheckArgs),
     Docs(docs::DocsArgs),
+    Repl(repl::ReplArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -106,6 +110,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::List(args) => list::run(args, runtime.handle()),
         Command::Check(args) => check::run(args, runtime.handle()),
         Command::Docs(args) => docs::run(args, runtime.handle()),
+        Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)

@@ -1,0 +1,412 @@
+//! The REPL: Rhai evaluated in a runbook's own scope, with its clusters, modules and functions
+//! live. Used by `meshbook repl`, and by `meshbook run` at pauses, step prompts
+//! (`--step`, `--break`) and failures (`--pause-on-error`).
+//!
+//! Each line is compiled against the current scope and evaluated after a prelude of the
+//! runbook's imports and functions; new `let`s stay in the scope. Lines starting with `:` are
+//! meta-commands ([`commands`]).
+
+pub mod commands;
+pub mod complete;
+pub mod console;
+pub mod hooks;
+pub mod input;
+pub mod program;
+pub mod render;
+
+use rhai::{Dynamic, Engine, Scope};
+
+use crate::bindings::structure::{section_failure, stop_request};
+use crate::diagnostic::{Diagnostic, Sources};
+use crate::session::{SectionFilter, Session};
+use commands::{Meta, COMMANDS};
+use complete::Vocabulary;
+use console::{Console, Read};
+pub use program::Program;
+
+/// Why the REPL is open; decides what `:continue`, `:retry`, `:skip`, `:abort` mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `meshbook repl`: nothing to resume.
+    Session,
+    /// `pause()` in a script.
+    Pause,
+    /// `r` at a step prompt: `:continue` goes back to the prompt.
+    Step,
+    /// A section failed under `--pause-on-error`.
+    Failure,
+}
+
+/// How the person left the REPL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Continue,
+    Retry,
+    Skip,
+    Abort,
+    Quit,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Continue => "continue",
+            Outcome::Retry => "retry",
+            Outcome::Skip => "skip",
+            Outcome::Abort => "abort",
+            Outcome::Quit => "quit",
+        }
+    }
+}
+
+/// What happened in one REPL session (for the report's intervention event).
+pub struct Transcript {
+    pub outcome: Outcome,
+    pub lines: Vec<String>,
+}
+
+impl Transcript {
+    /// `N lines: a; b; c` (the first few), or `no input`.
+    pub fn summary(&self) -> String {
+        if self.lines.is_empty() {
+            return "no input".into();
+        }
+        let shown: Vec<String> = self
+            .lines
+            .iter()
+            .take(8)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        let more = if self.lines.len() > shown.len() {
+            format!("; ... ({} more)", self.lines.len() - shown.len())
+        } else {
+            String::new()
+        };
+        format!("{}{more}", shown.join("; "))
+    }
+}
+
+/// A REPL bound to an engine, a session and the runbook's program.
+pub struct Repl<'a> {
+    pub engine: &'a Engine,
+    pub session: &'a Session,
+    pub program: &'a Program,
+}
+
+impl Repl<'_> {
+    /// What completion knows (the scope's variables are refreshed before each prompt).
+    fn vocabulary(&self) -> Vocabulary {
+        let docs = crate::cli::docs::functions(self.engine);
+        let mut functions: Vec<String> = docs.iter().map(|d| d.name.clone()).collect();
+        functions.extend(self.program.functions().into_iter().map(|(n, _)| n));
+        functions.sort();
+        functions.dedup();
+        let mut methods: Vec<String> = docs
+            .iter()
+            .filter(|d| {
+                d.signature.starts_with("handle.")
+                    || d.signature
+                        .starts_with(&format!("{}(cluster: Cluster", d.name))
+            })
+            .map(|d| d.name.clone())
+            .collect();
+        methods.sort();
+        methods.dedup();
+        Vocabulary {
+            functions,
+            methods,
+            variables: Vec::new(),
+            clusters: self.session.fleet.names(),
+            sections: self.program.titles.clone(),
+        }
+    }
+
+    /// Reads and evaluates lines until the person leaves.
+    pub fn run(&self, scope: &mut Scope, mode: Mode) -> Transcript {
+        let mut lines = Vec::new();
+        let mut console = match Console::open(self.vocabulary()) {
+            Ok(c) => c,
+            Err(e) => {
+                self.err(&format!("error: {e}"));
+                let outcome = match mode {
+                    Mode::Session => Outcome::Quit,
+                    Mode::Failure => Outcome::Abort,
+                    Mode::Pause | Mode::Step => Outcome::Continue,
+                };
+                return Transcript { outcome, lines };
+            }
+        };
+        let prompt = match mode {
+            Mode::Session => "meshbook> ",
+            Mode::Pause | Mode::Step => "paused> ",
+            Mode::Failure => "failed> ",
+        };
+        loop {
+            if let Some(v) = console.vocabulary_mut() {
+                let mut vars: Vec<String> = scope.iter().map(|(n, _, _)| n.to_string()).collect();
+                vars.sort();
+                vars.dedup();
+                v.variables = vars;
+            }
+            let line = match console.read(self.session, prompt) {
+                Read::Line(l) => l,
+                Read::Interrupted => {
+                    self.out("(input dropped; :help lists the commands)");
+                    continue;
+                }
+                Read::End => {
+                    let outcome = match mode {
+                        Mode::Session => Outcome::Quit,
+                        Mode::Failure => Outcome::Abort,
+                        Mode::Pause | Mode::Step => Outcome::Continue,
+                    };
+                    return Transcript { outcome, lines };
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            console.remember(&line);
+            lines.push(self.session.redact(line.trim()));
+            match commands::parse(&line) {
+                Some(Ok(meta)) => {
+                    if let Some(outcome) = self.meta(scope, meta, mode) {
+                        return Transcript { outcome, lines };
+                    }
+                }
+                Some(Err(message)) => self.err(&format!("error: {message}")),
+                None => {
+                    if let Some(outcome) = self.eval(scope, &line) {
+                        return Transcript { outcome, lines };
+                    }
+                }
+            }
+        }
+    }
+
+    fn out(&self, text: &str) {
+        let text = self.session.redact(text);
+        self.session.reporter.suspend(|| println!("{text}"));
+    }
+
+    fn err(&self, text: &str) {
+        let text = self.session.redact(text.trim_end());
+        self.session.reporter.suspend(|| eprintln!("{text}"));
+    }
+
+    /// Evaluates Rhai and shows the result or the error. `Some` when the line ended the run
+    /// (an `:abort` in a nested pause).
+    pub fn eval(&self, scope: &mut Scope, src: &str) -> Option<Outcome> {
+        let sources = Sources {
+            main_name: "<repl>",
+            main_text: src,
+        };
+        let line = match self.engine.compile_with_scope(scope, src) {
+            Ok(ast) => ast,
+            Err(e) => {
+                let mut d = Diagnostic::from_parse(&e, "<repl>", &sources);
+                d.help = None;
+                self.err(&d.to_string());
+                return None;
+            }
+        };
+        let ast = self.program.with_line(&line);
+        match self.engine.eval_ast_with_scope::<Dynamic>(scope, &ast) {
+            Ok(value) => {
+                if let Some(text) = render::show(&value) {
+                    self.out(&text);
+                }
+                None
+            }
+            Err(err) => {
+                if let Some(stop) = stop_request(&err) {
+                    return Some(if stop.abort {
+                        Outcome::Abort
+                    } else {
+                        Outcome::Quit
+                    });
+                }
+                if let Some(failed) = section_failure(&err) {
+                    self.err(&failed.rendered);
+                } else {
+                    self.err(&Diagnostic::from_eval(&err, &sources).to_string());
+                }
+                None
+            }
+        }
+    }
+
+    /// Runs a meta-command; `Some` when it leaves the REPL.
+    fn meta(&self, scope: &mut Scope, meta: Meta, mode: Mode) -> Option<Outcome> {
+        let in_run = mode != Mode::Session;
+        match meta {
+            Meta::Help(topic) => self.help(topic.as_deref(), mode),
+            Meta::Sections => self.sections(),
+            Meta::Run(name) => self.run_section(scope, &name),
+            Meta::Vars => {
+                let mut seen = std::collections::BTreeMap::new();
+                for (name, constant, value) in scope.iter() {
+                    seen.insert(name.to_string(), (constant, render::preview(&value, 70)));
+                }
+                if seen.is_empty() {
+                    self.out("(no variables in scope)");
+                }
+                for (name, (constant, text)) in seen {
+                    let kw = if constant { "const" } else { "let" };
+                    self.out(&format!("{kw} {name} = {text}"));
+                }
+            }
+            Meta::Clusters => {
+                let members = self.session.fleet.members();
+                if members.is_empty() {
+                    self.out("(no clusters: the runbook declares none)");
+                }
+                for m in members {
+                    let target = match m.cluster.context() {
+                        Some(ctx) if m.simulated => format!("{ctx} (simulated)"),
+                        Some(ctx) => ctx.to_string(),
+                        None => format!("simulated ({})", m.cluster.server()),
+                    };
+                    self.out(&format!("{} -> {target}", m.name()));
+                }
+            }
+            Meta::Continue => match mode {
+                Mode::Pause | Mode::Step => return Some(Outcome::Continue),
+                Mode::Failure => {
+                    self.err("the section failed: :retry runs it again, :skip moves on, :abort ends the run")
+                }
+                Mode::Session => self.err("nothing to continue: this REPL is not inside a run (:quit leaves)"),
+            },
+            Meta::Retry => match mode {
+                Mode::Failure => return Some(Outcome::Retry),
+                _ => self.err(":retry runs a failed section again; it works when a run stops on a failure (--pause-on-error)"),
+            },
+            Meta::Skip => match mode {
+                Mode::Failure | Mode::Step => return Some(Outcome::Skip),
+                Mode::Pause => self.err(":skip moves past a failed or upcoming section; here :continue resumes the script"),
+                Mode::Session => self.err("nothing to skip: this REPL is not inside a run"),
+            },
+            Meta::Abort if in_run => return Some(Outcome::Abort),
+            Meta::Abort => self.err(":abort ends a run; :quit leaves the REPL"),
+            Meta::Quit if in_run => {
+                self.out("ending the run");
+                return Some(Outcome::Abort);
+            }
+            Meta::Quit => return Some(Outcome::Quit),
+        }
+        None
+    }
+
+    fn help(&self, topic: Option<&str>, mode: Mode) {
+        let Some(topic) = topic else {
+            let mut text = String::from("Type Rhai to evaluate it (an open block continues on the next line), or a command:\n");
+            for (cmd, what) in COMMANDS {
+                text.push_str(&format!("  {cmd} {what}\n"));
+            }
+            text.push_str(match mode {
+                Mode::Session => "Tab completes functions, methods after `c.`, variables, clusters and sections.",
+                Mode::Pause | Mode::Step => ":continue resumes the run.",
+                Mode::Failure => ":retry, :skip or :abort decide what happens to the failed section.",
+            });
+            self.out(&text);
+            return;
+        };
+        let topic = topic.trim().trim_end_matches("()");
+        let name = topic.rsplit('.').next().unwrap_or(topic);
+        let docs = crate::cli::docs::functions(self.engine);
+        let found: Vec<_> = docs.iter().filter(|d| d.name == name).collect();
+        let script: Vec<_> = self
+            .program
+            .functions()
+            .into_iter()
+            .filter(|(n, _)| n == name)
+            .collect();
+        if found.is_empty() && script.is_empty() {
+            let similar: Vec<&str> = docs
+                .iter()
+                .filter(|d| d.name.contains(name) || name.contains(d.name.as_str()))
+                .map(|d| d.name.as_str())
+                .take(8)
+                .collect();
+            let mut similar = similar;
+            similar.dedup();
+            self.err(&format!(
+                "error: no function `{name}`{}",
+                if similar.is_empty() {
+                    "; `meshbook docs` lists every function".to_string()
+                } else {
+                    format!("; similar: {}", similar.join(", "))
+                }
+            ));
+            return;
+        }
+        let mut text = String::new();
+        for d in found {
+            text.push_str(&format!("{}  [{}]\n", d.signature, d.family));
+            for l in d.doc.lines() {
+                text.push_str(&format!("    {l}\n"));
+            }
+        }
+        for (n, params) in script {
+            text.push_str(&format!(
+                "fn {n}({})  [defined in the runbook]\n",
+                params.join(", ")
+            ));
+        }
+        self.out(text.trim_end());
+    }
+
+    fn sections(&self) {
+        let titles = &self.program.titles;
+        if titles.is_empty() {
+            self.out("(no sections)");
+            return;
+        }
+        let seen = self.session.state().sections.clone();
+        for t in titles {
+            let status = seen
+                .iter()
+                .rev()
+                .find(|(title, _)| title == t)
+                .map(|(_, s)| s.as_str())
+                .unwrap_or("pending");
+            self.out(&format!("  {status:<8} {t}"));
+        }
+    }
+
+    fn run_section(&self, scope: &mut Scope, name: &str) {
+        let title =
+            match SectionFilter::resolve(&self.program.titles, &[name.to_string()], &[], None) {
+                Ok(f) => f.only.into_iter().next().unwrap_or_default(),
+                Err(e) => {
+                    self.err(&format!("error: {}", e.replacen("--only", ":run", 1)));
+                    return;
+                }
+            };
+        let ast = match self.program.section(self.engine, scope, &title) {
+            Some(Ok(ast)) => ast,
+            Some(Err(e)) => {
+                self.err(&format!("error: cannot compile section `{title}`: {e}"));
+                return;
+            }
+            None => {
+                self.err(&format!("error: no section `{title}`"));
+                return;
+            }
+        };
+        self.session.emit(crate::report::Event::Intervention {
+            kind: "repl".into(),
+            detail: format!(":run `{title}`"),
+        });
+        if let Err(err) = self.engine.run_ast_with_scope(scope, &ast) {
+            match section_failure(&err) {
+                Some(failed) => self.err(&failed.rendered),
+                None if stop_request(&err).is_some() => {}
+                None => {
+                    let text = crate::engine::render_error(self.session, &err, None, Vec::new());
+                    self.err(&text);
+                }
+            }
+        }
+    }
+}
