@@ -21,7 +21,10 @@ pub const SIMULATED_WAIT_CAP: Duration = Duration::from_secs(20);
 /// The timeout of a wait: as given (or the 5-minute default), capped on simulated clusters.
 pub fn effective(m: &Member, t: Option<Duration>) -> Option<Duration> {
     if m.simulated {
-        Some(t.unwrap_or(crate::k8s::DEFAULT_TIMEOUT).min(SIMULATED_WAIT_CAP))
+        Some(
+            t.unwrap_or(crate::k8s::DEFAULT_TIMEOUT)
+                .min(SIMULATED_WAIT_CAP),
+        )
     } else {
         t
     }
@@ -75,7 +78,11 @@ fn condition(
     t: Option<Duration>,
 ) -> RhaiResult<Dynamic> {
     let start = Instant::now();
-    let obj = block(s, m.cluster.wait_condition(kind, name, ns_arg(ns), cond, effective(m, t)))?;
+    let obj = block(
+        s,
+        m.cluster
+            .wait_condition(kind, name, ns_arg(ns), cond, effective(m, t)),
+    )?;
     s.touch_namespace(m.name(), ns);
     satisfied(
         s,
@@ -116,7 +123,10 @@ fn wait_for(
             }
         }
     };
-    let result = s.block_on(m.cluster.wait_for(kind, name, ns_arg(ns), predicate, effective(m, t)));
+    let result = s.block_on(
+        m.cluster
+            .wait_for(kind, name, ns_arg(ns), predicate, effective(m, t)),
+    );
     if let Some(e) = script_error.into_inner() {
         return Err(e);
     }

@@ -26,7 +26,8 @@ In the REPL: `let c = cluster(\"cluster1\");`, `c.get(\"ns\", \"istio-system\")`
 `:quit` (or Ctrl-D) leaves. History is kept in $XDG_STATE_HOME/meshbook/history.";
 
 /// Without a runbook: the two clusters the walkthroughs use.
-const DEFAULT_HEADER: &str = "//! title: REPL\n//! clusters:\n//!   cluster1: CLUSTER1\n//!   cluster2: CLUSTER2\n";
+const DEFAULT_HEADER: &str =
+    "//! title: REPL\n//! clusters:\n//!   cluster1: CLUSTER1\n//!   cluster2: CLUSTER2\n";
 
 /// An interactive Rhai session on the clusters (and a runbook's scope).
 #[derive(Args, Debug, Default)]
@@ -49,10 +50,15 @@ fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
     let text = message.to_string();
     eprintln!(
         "{}",
-        redactor.redact(text.strip_prefix("error: ").unwrap_or(&text).trim_end())
+        redactor
+            .redact(text.strip_prefix("error: ").unwrap_or(&text).trim_end())
             .lines()
             .enumerate()
-            .map(|(i, l)| if i == 0 { format!("error: {l}") } else { l.to_string() })
+            .map(|(i, l)| if i == 0 {
+                format!("error: {l}")
+            } else {
+                l.to_string()
+            })
             .collect::<Vec<_>>()
             .join("\n")
     );

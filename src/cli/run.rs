@@ -283,9 +283,18 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(Ok(())) => (Status::Passed, exit::OK, None),
         Ok(Err(err)) => {
             if let Some(stop) = stop_request(&err) {
-                let failed = stop.abort || session.state().sections.iter().any(|s| s.1 == Status::Failed);
+                let failed = stop.abort
+                    || session
+                        .state()
+                        .sections
+                        .iter()
+                        .any(|s| s.1 == Status::Failed);
                 if failed {
-                    (Status::Failed, exit::FAILED, Some("error: the run was ended at a prompt".to_string()))
+                    (
+                        Status::Failed,
+                        exit::FAILED,
+                        Some("error: the run was ended at a prompt".to_string()),
+                    )
                 } else {
                     (Status::Passed, exit::OK, None)
                 }
@@ -313,7 +322,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     };
     // A section skipped after failing at a `--pause-on-error` prompt still fails the run.
     let (status, code) = if status == Status::Passed
-        && session.state().sections.iter().any(|s| s.1 == Status::Failed)
+        && session
+            .state()
+            .sections
+            .iter()
+            .any(|s| s.1 == Status::Failed)
     {
         (Status::Failed, exit::FAILED)
     } else {
@@ -350,8 +363,8 @@ fn interactive_hooks(
     titles: &[String],
 ) -> Result<(bool, crate::bindings::structure::Hooks), String> {
     use std::io::IsTerminal;
-    let interactive = args.interactive
-        || (std::io::stdin().is_terminal() && std::io::stdout().is_terminal());
+    let interactive =
+        args.interactive || (std::io::stdin().is_terminal() && std::io::stdout().is_terminal());
     let breaks = SectionFilter::resolve(titles, &args.breaks, &[], None)
         .map_err(|e| e.replace("--only", "--break"))?
         .only;

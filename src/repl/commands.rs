@@ -27,13 +27,25 @@ pub enum Meta {
 
 /// Every meta-command with a one-line description, for `:help` and completion.
 pub const COMMANDS: &[(&str, &str)] = &[
-    (":help", "[function]  this list, or a function's signature and doc"),
-    (":sections", "the runbook's sections: pending, passed, failed, skipped"),
+    (
+        ":help",
+        "[function]  this list, or a function's signature and doc",
+    ),
+    (
+        ":sections",
+        "the runbook's sections: pending, passed, failed, skipped",
+    ),
     (":run", "SECTION  run one section now"),
     (":vars", "the variables in scope"),
     (":clusters", "the clusters: name -> context, or simulated"),
-    (":continue", "resume the run (after a pause or a step prompt)"),
-    (":retry", "run the failed section again (keeping what you changed)"),
+    (
+        ":continue",
+        "resume the run (after a pause or a step prompt)",
+    ),
+    (
+        ":retry",
+        "run the failed section again (keeping what you changed)",
+    ),
     (":skip", "move on past this section"),
     (":abort", "end the run (exit 1)"),
     (":quit", "leave the REPL (in a run: end it)"),
@@ -58,7 +70,9 @@ pub fn parse(line: &str) -> Option<Result<Meta, String>> {
         "sections" | "s" => no_arg(Meta::Sections),
         "run" | "r" => match arg {
             Some(a) => Ok(Meta::Run(unquote(&a).to_string())),
-            None => Err(":run needs a section title: `:run Link Clusters` (`:sections` lists them)".into()),
+            None => Err(
+                ":run needs a section title: `:run Link Clusters` (`:sections` lists them)".into(),
+            ),
         },
         "vars" | "v" => no_arg(Meta::Vars),
         "clusters" => no_arg(Meta::Clusters),

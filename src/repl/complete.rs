@@ -166,8 +166,23 @@ mod tests {
     fn vocab() -> Vocabulary {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         Vocabulary {
-            functions: s(&["cluster", "clusters", "curl", "expect", "wait_rollout", "wait_rollouts", "apply"]),
-            methods: s(&["apply", "apply_file", "wait_rollout", "wait_rollouts", "name", "context"]),
+            functions: s(&[
+                "cluster",
+                "clusters",
+                "curl",
+                "expect",
+                "wait_rollout",
+                "wait_rollouts",
+                "apply",
+            ]),
+            methods: s(&[
+                "apply",
+                "apply_file",
+                "wait_rollout",
+                "wait_rollouts",
+                "name",
+                "context",
+            ]),
             variables: s(&["c", "c1", "count"]),
             clusters: s(&["cluster1", "cluster2", "mgmt"]),
             sections: s(&["Link Clusters", "Deploy Bookinfo", "Clean up"]),
@@ -231,6 +246,9 @@ mod tests {
     #[test]
     fn completes_at_the_cursor_not_the_end() {
         let line = "c.wait_r(\"ns\")";
-        assert_eq!(complete(line, 8, &vocab()).1, vec!["wait_rollout", "wait_rollouts"]);
+        assert_eq!(
+            complete(line, 8, &vocab()).1,
+            vec!["wait_rollout", "wait_rollouts"]
+        );
     }
 }

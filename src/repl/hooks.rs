@@ -41,10 +41,11 @@ struct State {
 impl State {
     /// The runbook's program, compiled once with the run's engine.
     fn program(&self, engine: &Engine, session: &Session) -> &Program {
-        self.program.get_or_init(|| match crate::engine::compile(engine, session) {
-            Ok(ast) => Program::new(&session.runbook.source, ast),
-            Err(_) => Program::empty(),
-        })
+        self.program
+            .get_or_init(|| match crate::engine::compile(engine, session) {
+                Ok(ast) => Program::new(&session.runbook.source, ast),
+                Err(_) => Program::empty(),
+            })
     }
 }
 
@@ -111,7 +112,11 @@ fn before_section(
     let prompt = format!("\n▶ next: {title}  [{STEP_KEYS}] › ");
     loop {
         let Some(answer) = ask(session, &prompt) else {
-            intervention(session, "step", format!("input closed before `{title}`: quit"));
+            intervention(
+                session,
+                "step",
+                format!("input closed before `{title}`: quit"),
+            );
             return BeforeSection::Quit;
         };
         match parse_step(&answer) {
@@ -195,11 +200,7 @@ fn on_failure(
     intervention(
         session,
         "pause on error",
-        format!(
-            "`{title}` failed: {} ({})",
-            t.summary(),
-            t.outcome.as_str()
-        ),
+        format!("`{title}` failed: {} ({})", t.summary(), t.outcome.as_str()),
     );
     decision
 }
@@ -227,7 +228,11 @@ fn pause(st: &State, ctx: &mut EvalContext, session: &Session, message: &str) ->
     intervention(
         session,
         "pause",
-        format!("{message}{where_}: {} ({})", t.summary(), t.outcome.as_str()),
+        format!(
+            "{message}{where_}: {} ({})",
+            t.summary(),
+            t.outcome.as_str()
+        ),
     );
     !matches!(t.outcome, Outcome::Abort | Outcome::Quit)
 }

@@ -304,9 +304,13 @@ impl Repl<'_> {
                 text.push_str(&format!("  {cmd} {what}\n"));
             }
             text.push_str(match mode {
-                Mode::Session => "Tab completes functions, methods after `c.`, variables, clusters and sections.",
+                Mode::Session => {
+                    "Tab completes functions, methods after `c.`, variables, clusters and sections."
+                }
                 Mode::Pause | Mode::Step => ":continue resumes the run.",
-                Mode::Failure => ":retry, :skip or :abort decide what happens to the failed section.",
+                Mode::Failure => {
+                    ":retry, :skip or :abort decide what happens to the failed section."
+                }
             });
             self.out(&text);
             return;

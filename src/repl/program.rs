@@ -218,11 +218,7 @@ impl Program {
     pub fn captured_scope(&self, body: &FnPtr) -> Scope<'static> {
         let mut scope = Scope::new();
         let curry = body.curry();
-        if let Some(f) = self
-            .ast
-            .iter_functions()
-            .find(|f| f.name == body.fn_name())
-        {
+        if let Some(f) = self.ast.iter_functions().find(|f| f.name == body.fn_name()) {
             for (name, value) in f.params.iter().zip(curry.iter()) {
                 scope.push_dynamic(name.to_string(), Dynamic::clone(value));
             }
@@ -246,9 +242,12 @@ let after = twice(21);
 
     fn engine() -> rhai::Engine {
         let mut e = rhai::Engine::new();
-        e.register_fn("section", |ctx: rhai::NativeCallContext, _t: &str, body: FnPtr| {
-            body.call_within_context::<Dynamic>(&ctx, ()).map(|_| ())
-        });
+        e.register_fn(
+            "section",
+            |ctx: rhai::NativeCallContext, _t: &str, body: FnPtr| {
+                body.call_within_context::<Dynamic>(&ctx, ()).map(|_| ())
+            },
+        );
         e
     }
 

@@ -101,7 +101,10 @@ mod tests {
 
     #[test]
     fn maps_and_arrays_are_yaml() {
-        let text = show(&eval("#{name: \"x\", labels: #{app: \"web\"}, ports: [80, 443]}")).unwrap();
+        let text = show(&eval(
+            "#{name: \"x\", labels: #{app: \"web\"}, ports: [80, 443]}",
+        ))
+        .unwrap();
         assert!(text.contains("name: x"), "{text}");
         assert!(text.contains("labels:\n  app: web"), "{text}");
         assert!(text.contains("ports:\n- 80\n- 443"), "{text}");
