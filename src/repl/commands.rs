@@ -25,31 +25,55 @@ pub enum Meta {
     Quit,
 }
 
-/// Every meta-command with a one-line description, for `:help` and completion.
-pub const COMMANDS: &[(&str, &str)] = &[
+/// Every meta-command, its argument and a one-line description, for `:help` and completion.
+pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         ":help",
-        "[function]  this list, or a function's signature and doc",
+        "[function]",
+        "this list, or a function's signature and doc",
     ),
     (
         ":sections",
+        "",
         "the runbook's sections: pending, passed, failed, skipped",
     ),
-    (":run", "SECTION  run one section now"),
-    (":vars", "the variables in scope"),
-    (":clusters", "the clusters: name -> context, or simulated"),
+    (":run", "SECTION", "run one section now"),
+    (":vars", "", "the variables in scope"),
+    (
+        ":clusters",
+        "",
+        "the clusters: name -> context, or simulated",
+    ),
     (
         ":continue",
+        "",
         "resume the run (after a pause or a step prompt)",
     ),
     (
         ":retry",
+        "",
         "run the failed section again (keeping what you changed)",
     ),
-    (":skip", "move on past this section"),
-    (":abort", "end the run (exit 1)"),
-    (":quit", "leave the REPL (in a run: end it)"),
+    (":skip", "", "move on past this section"),
+    (":abort", "", "end the run (exit 1)"),
+    (":quit", "", "leave the REPL (in a run: end it)"),
 ];
+
+/// The meta-commands as aligned lines.
+pub fn command_list() -> String {
+    COMMANDS
+        .iter()
+        .map(|(c, a, d)| format!("  {:<22}{d}", format!("{c} {a}")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// When an entry spans lines and the last one is a meta-command, that command (the unfinished
+/// Rhai before it is dropped).
+pub fn trailing_command(entry: &str) -> Option<&str> {
+    let last = entry.trim_end().lines().last()?.trim();
+    (entry.trim().contains('\n') && last.starts_with(':')).then_some(last)
+}
 
 /// Parses a line. `None`: not a meta-command (evaluate it as Rhai). `Some(Err)`: a meta-command
 /// that is unknown or badly formed, with a message saying what is expected.
@@ -105,7 +129,7 @@ fn unquote(s: &str) -> &str {
 fn closest(word: &str) -> Option<&'static str> {
     COMMANDS
         .iter()
-        .map(|(c, _)| *c)
+        .map(|(c, _, _)| *c)
         .find(|c| c[1..].starts_with(word) || word.starts_with(&c[1..]))
 }
 
@@ -188,6 +212,14 @@ mod tests {
         assert!(err.contains("no meta-command `:retyr`"), "{err}");
         let err = parse(":sect").unwrap().unwrap_err();
         assert!(err.contains("did you mean `:sections`"), "{err}");
+    }
+
+    #[test]
+    fn a_command_ends_an_unfinished_entry() {
+        assert_eq!(trailing_command("let y = [1,\n:quit"), Some(":quit"));
+        assert_eq!(trailing_command(":quit"), None);
+        assert_eq!(trailing_command("let y = [1,\n2];"), None);
+        assert!(command_list().contains("  :run SECTION          run one section now"));
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn complete(line: &str, pos: usize, v: &Vocabulary) -> (usize, Vec<String>) 
 fn complete_meta(trimmed: &str, lead: usize, v: &Vocabulary) -> (usize, Vec<String>) {
     match trimmed.split_once(char::is_whitespace) {
         None => {
-            let names: Vec<String> = COMMANDS.iter().map(|(c, _)| c.to_string()).collect();
+            let names: Vec<String> = COMMANDS.iter().map(|(c, _, _)| c.to_string()).collect();
             (lead, by_prefix(&names, trimmed))
         }
         Some((cmd, rest)) => {

@@ -10,6 +10,14 @@ pub fn is_incomplete(src: &str) -> bool {
     if trimmed.is_empty() || trimmed.starts_with(':') {
         return false;
     }
+    // A meta-command typed on a continuation line ends the entry (the REPL runs the command).
+    if trimmed
+        .lines()
+        .last()
+        .is_some_and(|l| l.trim().starts_with(':'))
+    {
+        return false;
+    }
     let engine = rhai::Engine::new_raw();
     let Err(err) = engine.compile(src) else {
         return false;
@@ -66,6 +74,7 @@ mod tests {
             "let = 5;",
             "foo(1;",
             "}",
+            "let y = [1,\n:quit",
         ] {
             assert!(!is_incomplete(src), "should evaluate: {src:?}");
         }

@@ -19,7 +19,7 @@ use rhai::{Dynamic, Engine, Scope};
 use crate::bindings::structure::{section_failure, stop_request};
 use crate::diagnostic::{Diagnostic, Sources};
 use crate::session::{SectionFilter, Session};
-use commands::{Meta, COMMANDS};
+use commands::Meta;
 use complete::Vocabulary;
 use console::{Console, Read};
 pub use program::Program;
@@ -167,6 +167,13 @@ impl Repl<'_> {
                 continue;
             }
             console.remember(&line);
+            let line = match commands::trailing_command(&line) {
+                Some(cmd) => {
+                    self.out("(the unfinished input before it was dropped)");
+                    cmd.to_string()
+                }
+                None => line,
+            };
             lines.push(self.session.redact(line.trim()));
             match commands::parse(&line) {
                 Some(Ok(meta)) => {
@@ -300,9 +307,8 @@ impl Repl<'_> {
     fn help(&self, topic: Option<&str>, mode: Mode) {
         let Some(topic) = topic else {
             let mut text = String::from("Type Rhai to evaluate it (an open block continues on the next line), or a command:\n");
-            for (cmd, what) in COMMANDS {
-                text.push_str(&format!("  {cmd} {what}\n"));
-            }
+            text.push_str(&commands::command_list());
+            text.push('\n');
             text.push_str(match mode {
                 Mode::Session => {
                     "Tab completes functions, methods after `c.`, variables, clusters and sections."
