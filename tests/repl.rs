@@ -214,6 +214,7 @@ fn pause_opens_the_repl_in_the_scripts_scope() {
     let dir = tempfile::tempdir().expect("tempdir");
     let src = r#"//! title: Pause test
 let x = 1;
+let elsewhere = "top-level-value";
 section("Look", || {
     let local = 41;
     pause("have a look");
@@ -225,6 +226,9 @@ section("Look", || {
     r.expect("have a look");
     r.at("paused> ", "local + 1");
     r.expect("42");
+    // A top-level variable the section does not use is in scope too.
+    r.at("paused> ", "elsewhere.to_upper()");
+    r.expect("TOP-LEVEL-VALUE");
     r.at("paused> ", "x = 5;");
     r.at("paused> ", ":continue");
     r.expect("x is now 5");

@@ -1,6 +1,6 @@
 //! Runbook structure and output: `section`, `step`, `say`, `expect`, `sleep`, `open`, `pause`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rhai::{
@@ -88,6 +88,46 @@ pub struct Hooks {
     pub on_failure: Option<Box<FailureHook>>,
     pub before_section: Option<Box<BeforeSectionHook>>,
     pub pause: Option<Box<PauseHook>>,
+    /// The runbook's top-level variables as they were when the last section was called, each
+    /// shared with the script (so the REPL sees and changes the script's own values). Kept
+    /// only on interactive runs with a hook installed.
+    pub top_level: Mutex<Vec<(String, Dynamic)>>,
+}
+
+impl Hooks {
+    fn any(&self) -> bool {
+        self.on_failure.is_some() || self.before_section.is_some() || self.pause.is_some()
+    }
+
+    /// The top-level variables captured at the last section call.
+    pub fn top_level(&self) -> Vec<(String, Dynamic)> {
+        self.top_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Makes every variable of `scope` shared (in place) and returns them, so values seen
+/// elsewhere stay the script's own.
+pub fn share_scope(scope: &mut rhai::Scope) -> Vec<(String, Dynamic)> {
+    let mut names: Vec<String> = Vec::new();
+    for (name, _, _) in scope.iter_raw() {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let constant = scope.is_constant(&name).unwrap_or(false);
+        if let Some(v) = scope.get_mut(&name) {
+            if !constant && !v.is_shared() {
+                *v = std::mem::take(v).into_shared();
+            }
+            out.push((name, v.clone()));
+        }
+    }
+    out
 }
 
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
@@ -197,13 +237,39 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "Same as `pause(message)` without a message.",
         || {},
     );
+    // On an interactive run, a break-point at every `section(...)` call (made at top level)
+    // keeps the top-level variables for the REPL: a registered function cannot see them.
+    if session.interactive && session.hooks.any() {
+        let s = session.clone();
+        #[allow(deprecated)] // volatile, not deprecated
+        engine.register_debugger(
+            |_, mut debugger| {
+                debugger
+                    .break_points_mut()
+                    .push(rhai::debugger::BreakPoint::AtFunctionName {
+                        name: "section".into(),
+                        enabled: true,
+                    });
+                debugger
+            },
+            move |mut ctx, event, _node, _source, _pos| {
+                if matches!(event, rhai::debugger::DebuggerEvent::BreakPoint(_))
+                    && s.state().at.section.is_none()
+                {
+                    let vars = share_scope(ctx.scope_mut());
+                    *s.hooks.top_level.lock().unwrap_or_else(|e| e.into_inner()) = vars;
+                }
+                Ok(rhai::debugger::DebuggerCommand::Continue)
+            },
+        );
+    }
     // The functions above are documentation: `pause` is parsed as a custom syntax, whose
     // implementation receives the caller's scope (a registered function cannot see it).
     let s = session.clone();
     engine.register_custom_syntax_with_state_raw(
         "pause",
         parse_pause,
-        true,
+        false,
         move |ctx: &mut EvalContext, inputs, _state| {
             let message = match inputs.first() {
                 Some(e) => ctx.eval_expression_tree(e)?.to_string(),

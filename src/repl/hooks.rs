@@ -5,12 +5,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use rhai::{Engine, EvalContext, FnPtr, NativeCallContext};
+use rhai::{Engine, EvalContext, FnPtr, NativeCallContext, Scope};
 
 use super::commands::{parse_step, StepAnswer, STEP_KEYS};
 use super::console::ask;
 use super::{Mode, Outcome, Program, Repl};
-use crate::bindings::structure::{AfterFailure, BeforeSection, Hooks};
+use crate::bindings::structure::{share_scope, AfterFailure, BeforeSection, Hooks};
 use crate::report::Event;
 use crate::session::Session;
 
@@ -47,6 +47,21 @@ impl State {
                 Err(_) => Program::empty(),
             })
     }
+}
+
+/// The REPL's scope at a section: the runbook's top-level variables, then what the section's
+/// body captured. All shared with the script: changes made in the REPL are the script's.
+fn section_scope(session: &Session, program: &Program, body: &FnPtr) -> Scope<'static> {
+    let mut scope = Scope::new();
+    for (name, value) in session.hooks.top_level() {
+        scope.push_dynamic(name, value);
+    }
+    for (name, _, value) in program.captured_scope(body).iter_raw() {
+        if !scope.contains(name) {
+            scope.push_dynamic(name.to_string(), value.clone());
+        }
+    }
+    scope
 }
 
 fn intervention(session: &Session, kind: &str, detail: String) {
@@ -147,7 +162,7 @@ fn before_section(
                     &format!("REPL before `{title}`, with its variables in scope: :continue comes back here, :skip skips it"),
                 );
                 let program = st.program(ctx.engine(), session);
-                let mut scope = program.captured_scope(body);
+                let mut scope = section_scope(session, program, body);
                 let repl = Repl {
                     engine: ctx.engine(),
                     session,
@@ -185,7 +200,7 @@ fn on_failure(
         &format!("`{title}` failed. The REPL is open with its variables in scope: :retry runs it again, :skip moves on, :abort ends the run"),
     );
     let program = st.program(ctx.engine(), session);
-    let mut scope = program.captured_scope(body);
+    let mut scope = section_scope(session, program, body);
     let repl = Repl {
         engine: ctx.engine(),
         session,
@@ -224,7 +239,19 @@ fn pause(st: &State, ctx: &mut EvalContext, session: &Session, message: &str) ->
         session,
         program,
     };
-    let t = repl.run(ctx.scope_mut(), Mode::Pause);
+    // The top-level variables, then the script's own scope at the pause (made shared, so what
+    // the person changes is what the script sees when it goes on; new `let`s stay here).
+    let live = share_scope(ctx.scope_mut());
+    let mut scope = Scope::new();
+    for (name, value) in session.hooks.top_level() {
+        if !live.iter().any(|(n, _)| *n == name) {
+            scope.push_dynamic(name, value);
+        }
+    }
+    for (name, value) in live {
+        scope.push_dynamic(name, value);
+    }
+    let t = repl.run(&mut scope, Mode::Pause);
     intervention(
         session,
         "pause",
