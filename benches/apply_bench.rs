@@ -55,10 +55,12 @@ fn kubectl(dir: &std::path::Path, args: &[&str]) -> Option<(Duration, bool, Stri
 }
 
 fn main() {
+    // `cargo test --all-targets` runs benches without `--bench`: then a small smoke run only.
+    let benching = std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("MESHBOOK_BENCH_OBJECTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
+        .unwrap_or(if benching { 500 } else { 20 });
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     rt.block_on(async move {
         let sim = SimCluster::start("bench", 0, SimOptions::default());

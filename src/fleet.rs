@@ -37,6 +37,25 @@ pub struct Fleet {
     sim_rules: std::sync::OnceLock<Result<crate::tools::SimToolRules, String>>,
 }
 
+/// Controller timing of simulated clusters: `MESHBOOK_SIM_DELAY_MS` (reaction delay) and
+/// `MESHBOOK_SIM_LB_DELAY_MS` (load-balancer address delay) override the defaults.
+pub fn sim_options() -> SimOptions {
+    let ms = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(std::time::Duration::from_millis)
+    };
+    let mut opts = SimOptions::default();
+    if let Some(d) = ms("MESHBOOK_SIM_DELAY_MS") {
+        opts.reaction_delay = d;
+    }
+    if let Some(d) = ms("MESHBOOK_SIM_LB_DELAY_MS") {
+        opts.lb_delay = d;
+    }
+    opts
+}
+
 /// Connects a kube client to a simulated cluster served on a local socket.
 async fn serve_and_connect(sim: &crate::sim::SimCluster) -> Result<Cluster, K8sError> {
     let addr = sim.serve_local().await.map_err(|e| {
@@ -99,7 +118,7 @@ impl Fleet {
 
     /// Starts one simulated cluster per name, in milliseconds.
     pub async fn simulated(names: &[String]) -> Result<Fleet, K8sError> {
-        let fleet = SimFleet::new(SimOptions::default());
+        let fleet = SimFleet::new(sim_options());
         let mut members = Vec::new();
         for name in names {
             let sim = fleet.add(name);

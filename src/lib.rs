@@ -12,7 +12,7 @@ pub mod engine;
 pub mod fleet;
 pub mod http;
 pub mod k8s;
-mod logging;
+pub mod logging;
 pub mod manifests;
 pub mod repl;
 pub mod report;

@@ -7,4 +7,5 @@ mod repl;
 mod runbooks;
 mod sim;
 mod support;
+mod targets;
 mod tools;

@@ -457,6 +457,52 @@ fn kubectl_conformance() {
         "{ns_table}"
     );
 
+    // kubectl get -w prints table rows for watch events
+    let mut watcher = Command::new("kubectl")
+        .args([
+            "--context",
+            "c1",
+            "get",
+            "deploy",
+            "web",
+            "-w",
+            "--no-headers",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &cache)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECACHEDIR", &cache)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = watcher.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("kubectl get -w lists first");
+    assert!(first.starts_with("web"), "{first}");
+    run(&["annotate", "deployment", "web", "touched=yes"]);
+    let second = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("kubectl get -w prints the change");
+    assert!(
+        second.starts_with("web ") && second.contains("3/3"),
+        "{second}"
+    );
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+
     let table = run(&["get", "deploy"]);
     assert!(
         table.contains("READY") && table.contains("UP-TO-DATE") && table.contains("3/3"),
@@ -708,5 +754,100 @@ fn kube_rs_exec_and_logs_over_a_socket() {
         assert_eq!(causes[0].reason.as_deref(), Some("ExitCode"));
         assert_eq!(causes[0].message.as_deref(), Some("126"));
         attached.join().await.unwrap();
+    });
+}
+
+#[test]
+fn failing_pods_and_events_can_be_rehearsed() {
+    use k8s_openapi::api::core::v1::Event;
+    rt().block_on(async {
+        let sim = SimCluster::start("f1", 0, SimOptions::default());
+        let client = sim.client();
+        let deps: Api<Deployment> = Api::namespaced(client.clone(), "default");
+        let pp = PatchParams::apply("test");
+        deps.patch("bad", &pp, &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "bad"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "bad"}},
+                "template": {"metadata": {"labels": {"app": "bad"}, "annotations": {meshbook::sim::FAIL_ANNOTATION: "ImagePullBackOff"}},
+                    "spec": {"containers": [{"name": "c", "image": "nope:1"}]}}}})))
+            .await
+            .unwrap();
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        let warning = eventually("a Warning event for the failing pod", || {
+            let events = events.clone();
+            async move {
+                let list = events.list(&ListParams::default()).await.ok()?;
+                list.items.into_iter().find(|e| e.type_.as_deref() == Some("Warning"))
+            }
+        })
+        .await;
+        assert_eq!(warning.reason.as_deref(), Some("Failed"));
+        let pod = pods.list(&ListParams::default().labels("app=bad")).await.unwrap().items.remove(0);
+        let waiting = pod.status.unwrap().container_statuses.unwrap()[0].state.clone().unwrap().waiting.unwrap();
+        assert_eq!(waiting.reason.as_deref(), Some("ImagePullBackOff"));
+        let d = deps.get("bad").await.unwrap();
+        assert_eq!(d.status.unwrap().ready_replicas.unwrap_or(0), 0);
+        let normal = events.list(&ListParams::default()).await.unwrap();
+        assert!(normal.items.iter().any(|e| e.reason.as_deref() == Some("ScalingReplicaSet")));
+    });
+}
+
+#[test]
+fn global_services_reach_linked_clusters() {
+    rt().block_on(async {
+        let fleet = meshbook::sim::SimFleet::new(SimOptions::default());
+        let (a, b) = (fleet.add("east"), fleet.add("west"));
+        let pp = PatchParams::apply("test").force();
+        for c in [&a, &b] {
+            let client = c.client();
+            let crds = dynamic(&client, "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", None);
+            for d in [
+                crd("gateway.networking.k8s.io", "Gateway", "gateways", "Namespaced", &["v1"]),
+                crd("networking.istio.io", "ServiceEntry", "serviceentries", "Namespaced", &["v1"]),
+            ] {
+                let name = d["metadata"]["name"].as_str().unwrap().to_string();
+                crds.patch(&name, &pp, &Patch::Apply(&d)).await.unwrap();
+            }
+            let nss: Api<Namespace> = Api::all(client.clone());
+            for ns in ["istio-system", "istio-gateways"] {
+                nss.patch(ns, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))).await.unwrap();
+            }
+        }
+        // west's east-west gateway gets an address; east links to it with an istio-remote Gateway
+        let west_gws = dynamic(&b.client(), "gateway.networking.k8s.io", "v1", "Gateway", "gateways", Some("istio-gateways"));
+        west_gws.patch("istio-eastwest", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": "istio-eastwest", "namespace": "istio-gateways"},
+            "spec": {"gatewayClassName": "istio-eastwest", "listeners": [{"name": "cross-network", "port": 15008, "protocol": "HBONE"}]}}))).await.unwrap();
+        let west_svcs: Api<Service> = Api::namespaced(b.client(), "istio-gateways");
+        let ew_ip = eventually("west east-west address", || {
+            let svcs = west_svcs.clone();
+            async move { svcs.get("istio-eastwest").await.ok()?.status?.load_balancer?.ingress?.first()?.ip.clone() }
+        })
+        .await;
+        let east_gws = dynamic(&a.client(), "gateway.networking.k8s.io", "v1", "Gateway", "gateways", Some("istio-gateways"));
+        east_gws.patch("istio-remote-peer-west", &pp, &Patch::Apply(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": "istio-remote-peer-west", "namespace": "istio-gateways"},
+            "spec": {"gatewayClassName": "istio-remote", "addresses": [{"type": "IPAddress", "value": ew_ip}],
+                "listeners": [{"name": "cross-network", "port": 15008, "protocol": "HBONE"}]}}))).await.unwrap();
+
+        let west_default: Api<Service> = Api::namespaced(b.client(), "default");
+        west_default.patch("reviews", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "reviews", "namespace": "default", "labels": {"solo.io/service-scope": "global"}},
+            "spec": {"selector": {"app": "reviews"}, "ports": [{"name": "http", "port": 9080}]}}))).await.unwrap();
+        let east_ses = dynamic(&a.client(), "networking.istio.io", "v1", "ServiceEntry", "serviceentries", Some("istio-system"));
+        let se = eventually("ServiceEntry copied to the linked cluster", || {
+            let ses = east_ses.clone();
+            async move { ses.get("autogen.default.reviews").await.ok() }
+        })
+        .await;
+        assert_eq!(se.data["spec"]["hosts"][0], "reviews.default.mesh.internal");
+
+        west_default.patch("reviews", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"solo.io/service-scope": null}}}))).await.unwrap();
+        eventually("copy removed with the label", || {
+            let ses = east_ses.clone();
+            async move { ses.get("autogen.default.reviews").await.is_err().then_some(()) }
+        })
+        .await;
     });
 }

@@ -51,6 +51,11 @@ impl Test {
     }
 
     #[allow(dead_code)] // used by the REPL tests
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    #[allow(dead_code)] // used by the REPL tests
     pub fn stdin(mut self, text: &str) -> Self {
         self.stdin = Some(text.into());
         self

@@ -153,7 +153,52 @@ fn lb(s: &Session, m: &Member, ns: &str, svc: &str, t: Option<Duration>) -> Rhai
     Ok(addr)
 }
 
+fn deleted(
+    s: &Session,
+    m: &Member,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    t: Option<Duration>,
+) -> RhaiResult<()> {
+    let start = Instant::now();
+    block(
+        s,
+        m.cluster
+            .wait_deleted(kind, name, ns_arg(ns), effective(m, t)),
+    )?;
+    satisfied(
+        s,
+        m,
+        format!("{kind}/{name}{} is gone", ns_suffix(ns)),
+        start,
+    );
+    Ok(())
+}
+
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
+    let s = session.clone();
+    define(engine, "waits", "wait_deleted", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "()"],
+        "Waits (5 min) until an object is gone (a namespace finishing Terminating, finalizers done).",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str| deleted(&s, m, kind, name, ns, None));
+    let s = session.clone();
+    define(
+        engine,
+        "waits",
+        "wait_deleted",
+        &[
+            "cluster: Cluster",
+            "kind: string",
+            "name: string",
+            "ns: string",
+            "timeout: string|int",
+            "()",
+        ],
+        "Waits until an object is gone, up to `timeout`.",
+        move |m: &mut Member, kind: &str, name: &str, ns: &str, t: Dynamic| {
+            deleted(&s, m, kind, name, ns, Some(duration(&t)?))
+        },
+    );
     let s = session.clone();
     define(
         engine,

@@ -2,9 +2,11 @@
 
 mod check;
 pub mod docs;
+mod doctor;
 mod list;
 pub mod repl;
 pub mod run;
+mod sim;
 pub mod targets;
 
 use std::ffi::OsString;
@@ -74,6 +76,8 @@ pub enum Command {
     List(list::ListArgs),
     Check(check::CheckArgs),
     Docs(docs::DocsArgs),
+    Doctor(doctor::DoctorArgs),
+    Sim(sim::SimArgs),
     Repl(repl::ReplArgs),
 }
 
@@ -110,6 +114,8 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::List(args) => list::run(args, runtime.handle()),
         Command::Check(args) => check::run(args, runtime.handle()),
         Command::Docs(args) => docs::run(args, runtime.handle()),
+        Command::Doctor(args) => doctor::run(args, runtime.handle()),
+        Command::Sim(args) => sim::run(args, runtime.handle()),
         Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

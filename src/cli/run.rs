@@ -87,6 +87,7 @@ fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
 
 pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
     let redactor = Redactor::new();
+    crate::logging::set_redactor(&redactor);
     let runbook = match Runbook::load(&args.runbook) {
         Ok(rb) => rb,
         Err(e) => return cannot_start(&redactor, e),
@@ -117,7 +118,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(t) => t,
         Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
     };
-    let simulated = matches!(target, Target::Simulated(_));
+    let simulated = match &target {
+        Target::Simulated(_) => true,
+        Target::Real(map) => contexts_are_simulated(map),
+        Target::None => false,
+    };
 
     // Parameters: header defaults, then --set; an unknown key is a typo until proven otherwise.
     let mut params: BTreeMap<String, String> = header.params.iter().cloned().collect();
@@ -332,6 +337,9 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     } else {
         (status, code)
     };
+    if let Some(text) = &error_text {
+        eprintln!("\n{}", redactor.redact(text.trim_end()));
+    }
     if status == Status::Failed && code != exit::INTERRUPTED && !fleet.members().is_empty() {
         gather_bundle(&session, &fleet, args.bundle.as_deref());
     }
@@ -341,10 +349,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     });
     let mut report = reporter.report();
     report.target = target.report_name();
-    if let Some(text) = &error_text {
-        eprintln!("\n{}", redactor.redact(text.trim_end()));
-    }
-    print_summary(&report, verbosity);
+    print_summary(&report, verbosity, simulated);
     let mut code = code;
     for path in &args.report {
         if let Err(e) = files::write(path, &report, &redactor) {
@@ -392,7 +397,7 @@ fn interactive_hooks(
     Ok((interactive, crate::repl::hooks::install(opts)))
 }
 
-fn print_summary(report: &crate::report::RunReport, verbosity: i8) {
+fn print_summary(report: &crate::report::RunReport, verbosity: i8, simulated: bool) {
     let s = &report.summary;
     let total = report.sections.len();
     let mut parts = vec![format!(
@@ -418,7 +423,7 @@ fn print_summary(report: &crate::report::RunReport, verbosity: i8) {
         s.checks_passed,
         s.checks_failed,
         s.checks_skipped,
-        if report.target == "simulated" && s.checks_skipped > 0 {
+        if simulated && s.checks_skipped > 0 {
             " (simulated clusters have no data plane)"
         } else {
             ""
@@ -490,7 +495,25 @@ fn gather_bundle(session: &Session, fleet: &Fleet, dir: Option<&std::path::Path>
     }
     let text = bundle.render_text();
     session.reporter.set_bundle(text.clone());
-    let shown: Vec<&str> = text.lines().take(40).collect();
+    // The terminal gets what explains a failure (not-ready workloads, warnings, logs); the
+    // reports and the bundle directory get everything, Normal events included.
+    let telling: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("Normal "))
+        .collect();
+    let substantive = telling.iter().any(|l| {
+        let t = l.trim_start();
+        !(t.starts_with("==") || t.starts_with("--") || t == "events:" || t.is_empty())
+    });
+    if !substantive {
+        eprintln!("\ndiagnostics: no warnings and no workloads left unready in the namespaces the run touched (all events are in the reports)");
+        if let Some(dir) = dir {
+            let _ = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(dir.join("diagnostics.txt"), session.redact(&text)));
+        }
+        return;
+    }
+    let shown: Vec<&str> = telling.iter().copied().take(40).collect();
     eprintln!("\ndiagnostics from the clusters (namespaces the run touched):");
     eprintln!("{}", session.redact(&shown.join("\n")));
     if text.lines().count() > shown.len() {
@@ -518,4 +541,15 @@ fn gather_bundle(session: &Session, fleet: &Fleet, dir: Option<&std::path::Path>
             eprintln!("error: cannot write the bundle to `{}`: {e}", dir.display());
         }
     }
+}
+
+/// Whether every mapped context was written by `meshbook sim serve` (read from the kubeconfig
+/// alone, without contacting anything).
+fn contexts_are_simulated(map: &[(String, String)]) -> bool {
+    let var = std::env::var_os("KUBECONFIG");
+    let Ok(kubeconfig) = crate::k8s::load_kubeconfig(var.as_deref()) else {
+        return false;
+    };
+    map.iter()
+        .all(|(_, ctx)| crate::sim::kubeconfig_context_is_simulated(&kubeconfig, ctx).is_some())
 }

@@ -22,36 +22,25 @@ pub fn sections(ast: &AST) -> (Vec<(String, Position)>, Vec<Finding>) {
     let mut titles = Vec::new();
     let mut findings = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
-        if let Some(ASTNode::Expr(Expr::FnCall(call, pos))) = path.last() {
-            if call.name == "section" && call.namespace.is_empty() && call.args.len() == 2 {
-                match &call.args[0] {
-                    Expr::StringConstant(s, _) => titles.push((s.to_string(), *pos)),
-                    _ => findings.push(Finding {
-                        message: "a section title must be a string literal".into(),
-                        help: Some(
-                            "`list`, `--only` and `--skip` read titles without running the runbook"
-                                .into(),
-                        ),
-                        position: *pos,
-                        file: None,
-                    }),
-                }
-            }
-        }
-        if let Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) = path.last() {
-            if call.name == "section" && call.namespace.is_empty() && call.args.len() == 2 {
-                match &call.args[0] {
-                    Expr::StringConstant(s, _) => titles.push((s.to_string(), *pos)),
-                    _ => findings.push(Finding {
-                        message: "a section title must be a string literal".into(),
-                        help: Some(
-                            "`list`, `--only` and `--skip` read titles without running the runbook"
-                                .into(),
-                        ),
-                        position: *pos,
-                        file: None,
-                    }),
-                }
+        let call = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(call, pos)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => Some((call, *pos)),
+            _ => None,
+        };
+        if let Some((call, pos)) =
+            call.filter(|(c, _)| c.name == "section" && c.namespace.is_empty() && c.args.len() == 2)
+        {
+            match &call.args[0] {
+                Expr::StringConstant(s, _) => titles.push((s.to_string(), pos)),
+                _ => findings.push(Finding {
+                    message: "a section title must be a string literal".into(),
+                    help: Some(
+                        "`list`, `--only` and `--skip` read titles without running the runbook"
+                            .into(),
+                    ),
+                    position: pos,
+                    file: None,
+                }),
             }
         }
         true

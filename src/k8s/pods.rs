@@ -49,6 +49,8 @@ pub enum Target {
     Deployment(String),
     /// Pods matching a label selector.
     Selector(String),
+    /// The pods behind a Service (`svc/NAME`), by its selector.
+    Service(String),
 }
 
 impl Target {
@@ -60,9 +62,10 @@ impl Target {
             return match kind {
                 "pod" | "pods" | "po" => Ok(Target::Pod(name.into())),
                 "deploy" | "deployment" | "deployments" => Ok(Target::Deployment(name.into())),
+                "svc" | "service" | "services" => Ok(Target::Service(name.into())),
                 _ if text.contains('=') => Ok(Target::Selector(text.into())),
                 _ => Err(K8sError::Invalid(format!(
-                    "target `{text}` is not a pod name, `deploy/NAME` or a label selector"
+                    "target `{text}` is not a pod name, `deploy/NAME`, `svc/NAME` or a label selector"
                 ))),
             };
         }
@@ -115,6 +118,23 @@ impl Cluster {
                     .collect())
             }
             Target::Selector(s) => s,
+            Target::Service(name) => {
+                let svc = self
+                    .get("services", &name, Some(ns))
+                    .await?
+                    .ok_or_else(|| K8sError::NotFound {
+                        cluster: self.name().to_string(),
+                        object: format!("Service {ns}/{name}"),
+                    })?;
+                match svc.pointer("/spec/selector").and_then(Value::as_object) {
+                    Some(l) if !l.is_empty() => from_match_labels(l),
+                    _ => {
+                        return Err(K8sError::Invalid(format!(
+                            "Service {ns}/{name} has no selector, so no pods are behind it"
+                        )))
+                    }
+                }
+            }
             Target::Deployment(d) => {
                 let deploy = self
                     .get("deployments.apps", &d, Some(ns))
@@ -324,7 +344,11 @@ mod tests {
             Target::parse("app.kubernetes.io/name=web").unwrap(),
             Target::Selector("app.kubernetes.io/name=web".into())
         );
-        assert!(Target::parse("svc/web").is_err());
+        assert_eq!(
+            Target::parse("svc/web").unwrap(),
+            Target::Service("web".into())
+        );
+        assert!(Target::parse("cm/web").is_err());
         assert!(Target::parse("").is_err());
     }
 

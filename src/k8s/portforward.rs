@@ -42,6 +42,27 @@ impl Drop for PortForward {
 }
 
 impl Cluster {
+    /// For `svc/NAME`, the container port behind a Service port (a numeric `targetPort`), as
+    /// `kubectl port-forward svc/NAME` does; other targets keep the port given.
+    async fn service_target_port(&self, ns: &str, target: &str, port: u16) -> Result<u16> {
+        let Ok(super::pods::Target::Service(name)) = super::pods::Target::parse(target) else {
+            return Ok(port);
+        };
+        let Some(svc) = self.get("services", &name, Some(ns)).await? else {
+            return Ok(port);
+        };
+        let ports = svc
+            .pointer("/spec/ports")
+            .and_then(serde_json::Value::as_array);
+        let target_port = ports
+            .into_iter()
+            .flatten()
+            .find(|p| p["port"].as_u64() == Some(u64::from(port)))
+            .and_then(|p| p["targetPort"].as_u64())
+            .and_then(|t| u16::try_from(t).ok());
+        Ok(target_port.unwrap_or(port))
+    }
+
     /// Forwards a local port to `remote_port` of the first ready pod of a target. Each local
     /// connection opens its own tunnel. Keep the returned value alive as long as needed.
     pub async fn port_forward(
@@ -50,6 +71,7 @@ impl Cluster {
         target: &str,
         remote_port: u16,
     ) -> Result<PortForward> {
+        let remote_port = self.service_target_port(ns, target, remote_port).await?;
         let pod = self.ready_pod(ns, target).await?;
         let pod_name = pod["metadata"]["name"]
             .as_str()

@@ -102,6 +102,7 @@ impl Terminal {
         if !self.opts.tty || self.opts.verbosity < 0 {
             return;
         }
+        self.stop_spinner();
         let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
         pb.set_style(
             ProgressStyle::with_template("{prefix}{spinner} {msg} {elapsed:.dim}")
@@ -110,9 +111,7 @@ impl Terminal {
         pb.set_prefix(self.indent());
         pb.set_message(title.to_string());
         pb.enable_steady_tick(Duration::from_millis(100));
-        if let Some(old) = self.spinner.replace(pb) {
-            old.finish_and_clear();
-        }
+        self.spinner = Some(pb);
     }
 
     fn stop_spinner(&mut self) {
@@ -255,6 +254,11 @@ impl Terminal {
                 }
             }
             Event::Operation { .. } => {
+                if v >= 1 {
+                    self.detail(event, redact);
+                }
+            }
+            Event::Deleted { existed: false, .. } => {
                 if v >= 1 {
                     self.detail(event, redact);
                 }

@@ -2,7 +2,7 @@
 //! the controllers).
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use serde_json::{json, Value};
 
@@ -65,6 +65,8 @@ pub struct Cluster {
     node_ports: AtomicU32,
     lb_ips: AtomicU32,
     pod_ips: AtomicU32,
+    /// The other clusters of the same fleet.
+    peers: RwLock<Vec<Weak<Cluster>>>,
 }
 
 impl Cluster {
@@ -79,7 +81,26 @@ impl Cluster {
             node_ports: AtomicU32::new(30000),
             lb_ips: AtomicU32::new(0),
             pod_ips: AtomicU32::new(10),
+            peers: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Makes another cluster of the fleet known to this one.
+    pub fn add_peer(&self, peer: &Arc<Cluster>) {
+        self.peers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(peer));
+    }
+
+    /// The other clusters of the fleet that are still running.
+    pub fn peers(&self) -> Vec<Arc<Cluster>> {
+        self.peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
     }
 
     pub fn registry(&self) -> RwLockReadGuard<'_, Registry> {

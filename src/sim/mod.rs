@@ -40,10 +40,11 @@ use std::time::Duration;
 use serde_json::json;
 
 pub use cluster::{Cluster, PatchKind, WriteOpts};
+pub use controllers::FAIL_ANNOTATION;
 pub use discovery::GIT_VERSION;
 pub use rules::{Rules, RulesError};
 pub use serve::{
-    kubeconfig_context_is_simulated, serve_command, start_fleet, write_kubeconfig,
+    kubeconfig_context_is_simulated, serve_command, serve_until, start_fleet, write_kubeconfig,
     SIMULATED_EXTENSION,
 };
 pub use status::ApiError;
@@ -75,6 +76,16 @@ pub struct SimCluster {
 
 /// The first address of the simulated LoadBalancer pool (TEST-NET-2, never routable).
 const LB_POOL: [u8; 3] = [198, 51, 100];
+
+/// The cluster index (modulo 8) whose LoadBalancer pool an address belongs to.
+pub fn lb_address_owner(ip: &IpAddr) -> Option<usize> {
+    match ip {
+        IpAddr::V4(v4) if is_simulated_address(ip) => {
+            Some(usize::from(v4.octets()[3].saturating_sub(1) / 32))
+        }
+        _ => None,
+    }
+}
 
 /// The `n`th LoadBalancer address of cluster `index`: each cluster owns 30 addresses.
 pub fn lb_address(index: usize, n: u32) -> String {
@@ -223,6 +234,10 @@ impl SimFleet {
         }
         let rules = self.rules.get_or_init(|| Arc::new(load_rules())).clone();
         let c = SimCluster::start_with_rules(name, cs.len(), self.opts.clone(), rules);
+        for other in cs.iter() {
+            other.inner.add_peer(&c.inner);
+            c.inner.add_peer(&other.inner);
+        }
         cs.push(c.clone());
         c
     }

@@ -108,6 +108,20 @@ struct Rule {
     /// removed when it stops matching). `false` for things like CRDs that outlive it.
     #[serde(default = "yes")]
     owned: bool,
+    /// `linked`: created objects also go to every cluster of the fleet linked with this one
+    /// (see `links`), as multi-cluster controllers do.
+    #[serde(default)]
+    replicate: Option<String>,
+}
+
+/// How clusters of a fleet are linked: an object matching `match` in one cluster whose
+/// `addresses` field holds a simulated LoadBalancer address of another cluster links the two.
+#[derive(Debug, Clone, Deserialize)]
+struct Link {
+    name: String,
+    #[serde(rename = "match")]
+    matcher: Match,
+    addresses: String,
 }
 
 fn yes() -> bool {
@@ -118,12 +132,15 @@ fn yes() -> bool {
 struct RuleFile {
     #[serde(default)]
     rules: Vec<Rule>,
+    #[serde(default)]
+    links: Vec<Link>,
 }
 
 /// The loaded rules of a simulator.
 #[derive(Default)]
 pub struct Rules {
     rules: Vec<Rule>,
+    links: Vec<Link>,
     hb: Handlebars<'static>,
 }
 
@@ -182,6 +199,7 @@ impl Rules {
     pub fn from_sources(files: &[(String, String)]) -> Result<Rules, RulesError> {
         let mut rules = Rules {
             rules: vec![],
+            links: vec![],
             hb: registry(),
         };
         for (file, text) in files {
@@ -215,6 +233,7 @@ impl Rules {
                 }
                 rules.rules.push(rule);
             }
+            rules.links.extend(parsed.links);
         }
         Ok(rules)
     }
@@ -296,6 +315,9 @@ impl Rules {
             }
             if !Self::matches(rule, obj) {
                 remove_created(c, rule, obj);
+                if rule.replicate.is_some() {
+                    remove_copies(c, rule, obj);
+                }
                 continue;
             }
             if let Err(e) = self.run(c, rule, obj) {
@@ -343,6 +365,26 @@ impl Rules {
                 } else {
                     v["metadata"]["annotations"][RULE_ANNOTATION] = json!(rule.name);
                 }
+                if rule.replicate.is_some() {
+                    let mut copy = v.clone();
+                    if let Some(m) = copy["metadata"].as_object_mut() {
+                        m.remove("ownerReferences");
+                    }
+                    copy["metadata"]["annotations"][OWNER_ANNOTATION] = json!(meta_str(obj, "uid"));
+                    copy["metadata"]["annotations"]["sim.meshbook.dev/source-cluster"] =
+                        json!(c.name);
+                    for peer in self.linked_peers(c) {
+                        if let Err(e) = peer.apply_object(&copy, &format!("sim-rule/{}", rule.name))
+                        {
+                            tracing::debug!(
+                                "rule `{}` cannot copy into `{}` yet: {}",
+                                rule.name,
+                                peer.name,
+                                e.message
+                            );
+                        }
+                    }
+                }
                 if let Err(e) = c.apply_object(&v, &format!("sim-rule/{}", rule.name)) {
                     if e.code == 404 && e.details["kind"] == "namespaces" {
                         missing = Some(e.message);
@@ -386,6 +428,90 @@ impl Rules {
         self.hb
             .render(name, ctx)
             .map_err(|e| RunError::Failed(format!("template `{name}`: {e}")))
+    }
+}
+
+impl Rules {
+    /// Whether some rule replicates into linked clusters (they need a periodic resync).
+    pub(crate) fn replicating_kinds(&self) -> Vec<(String, String)> {
+        self.rules
+            .iter()
+            .filter(|r| r.replicate.is_some())
+            .map(|r| (r.matcher.group.clone(), r.matcher.kind.clone()))
+            .collect()
+    }
+
+    /// Whether cluster `from` holds a link object pointing at cluster `to`.
+    fn links_to(&self, from: &Cluster, to: &Cluster) -> bool {
+        for link in &self.links {
+            let reg = from.registry();
+            let Some(def) = reg
+                .all()
+                .iter()
+                .find(|d| d.group == link.matcher.group && d.kind == link.matcher.kind)
+                .cloned()
+            else {
+                continue;
+            };
+            drop(reg);
+            for o in from.store.list(&def.key(), None).0 {
+                let probe = Rule {
+                    name: link.name.clone(),
+                    matcher: link.matcher.clone(),
+                    lookup: BTreeMap::new(),
+                    create: vec![],
+                    status: None,
+                    owned: false,
+                    replicate: None,
+                };
+                if !Self::matches(&probe, &o) {
+                    continue;
+                }
+                for a in field(&o, &link.addresses).as_array().into_iter().flatten() {
+                    let text = a.get("value").unwrap_or(a).as_str().unwrap_or_default();
+                    let owner = text
+                        .parse()
+                        .ok()
+                        .and_then(|ip| super::lb_address_owner(&ip));
+                    if owner == Some(to.index % 8) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// The peers linked with `c` in either direction.
+    fn linked_peers(&self, c: &Cluster) -> Vec<std::sync::Arc<Cluster>> {
+        c.peers()
+            .into_iter()
+            .filter(|p| self.links_to(p, c) || self.links_to(c, p))
+            .collect()
+    }
+
+    /// An object was deleted: remove what replicating rules copied into peers for it.
+    pub(crate) fn deleted(&self, c: &Cluster, obj: &Value) {
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.replicate.is_some() && Self::applies_to_kind(r, obj))
+        {
+            remove_copies(c, rule, obj);
+        }
+    }
+}
+
+fn remove_copies(c: &Cluster, rule: &Rule, owner: &Value) {
+    let uid = meta_str(owner, "uid");
+    for peer in c.peers() {
+        for (res, o) in peer.store.owned_by(uid) {
+            if o["metadata"]["annotations"][RULE_ANNOTATION] == rule.name.as_str() {
+                let _ =
+                    peer.store
+                        .delete(&res, meta_str(&o, "namespace"), meta_str(&o, "name"), false);
+            }
+        }
     }
 }
 

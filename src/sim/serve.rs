@@ -90,12 +90,28 @@ pub async fn serve_command(
     kubeconfig: PathBuf,
     ready: impl FnOnce(&[(String, String)]),
 ) -> anyhow::Result<()> {
+    serve_until(clusters, kubeconfig, ready, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Like [`serve_command`], but serves until `shutdown` completes.
+pub async fn serve_until(
+    clusters: Vec<String>,
+    kubeconfig: PathBuf,
+    ready: impl FnOnce(&[(String, String)]),
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let clusters = if clusters.is_empty() {
+        vec!["cluster1".to_string()]
+    } else {
+        clusters
+    };
     let (_fleet, urls) = start_fleet(&clusters, SimOptions::default()).await?;
     write_kubeconfig(&kubeconfig, &urls)?;
     ready(&urls);
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
+    shutdown.await;
     Ok(())
 }
 
@@ -120,6 +136,42 @@ pub async fn start_fleet(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn serve_until_writes_a_kubeconfig_and_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kc");
+        let (tx, rx) = tokio::sync::oneshot::channel::<Vec<(String, String)>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_until(
+            vec!["a".into(), "b".into()],
+            path.clone(),
+            move |urls| {
+                let _ = tx.send(urls.to_vec());
+            },
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        let urls = rx.await.unwrap();
+        assert_eq!(
+            urls.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            vec!["a", "b"]
+        );
+        let kc = Kubeconfig::read_from(&path).unwrap();
+        assert_eq!(kc.current_context.as_deref(), Some("a"));
+        let options = kube::config::KubeConfigOptions {
+            context: Some("b".into()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kc, &options)
+            .await
+            .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        assert_eq!(client.apiserver_version().await.unwrap().minor, "32");
+        stop_tx.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    }
 
     #[test]
     fn kubeconfig_marks_contexts_simulated() {

@@ -274,6 +274,7 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
                             .and_then(|s| s.parse().ok())
                             .map(Duration::from_secs),
                         send_initial_events: send_initial,
+                        as_table: wants_table(&headers),
                     },
                 ));
             }

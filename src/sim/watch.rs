@@ -27,6 +27,8 @@ pub struct WatchRequest {
     pub resource_version: Option<String>,
     pub timeout: Option<Duration>,
     pub send_initial_events: bool,
+    /// Send each object as a one-row Table (`kubectl get -w`).
+    pub as_table: bool,
 }
 
 impl WatchRequest {
@@ -41,6 +43,13 @@ impl WatchRequest {
 
     fn present(&self, mut obj: Value) -> Value {
         obj["apiVersion"] = json!(self.def.api_version(&self.version));
+        if self.as_table {
+            let rv = obj["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            return super::table::table(&self.def, &[obj], &rv);
+        }
         obj
     }
 }
@@ -187,6 +196,7 @@ mod tests {
             resource_version: rv,
             timeout: None,
             send_initial_events: initial,
+            as_table: false,
         }
     }
 

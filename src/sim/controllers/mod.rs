@@ -2,7 +2,8 @@
 //! way Kubernetes' own controllers do (idempotent reconcilers keyed by object).
 
 mod core;
-pub use workloads::NODE_NAME;
+mod events;
+pub use workloads::{FAIL_ANNOTATION, NODE_NAME};
 mod workloads;
 
 use std::collections::HashSet;
@@ -48,6 +49,36 @@ pub fn spawn(cluster: Arc<Cluster>, rules: Arc<Rules>) {
         lb_pending: Mutex::new(HashSet::new()),
     });
     let mut rx = cluster.store.events();
+    let kinds = ctl.rules.replicating_kinds();
+    if !kinds.is_empty() {
+        // links between clusters appear in other clusters: re-run replicating rules now and then
+        let weak = Arc::downgrade(&ctl);
+        let every = (cluster.opts.reaction_delay * 10).max(Duration::from_millis(200));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(ctl) = weak.upgrade() else { return };
+                for (group, kind) in &kinds {
+                    let def = ctl
+                        .cluster
+                        .registry()
+                        .all()
+                        .iter()
+                        .find(|d| &d.group == group && &d.kind == kind)
+                        .cloned();
+                    let Some(def) = def else { continue };
+                    for o in ctl.cluster.store.list(&def.key(), None).0 {
+                        let key = Key {
+                            res: def.key(),
+                            ns: meta_str(&o, "namespace").into(),
+                            name: meta_str(&o, "name").into(),
+                        };
+                        ctl.enqueue(key, Duration::ZERO);
+                    }
+                }
+            }
+        });
+    }
     tokio::spawn(async move {
         // objects present before the controllers started (seeded ones)
         ctl.resync();
@@ -85,6 +116,7 @@ impl Controllers {
             if res.group.is_empty() && res.plural == "services" {
                 core::service_deleted(&self.cluster, &ns, &name);
             }
+            self.rules.deleted(&self.cluster, obj);
         } else {
             self.enqueue(
                 Key {

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::Outcome;
+use super::{events, Outcome};
 use crate::sim::cluster::{random_suffix, Cluster};
 use crate::sim::resources::ResKey;
 use crate::sim::store::{meta_str, now};
@@ -107,6 +107,9 @@ pub fn pod(c: &Cluster, ns: &str, name: &str) -> Outcome {
     if !p["metadata"]["deletionTimestamp"].is_null() || p["status"]["phase"] != "Pending" {
         return Outcome::Done;
     }
+    if let Some(reason) = p["metadata"]["annotations"][FAIL_ANNOTATION].as_str() {
+        return fail_pod(c, &p, reason);
+    }
     let for_job = p["metadata"]["ownerReferences"]
         .as_array()
         .is_some_and(|a| a.iter().any(|o| o["kind"] == "Job"));
@@ -144,6 +147,106 @@ pub fn pod(c: &Cluster, ns: &str, name: &str) -> Outcome {
         });
         Ok(p)
     });
+    if let Some(p) = c.store.get(&r, ns, name) {
+        let node = p["spec"]["nodeName"]
+            .as_str()
+            .unwrap_or(NODE_NAME)
+            .to_string();
+        events::record(
+            c,
+            &p,
+            "Normal",
+            "Scheduled",
+            &format!("Successfully assigned {ns}/{name} to {node}"),
+            "default-scheduler",
+        );
+        for ct in p["spec"]["containers"].as_array().into_iter().flatten() {
+            let cn = ct["name"].as_str().unwrap_or_default();
+            let image = ct["image"].as_str().unwrap_or_default();
+            events::record(
+                c,
+                &p,
+                "Normal",
+                "Pulled",
+                &format!("Container image \"{image}\" already present on machine (simulated)"),
+                "kubelet",
+            );
+            events::record(
+                c,
+                &p,
+                "Normal",
+                "Created",
+                &format!("Created container {cn}"),
+                "kubelet",
+            );
+            events::record(
+                c,
+                &p,
+                "Normal",
+                "Started",
+                &format!("Started container {cn}"),
+                "kubelet",
+            );
+        }
+    }
+    Outcome::Done
+}
+
+/// Pod annotation that makes the simulated kubelet fail the pod with this reason
+/// (`ImagePullBackOff`, `ErrImagePull`, `CrashLoopBackOff`, ...), to rehearse failures.
+pub const FAIL_ANNOTATION: &str = "sim.meshbook.dev/fail";
+
+fn fail_pod(c: &Cluster, p: &Value, reason: &str) -> Outcome {
+    let ns = meta_str(p, "namespace").to_string();
+    let name = meta_str(p, "name").to_string();
+    if p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == reason {
+        return Outcome::Done;
+    }
+    let crash = reason.contains("Crash");
+    let t = now();
+    let ip = c.next_pod_ip();
+    let _ = c.store.modify(&res("", "pods"), &ns, &name, false, |cur| {
+        let mut p = cur.cloned().unwrap_or_default();
+        if p["spec"]["nodeName"].is_null() {
+            p["spec"]["nodeName"] = json!(NODE_NAME);
+        }
+        let statuses: Vec<Value> = p["spec"]["containers"].as_array().into_iter().flatten().map(|ct| {
+            let msg = if crash {
+                format!("back-off 5m0s restarting failed container={} pod={name}", ct["name"].as_str().unwrap_or_default())
+            } else {
+                format!("Back-off pulling image \"{}\"", ct["image"].as_str().unwrap_or_default())
+            };
+            json!({"name": ct["name"], "image": ct["image"], "imageID": "", "ready": false, "started": false,
+                "restartCount": if crash { 5 } else { 0 }, "state": {"waiting": {"reason": reason, "message": msg}}})
+        }).collect();
+        let cond = |ty: &str, st: &str| json!({"type": ty, "status": st, "lastProbeTime": null, "lastTransitionTime": t});
+        p["status"] = json!({"phase": if crash { "Running" } else { "Pending" },
+            "conditions": [cond("Initialized", "True"), cond("Ready", "False"), cond("ContainersReady", "False"), cond("PodScheduled", "True")],
+            "hostIP": "172.18.0.2", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": t, "qosClass": "BestEffort",
+            "containerStatuses": statuses});
+        Ok(p)
+    });
+    if let Some(p) = c.store.get(&res("", "pods"), &ns, &name) {
+        for ct in p["spec"]["containers"].as_array().into_iter().flatten() {
+            let image = ct["image"].as_str().unwrap_or_default();
+            let msg = if crash {
+                format!(
+                    "Back-off restarting failed container {} in pod {name}",
+                    ct["name"].as_str().unwrap_or_default()
+                )
+            } else {
+                format!("Failed to pull image \"{image}\": simulated failure ({reason})")
+            };
+            events::record(
+                c,
+                &p,
+                "Warning",
+                if crash { "BackOff" } else { "Failed" },
+                &msg,
+                "kubelet",
+            );
+        }
+    }
     Outcome::Done
 }
 
@@ -206,6 +309,25 @@ pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
                     "deployment.kubernetes.io/max-replicas": (replicas + 1).to_string()},
                 "ownerReferences": [controller_ref(&d)]},
             "spec": {"replicas": replicas, "selector": selector, "template": tpl}});
+        let before = existing.as_ref().map(|r| int(&r["spec"]["replicas"], 0));
+        if before != Some(replicas) {
+            let verb = if before.unwrap_or(0) < replicas {
+                "up"
+            } else {
+                "down"
+            };
+            events::record(
+                c,
+                &d,
+                "Normal",
+                "ScalingReplicaSet",
+                &format!(
+                    "Scaled {verb} replica set {rs_name} from {} to {replicas}",
+                    before.unwrap_or(0)
+                ),
+                "deployment-controller",
+            );
+        }
         let _ = c.store.modify(&rr, ns, &rs_name, false, |cur| match cur {
             None => Ok(rs.clone()),
             Some(cur) => {
@@ -309,14 +431,17 @@ pub fn replicaset(c: &Cluster, ns: &str, name: &str) -> Outcome {
         .collect();
     if pods.len() < want {
         for _ in pods.len()..want {
-            let pod = new_pod(
-                &rs,
-                ns,
-                &format!("{name}-{}", random_suffix(5)),
-                &rs["spec"]["template"],
-                &json!({}),
-            );
+            let pod_name = format!("{name}-{}", random_suffix(5));
+            let pod = new_pod(&rs, ns, &pod_name, &rs["spec"]["template"], &json!({}));
             create_pod(c, pod);
+            events::record(
+                c,
+                &rs,
+                "Normal",
+                "SuccessfulCreate",
+                &format!("Created pod: {pod_name}"),
+                "replicaset-controller",
+            );
         }
     } else {
         for p in pods.iter().skip(want) {
