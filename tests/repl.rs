@@ -285,3 +285,18 @@ fn interactive_reads_step_answers_from_stdin() {
         .stdout_lacks("a-output")
         .stdout_has("b-output");
 }
+
+#[test]
+fn break_asks_only_before_the_named_section() {
+    let src = "//! title: Break\nsection(\"Alpha\", || { say(\"alpha-output\"); });\nsection(\"Beta\", || { say(\"beta-output\"); });\nsection(\"Gamma\", || { say(\"gamma-output\"); });\n";
+    Test::runbook(src)
+        .args(&["--break", "beta", "--interactive", "--report", "run.json"])
+        .stdin("s\n")
+        .run()
+        .status(0)
+        .stdout_has("alpha-output")
+        .stdout_lacks("beta-output")
+        .stdout_has("gamma-output")
+        .stdout_has("next: Beta")
+        .stdout_lacks("next: Alpha");
+}

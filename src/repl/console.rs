@@ -112,7 +112,10 @@ impl Console {
     pub fn read(&mut self, session: &Session, prompt: &str) -> Read {
         let editor = &mut self.editor;
         match session.reporter.suspend(|| editor.readline(prompt)) {
-            Ok(line) => Read::Line(line),
+            Ok(line) => {
+                echo_when_piped(session, prompt, &line);
+                Read::Line(line)
+            }
             Err(ReadlineError::Interrupted) => Read::Interrupted,
             Err(_) => Read::End,
         }
@@ -136,5 +139,17 @@ impl Console {
 /// Asks a one-line question (the step prompt) without completion or history.
 pub fn ask(session: &Session, prompt: &str) -> Option<String> {
     let mut editor = rustyline::DefaultEditor::new().ok()?;
-    session.reporter.suspend(|| editor.readline(prompt)).ok()
+    let answer = session.reporter.suspend(|| editor.readline(prompt)).ok()?;
+    echo_when_piped(session, prompt, &answer);
+    Some(answer)
+}
+
+/// Without a terminal (`--interactive` reading a pipe) rustyline shows no prompt: the prompt
+/// and the answer are printed, so the output reads as a transcript.
+fn echo_when_piped(session: &Session, prompt: &str, line: &str) {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        let text = session.redact(&format!("{}{line}", prompt.trim_start_matches('\n')));
+        session.reporter.suspend(|| println!("{text}"));
+    }
 }
