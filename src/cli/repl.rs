@@ -167,6 +167,13 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         reporter.emit(Event::Notice { text: n });
     }
 
+    // Ctrl-C stops what a line is doing (the engine's progress hook sees it); the REPL goes on.
+    let cancelled = session.cancelled.clone();
+    handle.spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
     let script_session = session.clone();
     let result = std::thread::Builder::new()
         .name("meshbook-repl".into())

@@ -80,60 +80,71 @@ pub enum Read {
     End,
 }
 
-/// One REPL's editor (created when a REPL opens, history saved as lines are entered).
+/// One REPL's input. The editor is made for each entry and dropped before the entry is
+/// evaluated: rustyline holds SIGINT while an editor exists, and Ctrl-C must reach the run
+/// (to stop a long wait) while a line is evaluated. The history file is read each time.
 pub struct Console {
-    editor: Editor<Helper, FileHistory>,
+    vocabulary: Vocabulary,
     history: Option<PathBuf>,
 }
 
 impl Console {
     pub fn open(vocabulary: Vocabulary) -> Result<Console, String> {
-        let config = Config::builder()
-            .completion_type(CompletionType::List)
-            .auto_add_history(false)
-            .max_history_size(2000)
-            .map_err(|e| e.to_string())?
-            .build();
-        let mut editor: Editor<Helper, FileHistory> =
-            Editor::with_config(config).map_err(|e| format!("cannot open the terminal: {e}"))?;
-        editor.set_helper(Some(Helper { vocabulary }));
-        let history = history_path();
-        if let Some(path) = &history {
-            let _ = editor.load_history(path);
-        }
-        Ok(Console { editor, history })
+        let _check = editor(Vocabulary::default(), None)?;
+        Ok(Console {
+            vocabulary,
+            history: history_path(),
+        })
     }
 
     pub fn vocabulary_mut(&mut self) -> Option<&mut Vocabulary> {
-        self.editor.helper_mut().map(|h| &mut h.vocabulary)
+        Some(&mut self.vocabulary)
     }
 
-    /// Reads one (possibly multi-line) entry with the spinner hidden.
+    /// Reads one (possibly multi-line) entry with the spinner hidden, and adds it to the
+    /// history.
     pub fn read(&mut self, session: &Session, prompt: &str) -> Read {
-        let editor = &mut self.editor;
+        let mut editor = match editor(self.vocabulary.clone(), self.history.as_deref()) {
+            Ok(e) => e,
+            Err(_) => return Read::End,
+        };
         match session.reporter.suspend(|| editor.readline(prompt)) {
             Ok(line) => {
                 echo_when_piped(session, prompt, &line);
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                    if let Some(path) = &self.history {
+                        if let Some(dir) = path.parent() {
+                            let _ = std::fs::create_dir_all(dir);
+                        }
+                        let _ = editor.save_history(path);
+                    }
+                }
                 Read::Line(line)
             }
             Err(ReadlineError::Interrupted) => Read::Interrupted,
             Err(_) => Read::End,
         }
     }
+}
 
-    /// Adds an entry to the history and saves it.
-    pub fn remember(&mut self, line: &str) {
-        if line.trim().is_empty() {
-            return;
-        }
-        let _ = self.editor.add_history_entry(line);
-        if let Some(path) = &self.history {
-            if let Some(dir) = path.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            let _ = self.editor.save_history(path);
-        }
+fn editor(
+    vocabulary: Vocabulary,
+    history: Option<&std::path::Path>,
+) -> Result<Editor<Helper, FileHistory>, String> {
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(2000)
+        .map_err(|e| e.to_string())?
+        .build();
+    let mut editor: Editor<Helper, FileHistory> =
+        Editor::with_config(config).map_err(|e| format!("cannot open the terminal: {e}"))?;
+    editor.set_helper(Some(Helper { vocabulary }));
+    if let Some(path) = history {
+        let _ = editor.load_history(path);
     }
+    Ok(editor)
 }
 
 /// Asks a one-line question (the step prompt) without completion or history.

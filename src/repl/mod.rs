@@ -166,7 +166,6 @@ impl Repl<'_> {
             if line.trim().is_empty() {
                 continue;
             }
-            console.remember(&line);
             let line = match commands::trailing_command(&line) {
                 Some(cmd) => {
                     self.out("(the unfinished input before it was dropped)");
@@ -175,6 +174,12 @@ impl Repl<'_> {
                 None => line,
             };
             lines.push(self.session.redact(line.trim()));
+            if mode == Mode::Session {
+                // A Ctrl-C stopped the previous line, not the session.
+                self.session
+                    .cancelled
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+            }
             match commands::parse(&line) {
                 Some(Ok(meta)) => {
                     if let Some(outcome) = self.meta(scope, meta, mode) {
