@@ -351,10 +351,14 @@ fn run_section(
             .push((title.to_string(), Status::Skipped));
         return Ok(());
     }
+    let mut attempt = 0;
     loop {
-        s.emit(Event::SectionStarted {
-            title: title.to_string(),
-        });
+        attempt += 1;
+        if attempt == 1 {
+            s.emit(Event::SectionStarted {
+                title: title.to_string(),
+            });
+        }
         {
             let mut st = s.state();
             st.at.section = Some(title.to_string());
@@ -391,24 +395,35 @@ fn run_section(
             Err(err) => {
                 let (section, steps) = failed_at.unwrap_or((Some(title.to_string()), Vec::new()));
                 let rendered = crate::engine::render_error(s, &err, section, steps);
-                s.emit(Event::SectionFinished {
-                    title: title.to_string(),
-                    status: Status::Failed,
-                    duration_ms,
-                    error: Some(rendered.clone()),
-                });
+                // Asked before the section is reported failed: a retried section is one
+                // section in the report, whose earlier attempts are its history.
                 let decision = match &hooks.on_failure {
                     Some(hook) if s.interactive => hook(ctx, s, title, &rendered, body),
                     _ => AfterFailure::Abort,
                 };
+                let report_failed = || {
+                    s.emit(Event::SectionFinished {
+                        title: title.to_string(),
+                        status: Status::Failed,
+                        duration_ms,
+                        error: Some(rendered.clone()),
+                    });
+                    s.state().sections.push((title.to_string(), Status::Failed));
+                };
                 match decision {
-                    AfterFailure::Retry => continue,
+                    AfterFailure::Retry => {
+                        s.emit(Event::Notice {
+                            text: format!(
+                                "attempt {attempt} of `{title}` failed; running it again"
+                            ),
+                        });
+                    }
                     AfterFailure::Skip => {
-                        s.state().sections.push((title.to_string(), Status::Failed));
+                        report_failed();
                         return Ok(());
                     }
                     AfterFailure::Abort => {
-                        s.state().sections.push((title.to_string(), Status::Failed));
+                        report_failed();
                         return Err(EvalAltResult::ErrorRuntime(
                             Dynamic::from(SectionFailed { rendered }),
                             Position::NONE,
