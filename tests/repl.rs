@@ -197,6 +197,8 @@ fn step_skip_run_continue_and_retry_after_a_fix() {
     r.at("failed> ", ":retry");
     r.expect("third-passed");
     r.expect("fourth-output");
+    // The retried section counts once, as passed.
+    r.expect("passed: 3 of 4 sections passed, 1 skipped");
     let code = r.finish();
     assert_eq!(code, 0, "{}", r.seen);
     assert!(!r.seen.contains("first-output"), "{}", r.seen);
@@ -299,4 +301,21 @@ fn break_asks_only_before_the_named_section() {
         .stdout_has("gamma-output")
         .stdout_has("next: Beta")
         .stdout_lacks("next: Alpha");
+}
+
+#[test]
+fn repl_without_a_runbook_has_cluster1_and_cluster2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = Driven::new(spawn(dir.path(), &["repl", "--sim"]));
+    r.at("meshbook> ", "let c = cluster(\"cluster2\");");
+    r.at("meshbook> ", "c.name.to_upper() + \"!\"");
+    r.expect("CLUSTER2!");
+    r.at("meshbook> ", ":sections");
+    r.expect("(no sections)");
+    r.at("meshbook> ", ":continue");
+    r.expect("nothing to continue");
+    // Ctrl-D leaves like :quit.
+    r.expect("meshbook> ");
+    r.p.send_control('d').expect("ctrl-d");
+    assert_eq!(r.finish(), 0, "{}", r.seen);
 }
