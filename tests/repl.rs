@@ -319,3 +319,24 @@ fn repl_without_a_runbook_has_cluster1_and_cluster2() {
     r.p.send_control('d').expect("ctrl-d");
     assert_eq!(r.finish(), 0, "{}", r.seen);
 }
+
+#[test]
+fn quit_at_a_step_prompt_fails_only_if_a_section_failed() {
+    let src = "//! title: Quit\nsection(\"A\", || { say(\"a-output\"); });\nsection(\"B\", || { say(\"b-output\"); });\n";
+    Test::runbook(src)
+        .args(&["--step", "--interactive"])
+        .stdin("\nq\n")
+        .run()
+        .status(0)
+        .stdout_has("a-output")
+        .stdout_lacks("b-output")
+        .stdout_has("1 not run");
+    let failing = "//! title: Quit\nsection(\"A\", || { throw \"a-broke\"; });\nsection(\"B\", || { say(\"b-output\"); });\n";
+    Test::runbook(failing)
+        .args(&["--step", "--pause-on-error", "--interactive"])
+        .stdin("\n:skip\nq\n")
+        .run()
+        .status(1)
+        .stderr_has("a-broke")
+        .stdout_lacks("b-output");
+}
