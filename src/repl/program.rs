@@ -304,3 +304,38 @@ let after = twice(21);
         assert!(after, "the closure sees the change made in the REPL scope");
     }
 }
+
+#[cfg(test)]
+mod sharing {
+    use rhai::{Dynamic, Engine, Scope};
+
+    /// Making top-level variables shared (what the REPL does at each section call) must not
+    /// change what a script computes: copies stay copies.
+    #[test]
+    fn shared_variables_still_copy_on_assignment() {
+        let engine = Engine::new();
+        let mut scope = Scope::new();
+        engine
+            .run_with_scope(&mut scope, "let a = #{x: 1}; let n = 1;")
+            .unwrap();
+        let shared = crate::bindings::structure::share_scope(&mut scope);
+        assert_eq!(shared.len(), 2);
+        assert!(shared.iter().all(|(_, v)| v.is_shared()));
+        let out: Dynamic = engine
+            .eval_with_scope(
+                &mut scope,
+                "let b = a; b.x = 2; let m = n; m += 1; [a.x, b.x, n, m]",
+            )
+            .unwrap();
+        assert_eq!(out.to_string(), "[1, 2, 1, 2]");
+        // And a change through the shared handle is the script's own.
+        let mut n = shared
+            .iter()
+            .find(|(name, _)| name == "n")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        *n.write_lock::<i64>().unwrap() = 7;
+        let n: i64 = engine.eval_with_scope(&mut scope, "n").unwrap();
+        assert_eq!(n, 7);
+    }
+}
