@@ -3,6 +3,7 @@
 mod cli;
 mod http;
 mod k8s;
+mod repl;
 mod runbooks;
 mod sim;
 mod support;

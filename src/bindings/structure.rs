@@ -1,9 +1,12 @@
 //! Runbook structure and output: `section`, `step`, `say`, `expect`, `sleep`, `open`, `pause`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, NativeCallContext, Position};
+use rhai::{
+    Dynamic, Engine, EvalAltResult, EvalContext, FnPtr, ImmutableString, NativeCallContext,
+    Position,
+};
 
 use super::convert::{duration, fail, RhaiResult};
 use super::define;
@@ -26,6 +29,29 @@ pub fn section_failure(err: &EvalAltResult) -> Option<SectionFailed> {
     }
 }
 
+/// Raised to end a run from an interactive prompt (`q` at a step prompt, `:abort`): the
+/// remaining sections are not run. `abort` makes the run fail; otherwise it fails only if a
+/// section failed.
+#[derive(Clone, Debug)]
+pub struct StopRun {
+    pub abort: bool,
+}
+
+/// Whether an error is a request to stop the run from a prompt.
+pub fn stop_request(err: &EvalAltResult) -> Option<StopRun> {
+    match err {
+        EvalAltResult::ErrorRuntime(v, _) => v.clone().try_cast::<StopRun>(),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => stop_request(inner),
+        _ => None,
+    }
+}
+
+/// The error that carries a [`StopRun`].
+pub fn stop_error(abort: bool) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(StopRun { abort }), Position::NONE).into()
+}
+
 /// What to do after a section failed (the REPL's `:retry`, `:skip`, `:abort`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AfterFailure {
@@ -34,14 +60,27 @@ pub enum AfterFailure {
     Abort,
 }
 
-/// Asked when a section fails; the REPL installs one for `--pause-on-error`.
-pub type FailureHook = dyn Fn(&Session, &str, &str) -> AfterFailure + Send + Sync;
+/// What to do with a section about to start (the step prompt's answers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeforeSection {
+    Run,
+    Skip,
+    /// End the run here (the remaining sections are not run).
+    Quit,
+}
 
-/// Asked before a section starts; `--step` and `--break` install one. `false` skips it.
-pub type BeforeSectionHook = dyn Fn(&Session, &str) -> bool + Send + Sync;
+/// Asked when a section fails, with the section's title, the rendered error and its body (whose
+/// captured variables are the section's scope); the REPL installs one for `--pause-on-error`.
+pub type FailureHook =
+    dyn Fn(&NativeCallContext, &Session, &str, &str, &FnPtr) -> AfterFailure + Send + Sync;
 
-/// Asked by `pause()` on a terminal; the REPL opens in the script's scope.
-pub type PauseHook = dyn Fn(&NativeCallContext, &Session, &str) + Send + Sync;
+/// Asked before a section starts, with its title and body; `--step` and `--break` install one.
+pub type BeforeSectionHook =
+    dyn Fn(&NativeCallContext, &Session, &str, &FnPtr) -> BeforeSection + Send + Sync;
+
+/// Asked by `pause()` on a terminal, in the script's own scope; the REPL opens there. `false`
+/// ends the run (`:abort`).
+pub type PauseHook = dyn Fn(&mut EvalContext, &Session, &str) -> bool + Send + Sync;
 
 /// Optional interactive hooks, set by the REPL layer.
 #[derive(Default)]
@@ -49,6 +88,46 @@ pub struct Hooks {
     pub on_failure: Option<Box<FailureHook>>,
     pub before_section: Option<Box<BeforeSectionHook>>,
     pub pause: Option<Box<PauseHook>>,
+    /// The runbook's top-level variables as they were when the last section was called, each
+    /// shared with the script (so the REPL sees and changes the script's own values). Kept
+    /// only on interactive runs with a hook installed.
+    pub top_level: Mutex<Vec<(String, Dynamic)>>,
+}
+
+impl Hooks {
+    fn any(&self) -> bool {
+        self.on_failure.is_some() || self.before_section.is_some() || self.pause.is_some()
+    }
+
+    /// The top-level variables captured at the last section call.
+    pub fn top_level(&self) -> Vec<(String, Dynamic)> {
+        self.top_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Makes every variable of `scope` shared (in place) and returns them, so values seen
+/// elsewhere stay the script's own.
+pub fn share_scope(scope: &mut rhai::Scope) -> Vec<(String, Dynamic)> {
+    let mut names: Vec<String> = Vec::new();
+    for (name, _, _) in scope.iter_raw() {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let constant = scope.is_constant(&name).unwrap_or(false);
+        if let Some(v) = scope.get_mut(&name) {
+            if !constant && !v.is_shared() {
+                *v = std::mem::take(v).into_shared();
+            }
+            out.push((name, v.clone()));
+        }
+    }
+    out
 }
 
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
@@ -142,22 +221,13 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             }
         },
     );
-    let s = session.clone();
-    let pause = move |ctx: NativeCallContext, message: &str| match s.hooks.pause.as_ref() {
-        Some(hook) if s.interactive => hook(&ctx, &s, message),
-        _ => s.emit(Event::Intervention {
-            kind: "pause skipped".into(),
-            detail: format!("{message} (not interactive: the run goes on)"),
-        }),
-    };
-    let p = pause.clone();
     define(
         engine,
         "structure",
         "pause",
         &["message: string", "()"],
         "Opens the REPL here with the script's variables in scope (`:continue` resumes); skipped, and logged, without a terminal.",
-        move |ctx: NativeCallContext, message: &str| p(ctx, message),
+        |_message: &str| {},
     );
     define(
         engine,
@@ -165,8 +235,75 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "pause",
         &["()"],
         "Same as `pause(message)` without a message.",
-        move |ctx: NativeCallContext| pause(ctx, "paused"),
+        || {},
     );
+    // On an interactive run, a break-point at every `section(...)` call (made at top level)
+    // keeps the top-level variables for the REPL: a registered function cannot see them.
+    if session.interactive && session.hooks.any() {
+        let s = session.clone();
+        #[allow(deprecated)] // volatile, not deprecated
+        engine.register_debugger(
+            |_, mut debugger| {
+                debugger
+                    .break_points_mut()
+                    .push(rhai::debugger::BreakPoint::AtFunctionName {
+                        name: "section".into(),
+                        enabled: true,
+                    });
+                debugger
+            },
+            move |mut ctx, event, _node, _source, _pos| {
+                if matches!(event, rhai::debugger::DebuggerEvent::BreakPoint(_))
+                    && s.state().at.section.is_none()
+                {
+                    let vars = share_scope(ctx.scope_mut());
+                    *s.hooks.top_level.lock().unwrap_or_else(|e| e.into_inner()) = vars;
+                }
+                Ok(rhai::debugger::DebuggerCommand::Continue)
+            },
+        );
+    }
+    // The functions above are documentation: `pause` is parsed as a custom syntax, whose
+    // implementation receives the caller's scope (a registered function cannot see it).
+    let s = session.clone();
+    engine.register_custom_syntax_with_state_raw(
+        "pause",
+        parse_pause,
+        false,
+        move |ctx: &mut EvalContext, inputs, _state| {
+            let message = match inputs.first() {
+                Some(e) => ctx.eval_expression_tree(e)?.to_string(),
+                None => "paused".to_string(),
+            };
+            match s.hooks.pause.as_ref() {
+                Some(hook) if s.interactive => {
+                    if !hook(ctx, &s, &message) {
+                        return Err(stop_error(true));
+                    }
+                }
+                _ => s.emit(Event::Intervention {
+                    kind: "pause skipped".into(),
+                    detail: format!("{message} (not interactive: the run goes on)"),
+                }),
+            }
+            Ok(Dynamic::UNIT)
+        },
+    );
+}
+
+/// Parses `pause()` and `pause(message)`.
+fn parse_pause(
+    symbols: &[ImmutableString],
+    look_ahead: &str,
+    _state: &mut Dynamic,
+) -> Result<Option<ImmutableString>, rhai::ParseError> {
+    Ok(match symbols.len() {
+        1 => Some("(".into()),
+        2 if look_ahead == ")" => Some(")".into()),
+        2 => Some("$expr$".into()),
+        3 if symbols[2] != ")" => Some(")".into()),
+        _ => None,
+    })
 }
 
 fn run_section(
@@ -194,7 +331,11 @@ fn run_section(
     let skip_reason = match exclusion {
         Some(reason) => Some(reason.to_string()),
         None => match &hooks.before_section {
-            Some(hook) if !hook(s, title) => Some("skipped at the prompt".to_string()),
+            Some(hook) if s.interactive => match hook(ctx, s, title, body) {
+                BeforeSection::Run => None,
+                BeforeSection::Skip => Some("skipped at the prompt".to_string()),
+                BeforeSection::Quit => return Err(stop_error(false)),
+            },
             _ => None,
         },
     };
@@ -210,10 +351,14 @@ fn run_section(
             .push((title.to_string(), Status::Skipped));
         return Ok(());
     }
+    let mut attempt = 0;
     loop {
-        s.emit(Event::SectionStarted {
-            title: title.to_string(),
-        });
+        attempt += 1;
+        if attempt == 1 {
+            s.emit(Event::SectionStarted {
+                title: title.to_string(),
+            });
+        }
         {
             let mut st = s.state();
             st.at.section = Some(title.to_string());
@@ -242,6 +387,7 @@ fn run_section(
             }
             Err(err)
                 if section_failure(&err).is_some()
+                    || stop_request(&err).is_some()
                     || matches!(*err, EvalAltResult::ErrorTerminated(..)) =>
             {
                 return Err(err);
@@ -249,24 +395,35 @@ fn run_section(
             Err(err) => {
                 let (section, steps) = failed_at.unwrap_or((Some(title.to_string()), Vec::new()));
                 let rendered = crate::engine::render_error(s, &err, section, steps);
-                s.emit(Event::SectionFinished {
-                    title: title.to_string(),
-                    status: Status::Failed,
-                    duration_ms,
-                    error: Some(rendered.clone()),
-                });
+                // Asked before the section is reported failed: a retried section is one
+                // section in the report, whose earlier attempts are its history.
                 let decision = match &hooks.on_failure {
-                    Some(hook) if s.interactive => hook(s, title, &rendered),
+                    Some(hook) if s.interactive => hook(ctx, s, title, &rendered, body),
                     _ => AfterFailure::Abort,
                 };
+                let report_failed = || {
+                    s.emit(Event::SectionFinished {
+                        title: title.to_string(),
+                        status: Status::Failed,
+                        duration_ms,
+                        error: Some(rendered.clone()),
+                    });
+                    s.state().sections.push((title.to_string(), Status::Failed));
+                };
                 match decision {
-                    AfterFailure::Retry => continue,
+                    AfterFailure::Retry => {
+                        s.emit(Event::Notice {
+                            text: format!(
+                                "attempt {attempt} of `{title}` failed; running it again"
+                            ),
+                        });
+                    }
                     AfterFailure::Skip => {
-                        s.state().sections.push((title.to_string(), Status::Failed));
+                        report_failed();
                         return Ok(());
                     }
                     AfterFailure::Abort => {
-                        s.state().sections.push((title.to_string(), Status::Failed));
+                        report_failed();
                         return Err(EvalAltResult::ErrorRuntime(
                             Dynamic::from(SectionFailed { rendered }),
                             Position::NONE,

@@ -1,9 +1,10 @@
 //! The command line: one file per subcommand, each owning its flags and a `run()`.
 
 mod check;
-mod docs;
+pub mod docs;
 mod doctor;
 mod list;
+pub mod repl;
 pub mod run;
 mod sim;
 pub mod targets;
@@ -41,6 +42,8 @@ Examples:
   meshbook run ./scenario.rhai --context cluster1=prod-east --report out/run.xml
   meshbook check --all                           # check every bundled runbook
   meshbook docs > FUNCTIONS.md                   # reference of every script function
+  meshbook repl --sim                            # interactive Rhai on simulated clusters
+  meshbook run global-mesh --step --pause-on-error   # section by section, stop on failures
 
 Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start.";
 
@@ -75,6 +78,7 @@ pub enum Command {
     Docs(docs::DocsArgs),
     Doctor(doctor::DoctorArgs),
     Sim(sim::SimArgs),
+    Repl(repl::ReplArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -112,6 +116,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Docs(args) => docs::run(args, runtime.handle()),
         Command::Doctor(args) => doctor::run(args, runtime.handle()),
         Command::Sim(args) => sim::run(args, runtime.handle()),
+        Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::exit;
 use super::targets::{self, Target};
-use crate::bindings::structure::{section_failure, Hooks};
+use crate::bindings::structure::{section_failure, stop_request};
 use crate::diagnostic::Diagnostic;
 use crate::fleet::Fleet;
 use crate::report::{files, Event, Redactor, Reporter, Status, TerminalOptions};
@@ -59,6 +59,18 @@ pub struct RunArgs {
     /// not-ready workloads, logs) into this directory.
     #[arg(long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
+    /// Ask before every section: Enter runs it, s skips, r opens the REPL, c continues, q quits.
+    #[arg(long)]
+    pub step: bool,
+    /// Ask before this section only (case-insensitive title); repeatable.
+    #[arg(long = "break", value_name = "SECTION")]
+    pub breaks: Vec<String>,
+    /// When a section fails, open the REPL in its scope: :retry, :skip or :abort.
+    #[arg(long)]
+    pub pause_on_error: bool,
+    /// Ask questions even without a terminal (lines are read from stdin).
+    #[arg(long)]
+    pub interactive: bool,
 }
 
 /// Prints an error paragraph (redacted) and returns the exit code for "could not start".
@@ -191,6 +203,10 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(f) => f,
         Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
     };
+    let (interactive, hooks) = match interactive_hooks(&args, &titles) {
+        Ok(h) => h,
+        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    };
     // Clusters: simulated ones start in milliseconds; real ones must answer /version.
     let fleet = match &target {
         Target::None => Ok(Fleet::empty()),
@@ -214,11 +230,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         params,
         env_overrides,
         filter,
-        interactive: false,
+        interactive,
         simulated,
         state: Mutex::new(RunState::default()),
         cancelled: Arc::new(AtomicBool::new(false)),
-        hooks: Hooks::default(),
+        hooks,
     });
     let engine = crate::engine::build(&session);
     let ast = match crate::engine::compile(&engine, &session) {
@@ -271,7 +287,23 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Err(e) => (Status::Failed, exit::FAILED, Some(format!("error: {e}"))),
         Ok(Ok(())) => (Status::Passed, exit::OK, None),
         Ok(Err(err)) => {
-            if let Some(failed) = section_failure(&err) {
+            if let Some(stop) = stop_request(&err) {
+                let failed = stop.abort
+                    || session
+                        .state()
+                        .sections
+                        .iter()
+                        .any(|s| s.1 == Status::Failed);
+                if failed {
+                    (
+                        Status::Failed,
+                        exit::FAILED,
+                        Some("error: the run was ended at a prompt".to_string()),
+                    )
+                } else {
+                    (Status::Passed, exit::OK, None)
+                }
+            } else if let Some(failed) = section_failure(&err) {
                 (Status::Failed, exit::FAILED, Some(failed.rendered))
             } else if matches!(err, rhai::EvalAltResult::ErrorTerminated(..))
                 || session.is_cancelled()
@@ -292,6 +324,18 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
                 (Status::Failed, exit::FAILED, Some(text))
             }
         }
+    };
+    // A section skipped after failing at a `--pause-on-error` prompt still fails the run.
+    let (status, code) = if status == Status::Passed
+        && session
+            .state()
+            .sections
+            .iter()
+            .any(|s| s.1 == Status::Failed)
+    {
+        (Status::Failed, exit::FAILED)
+    } else {
+        (status, code)
     };
     if let Some(text) = &error_text {
         eprintln!("\n{}", redactor.redact(text.trim_end()));
@@ -314,6 +358,43 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         }
     }
     code
+}
+
+/// Whether a person may be asked (a terminal on stdin and stdout, or `--interactive`), and the
+/// hooks of `--step`, `--break`, `--pause-on-error` and `pause()`; the flags that wait for
+/// input are refused without one.
+fn interactive_hooks(
+    args: &RunArgs,
+    titles: &[String],
+) -> Result<(bool, crate::bindings::structure::Hooks), String> {
+    use std::io::IsTerminal;
+    let interactive =
+        args.interactive || (std::io::stdin().is_terminal() && std::io::stdout().is_terminal());
+    let breaks = SectionFilter::resolve(titles, &args.breaks, &[], None)
+        .map_err(|e| e.replace("--only", "--break"))?
+        .only;
+    let opts = crate::repl::hooks::StepOptions {
+        step: args.step,
+        breaks,
+        pause_on_error: args.pause_on_error,
+    };
+    if opts.waits_for_input() && !interactive {
+        let flags: Vec<&str> = [
+            (args.step, "--step"),
+            (!args.breaks.is_empty(), "--break"),
+            (args.pause_on_error, "--pause-on-error"),
+        ]
+        .iter()
+        .filter(|f| f.0)
+        .map(|f| f.1)
+        .collect();
+        return Err(format!(
+            "{} wait{} for answers, and there is no terminal to ask on\nhelp: run it in a terminal, or add --interactive to read the answers from stdin",
+            flags.join(" and "),
+            if flags.len() == 1 { "s" } else { "" }
+        ));
+    }
+    Ok((interactive, crate::repl::hooks::install(opts)))
 }
 
 fn print_summary(report: &crate::report::RunReport, verbosity: i8, simulated: bool) {

@@ -1,0 +1,223 @@
+//! `meshbook repl`: an interactive Rhai session with the clusters bound; with a runbook, its
+//! header, imports, functions and top-level variables are loaded, and no section runs.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+
+use super::exit;
+use super::targets::{self, Target};
+use crate::fleet::Fleet;
+use crate::repl::{Mode, Program, Repl};
+use crate::report::{Event, Redactor, Reporter, TerminalOptions};
+use crate::runbook::{Origin, Runbook};
+use crate::session::{RunState, SectionFilter, Session};
+
+const REPL_EXAMPLES: &str = "\
+Examples:
+  meshbook repl --sim                              # simulated cluster1 and cluster2
+  meshbook repl global-mesh                        # a runbook's variables and functions, no section run
+  meshbook repl ./scenario.rhai --context cluster1=kind-c1 --context cluster2=kind-c2
+
+In the REPL: `let c = cluster(\"cluster1\");`, `c.get(\"ns\", \"istio-system\")`, Tab completes,
+`:help wait_rollout` shows a function, `:sections` and `:run SECTION` run the runbook's sections,
+`:quit` (or Ctrl-D) leaves. History is kept in $XDG_STATE_HOME/meshbook/history.";
+
+/// Without a runbook: the two clusters the walkthroughs use.
+const DEFAULT_HEADER: &str =
+    "//! title: REPL\n//! clusters:\n//!   cluster1: CLUSTER1\n//!   cluster2: CLUSTER2\n";
+
+/// An interactive Rhai session on the clusters (and a runbook's scope).
+#[derive(Args, Debug, Default)]
+#[command(after_help = REPL_EXAMPLES)]
+pub struct ReplArgs {
+    /// A bundled runbook or a .rhai file whose header, imports and variables to load.
+    pub runbook: Option<String>,
+    /// Map a logical cluster to a kubeconfig context; repeatable.
+    #[arg(long = "context", value_name = "NAME=KUBECONTEXT")]
+    pub context: Vec<String>,
+    /// Use simulated clusters even if contexts are set in the environment.
+    #[arg(long)]
+    pub sim: bool,
+    /// Set a runbook parameter (read with `param`); repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
+    let text = message.to_string();
+    eprintln!(
+        "{}",
+        redactor
+            .redact(text.strip_prefix("error: ").unwrap_or(&text).trim_end())
+            .lines()
+            .enumerate()
+            .map(|(i, l)| if i == 0 {
+                format!("error: {l}")
+            } else {
+                l.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    exit::CANNOT_START
+}
+
+pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
+    let redactor = Redactor::new();
+    let runbook = match &args.runbook {
+        Some(name) => Runbook::load(name),
+        None => Runbook::from_source(
+            "repl".into(),
+            "<repl>".into(),
+            Origin::Inline,
+            DEFAULT_HEADER.to_string(),
+        ),
+    };
+    let runbook = match runbook {
+        Ok(rb) => rb,
+        Err(e) => return cannot_start(&redactor, e),
+    };
+    let header = &runbook.header;
+    let contexts = match targets::parse_pairs("--context", &args.context) {
+        Ok(c) => c,
+        Err(e) => return cannot_start(&redactor, e),
+    };
+    let sets = match targets::parse_pairs("--set", &args.set) {
+        Ok(s) => s,
+        Err(e) => return cannot_start(&redactor, e),
+    };
+    let target = match targets::resolve(&header.clusters, &contexts, args.sim, |k| {
+        std::env::var(k).ok()
+    }) {
+        Ok(t) => t,
+        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    };
+    let simulated = matches!(target, Target::Simulated(_));
+    let mut params: BTreeMap<String, String> = header.params.iter().cloned().collect();
+    params.extend(sets);
+    // Environment: secrets are masked; a missing variable gets a placeholder on simulated
+    // clusters and a note otherwise (a REPL should open anyway).
+    let mut env_overrides = BTreeMap::new();
+    let mut notices = Vec::new();
+    for decl in &header.env {
+        match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
+            Some(v) if decl.secret => redactor.add(&v),
+            Some(_) => {}
+            None if !decl.required => {}
+            None if simulated => {
+                env_overrides.insert(
+                    decl.name.clone(),
+                    format!("simulated-{}", decl.name.to_lowercase()),
+                );
+            }
+            None => notices.push(format!("{} is not set", decl.name)),
+        }
+    }
+    let fleet = match &target {
+        Target::None => Ok(Fleet::empty()),
+        Target::Simulated(names) => handle.block_on(Fleet::simulated(names)),
+        Target::Real(map) => handle.block_on(Fleet::real(map)),
+    };
+    let fleet = match fleet {
+        Ok(f) => Arc::new(f),
+        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    };
+    let reporter = Arc::new(Reporter::new(
+        redactor.clone(),
+        TerminalOptions::detect(verbosity),
+        Vec::new(),
+    ));
+    let session = Arc::new(Session {
+        fleet: fleet.clone(),
+        rt: handle.clone(),
+        reporter: reporter.clone(),
+        runbook: runbook.clone(),
+        params,
+        env_overrides,
+        filter: SectionFilter::default(),
+        interactive: true,
+        simulated,
+        state: Mutex::new(RunState::default()),
+        cancelled: Arc::new(AtomicBool::new(false)),
+        hooks: crate::repl::hooks::install(Default::default()),
+    });
+    let engine = crate::engine::build(&session);
+    let ast = match crate::engine::compile(&engine, &session) {
+        Ok(ast) => ast,
+        Err(d) => return cannot_start(&redactor, d),
+    };
+    let program = Program::new(&runbook.source, ast);
+    reporter.emit(Event::RunStarted {
+        runbook: runbook.name.clone(),
+        title: header.title.clone(),
+        target: target.describe(),
+    });
+    for m in fleet.members() {
+        reporter.emit(Event::ClusterReady {
+            cluster: m.name().to_string(),
+            context: m.cluster.context().map(String::from),
+            server: m.cluster.server().to_string(),
+            version: m.cluster.version().unwrap_or("v1.32 simulated").to_string(),
+        });
+    }
+    for n in notices {
+        reporter.emit(Event::Notice { text: n });
+    }
+
+    // Ctrl-C stops what a line is doing (the engine's progress hook sees it); the REPL goes on.
+    let cancelled = session.cancelled.clone();
+    handle.spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let script_session = session.clone();
+    let result = std::thread::Builder::new()
+        .name("meshbook-repl".into())
+        .stack_size(16 * 1024 * 1024)
+        .spawn(move || {
+            let session = script_session;
+            let mut scope = rhai::Scope::new();
+            let loaded = program
+                .without_sections(&engine)
+                .map_err(|e| e.to_string())
+                .and_then(|top| {
+                    engine
+                        .run_ast_with_scope(&mut scope, &top)
+                        .map_err(|err| crate::engine::render_error(&session, &err, None, Vec::new()))
+                });
+            if let Err(text) = loaded {
+                eprintln!("{}", session.redact(text.trim_end()));
+                eprintln!("note: the runbook's top level stopped there; what it defined before is in scope");
+            }
+            session.emit(Event::Intervention {
+                kind: "repl".into(),
+                detail: "session started (:help lists the commands)".into(),
+            });
+            let repl = Repl {
+                engine: &engine,
+                session: &session,
+                program: &program,
+            };
+            let t = repl.run(&mut scope, Mode::Session);
+            session.emit(Event::Intervention {
+                kind: "repl".into(),
+                detail: format!("session ended: {}", t.summary()),
+            });
+        })
+        .map_err(|e| e.to_string())
+        .and_then(|h| {
+            h.join()
+                .map_err(|_| "the REPL thread stopped unexpectedly".to_string())
+        });
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::FAILED
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The terminal side: a rustyline editor with completion, multi-line input and a history kept
+//! in the user's state directory. Reads happen with the reporter's spinner hidden.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use rustyline::completion::Completer;
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::history::FileHistory;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{CompletionType, Config, Context, Editor};
+
+use super::complete::{complete, Vocabulary};
+use super::input::is_incomplete;
+use crate::session::Session;
+
+/// Completion and multi-line input for rustyline.
+pub struct Helper {
+    pub vocabulary: Vocabulary,
+}
+
+impl Completer for Helper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        Ok(complete(line, pos, &self.vocabulary))
+    }
+}
+
+impl Hinter for Helper {
+    type Hint = String;
+}
+
+impl Highlighter for Helper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
+        Cow::Borrowed(prompt)
+    }
+}
+
+impl Validator for Helper {
+    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
+        Ok(if is_incomplete(ctx.input()) {
+            ValidationResult::Incomplete
+        } else {
+            ValidationResult::Valid(None)
+        })
+    }
+}
+
+impl rustyline::Helper for Helper {}
+
+/// Where the REPL history lives: `$XDG_STATE_HOME/meshbook/history` (or the platform's state
+/// or local data directory).
+pub fn history_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(dirs::state_dir)
+        .or_else(dirs::data_local_dir)?;
+    Some(base.join("meshbook").join("history"))
+}
+
+/// What a read returned.
+pub enum Read {
+    Line(String),
+    /// Ctrl-C: the line was dropped.
+    Interrupted,
+    /// Ctrl-D or the end of input.
+    End,
+}
+
+/// One REPL's input. The editor is made for each entry and dropped before the entry is
+/// evaluated: rustyline holds SIGINT while an editor exists, and Ctrl-C must reach the run
+/// (to stop a long wait) while a line is evaluated. The history file is read each time.
+pub struct Console {
+    vocabulary: Vocabulary,
+    history: Option<PathBuf>,
+}
+
+impl Console {
+    pub fn open(vocabulary: Vocabulary) -> Result<Console, String> {
+        let _check = editor(Vocabulary::default(), None)?;
+        Ok(Console {
+            vocabulary,
+            history: history_path(),
+        })
+    }
+
+    pub fn vocabulary_mut(&mut self) -> Option<&mut Vocabulary> {
+        Some(&mut self.vocabulary)
+    }
+
+    /// Reads one (possibly multi-line) entry with the spinner hidden, and adds it to the
+    /// history.
+    pub fn read(&mut self, session: &Session, prompt: &str) -> Read {
+        let mut editor = match editor(self.vocabulary.clone(), self.history.as_deref()) {
+            Ok(e) => e,
+            Err(_) => return Read::End,
+        };
+        match session.reporter.suspend(|| editor.readline(prompt)) {
+            Ok(line) => {
+                echo_when_piped(session, prompt, &line);
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                    if let Some(path) = &self.history {
+                        if let Some(dir) = path.parent() {
+                            let _ = std::fs::create_dir_all(dir);
+                        }
+                        let _ = editor.save_history(path);
+                    }
+                }
+                Read::Line(line)
+            }
+            Err(ReadlineError::Interrupted) => Read::Interrupted,
+            Err(_) => Read::End,
+        }
+    }
+}
+
+fn editor(
+    vocabulary: Vocabulary,
+    history: Option<&std::path::Path>,
+) -> Result<Editor<Helper, FileHistory>, String> {
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(2000)
+        .map_err(|e| e.to_string())?
+        .build();
+    let mut editor: Editor<Helper, FileHistory> =
+        Editor::with_config(config).map_err(|e| format!("cannot open the terminal: {e}"))?;
+    editor.set_helper(Some(Helper { vocabulary }));
+    if let Some(path) = history {
+        let _ = editor.load_history(path);
+    }
+    Ok(editor)
+}
+
+/// Asks a one-line question (the step prompt) without completion or history.
+pub fn ask(session: &Session, prompt: &str) -> Option<String> {
+    let mut editor = rustyline::DefaultEditor::new().ok()?;
+    let answer = session.reporter.suspend(|| editor.readline(prompt)).ok()?;
+    echo_when_piped(session, prompt, &answer);
+    Some(answer)
+}
+
+/// Without a terminal (`--interactive` reading a pipe) rustyline shows no prompt: the prompt
+/// and the answer are printed, so the output reads as a transcript.
+fn echo_when_piped(session: &Session, prompt: &str, line: &str) {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        let text = session.redact(&format!("{}{line}", prompt.trim_start_matches('\n')));
+        session.reporter.suspend(|| println!("{text}"));
+    }
+}
