@@ -57,6 +57,8 @@ pub struct SimOptions {
     pub reaction_delay: Duration,
     /// How long a LoadBalancer Service waits for its address.
     pub lb_delay: Duration,
+    /// How long a watch that allows bookmarks stays quiet before it gets one.
+    pub bookmark_every: Duration,
 }
 
 impl Default for SimOptions {
@@ -64,6 +66,7 @@ impl Default for SimOptions {
         SimOptions {
             reaction_delay: Duration::from_millis(20),
             lb_delay: Duration::from_millis(50),
+            bookmark_every: Duration::from_secs(10),
         }
     }
 }

@@ -17,9 +17,6 @@ use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::store::{Event, EventType};
 
-/// How long a watch with bookmarks stays quiet before sending one.
-const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
-
 /// What a watch asks for.
 pub struct WatchRequest {
     pub def: ResourceDef,
@@ -98,6 +95,7 @@ pub fn watch(cluster: &Arc<Cluster>, req: WatchRequest) -> Response {
     };
     let timeout = req.timeout.unwrap_or(Duration::from_secs(1800));
     let stop = cluster.stop.clone();
+    let bookmark_every = cluster.opts.bookmark_every;
     // the newest resourceVersion this watch has seen (bookmarks carry it)
     let store_rv = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     tokio::spawn(async move {
@@ -142,7 +140,7 @@ pub fn watch(cluster: &Arc<Cluster>, req: WatchRequest) -> Response {
             tokio::select! {
                 _ = &mut deadline => return,
                 _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(BOOKMARK_EVERY), if req.bookmarks => {
+                _ = tokio::time::sleep(bookmark_every), if req.bookmarks => {
                     let rv = store_rv.load(std::sync::atomic::Ordering::Relaxed).max(cur);
                     let mark = json!({"kind": req.def.kind, "apiVersion": req.def.api_version(&req.version),
                         "metadata": {"resourceVersion": rv.to_string()}});

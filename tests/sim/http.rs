@@ -100,12 +100,15 @@ fn http_surface_discovery_and_error_bodies() {
 }
 
 #[test]
-#[ignore = "slow: waits for the 10 s bookmark"]
 fn quiet_watches_get_bookmarks() {
     rt().block_on(async {
-        let sim = SimCluster::start("b1", 0, SimOptions::default());
+        let opts = SimOptions {
+            bookmark_every: std::time::Duration::from_millis(200),
+            ..SimOptions::default()
+        };
+        let sim = SimCluster::start("b1", 0, opts);
         let base = format!("http://{}", sim.serve_local().await.unwrap());
-        let body = reqwest::get(format!("{base}/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=12&resourceVersion=1"))
+        let body = reqwest::get(format!("{base}/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=1"))
             .await
             .unwrap()
             .text()
