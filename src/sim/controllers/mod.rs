@@ -159,7 +159,7 @@ impl Controllers {
                     Key {
                         res: ResKey::new("", "services"),
                         ns: ns.clone(),
-                        name: meta_str(&s, "name").into(),
+                        name: meta_str(s, "name").into(),
                     },
                     self.cluster.opts.reaction_delay,
                 );
