@@ -37,6 +37,14 @@ pub struct Fleet {
     sim_rules: std::sync::OnceLock<Result<crate::tools::SimToolRules, String>>,
 }
 
+/// Reaction delay of the simulated controllers in a run: long enough that every wait really
+/// waits (objects appear after the wait has started), short enough that a rehearsal of a whole
+/// walkthrough takes a fraction of a second. `meshbook sim serve` keeps the simulator's own,
+/// slower defaults, closer to what a person watching with kubectl expects.
+pub const RUN_REACTION_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
+/// Delay before a LoadBalancer Service of a run's simulated cluster gets its address.
+pub const RUN_LB_DELAY: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Controller timing of simulated clusters: `MESHBOOK_SIM_DELAY_MS` (reaction delay) and
 /// `MESHBOOK_SIM_LB_DELAY_MS` (load-balancer address delay) override the defaults.
 pub fn sim_options() -> SimOptions {
@@ -46,7 +54,11 @@ pub fn sim_options() -> SimOptions {
             .and_then(|v| v.parse::<u64>().ok())
             .map(std::time::Duration::from_millis)
     };
-    let mut opts = SimOptions::default();
+    let mut opts = SimOptions {
+        reaction_delay: RUN_REACTION_DELAY,
+        lb_delay: RUN_LB_DELAY,
+        ..SimOptions::default()
+    };
     if let Some(d) = ms("MESHBOOK_SIM_DELAY_MS") {
         opts.reaction_delay = d;
     }
