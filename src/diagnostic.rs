@@ -197,7 +197,7 @@ fn default_help(e: &EvalAltResult) -> Option<String> {
             "`meshbook docs` lists every function and its arguments".into()
         }
         EvalAltResult::ErrorVariableNotFound(..) => {
-            "stdlib functions cannot see the runbook's variables: pass them as arguments".into()
+            "define it first with `let`; inside a stdlib function, pass it in as an argument (modules cannot see the runbook's variables)".into()
         }
         EvalAltResult::ErrorTooManyOperations(_) => {
             "look for a loop that never ends; waits should use wait_* functions, not loops".into()
