@@ -241,3 +241,15 @@ fn parallel_runs_closures_concurrently_and_keeps_order() {
     .status(1)
     .stderr_has("parallel task for `2` failed: second broke");
 }
+
+#[test]
+fn variables_read_by_literal_name_are_checked_before_the_run_starts() {
+    Test::runbook(
+        "let k = secret_env(\"UNDECLARED_KEY\");\nsection(\"a\", || { say(\"started\"); });\n",
+    )
+    .run()
+    .status(2)
+    .stderr_has("`UNDECLARED_KEY` [secret]")
+    .stdout_lacks("started")
+    .no_backtrace();
+}

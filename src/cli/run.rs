@@ -146,7 +146,26 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     let mut env_overrides = BTreeMap::new();
     let mut notices = Vec::new();
     let mut missing = Vec::new();
-    for decl in &header.env {
+    // The header's declarations, plus variables the script reads by literal name.
+    let mut decls = header.env.clone();
+    if let Ok(ast) = rhai::Engine::new_raw().compile(&runbook.source) {
+        for (name, secret) in crate::engine::analysis::env_reads(&ast) {
+            match decls.iter_mut().find(|d| d.name == name) {
+                Some(d) => d.secret |= secret,
+                None => decls.push(crate::runbook::EnvDecl {
+                    name,
+                    secret,
+                    required: true,
+                    description: Some(if secret {
+                        "read with secret_env".into()
+                    } else {
+                        "read with env".into()
+                    }),
+                }),
+            }
+        }
+    }
+    for decl in &decls {
         match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
             Some(v) if decl.secret => redactor.add(&v),
             Some(_) => {}

@@ -63,6 +63,34 @@ pub fn sections(ast: &AST) -> (Vec<(String, Position)>, Vec<Finding>) {
     (titles, findings)
 }
 
+/// Environment variables the script reads by literal name: `secret_env("X")` (secret) and
+/// `env("X")` without a default. A run checks them before it touches any cluster.
+pub fn env_reads(ast: &AST) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let call = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(call, _)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(call, _))) => call,
+            _ => return true,
+        };
+        let secret = match call.name.as_str() {
+            "secret_env" => true,
+            "env" => false,
+            _ => return true,
+        };
+        if call.namespace.is_empty() && call.args.len() == 1 {
+            if let Expr::StringConstant(name, _) = &call.args[0] {
+                match out.iter_mut().find(|(n, _)| n == name.as_str()) {
+                    Some(entry) => entry.1 |= secret,
+                    None => out.push((name.to_string(), secret)),
+                }
+            }
+        }
+        true
+    });
+    out
+}
+
 /// Names the engine knows as functions (host, standard library, keywords).
 fn known_functions(engine: &Engine) -> BTreeSet<String> {
     let mut known: BTreeSet<String> = engine
@@ -266,6 +294,18 @@ mod tests {
         let names: Vec<_> = titles.iter().map(|t| t.0.as_str()).collect();
         assert_eq!(names, vec!["A", "b", "B"]);
         assert_eq!(findings.len(), 2, "{findings:?}");
+    }
+
+    #[test]
+    fn finds_literal_environment_reads() {
+        let engine = Engine::new();
+        let ast = engine
+            .compile("let a = secret_env(\"KEY\"); let b = env(\"CTX\"); let c = env(\"OPT\", \"x\"); section(\"s\", || { env(\"KEY\"); });")
+            .unwrap();
+        assert_eq!(
+            env_reads(&ast),
+            vec![("KEY".to_string(), true), ("CTX".to_string(), false)]
+        );
     }
 
     #[test]
