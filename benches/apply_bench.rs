@@ -3,7 +3,7 @@
 //! same server (into a second namespace, so both create the same objects), then re-applies
 //! both (every object unchanged).
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target cargo bench --bench apply_bench`
+//! Run: `cargo bench --bench apply_bench`
 //! (`MESHBOOK_BENCH_OBJECTS=N` changes the object count; kubectl is skipped when absent.)
 
 use std::io::Write;
