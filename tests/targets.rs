@@ -352,3 +352,52 @@ fn real_helm_installs_a_local_chart_into_a_served_simulated_cluster() {
         .status(0)
         .stdout_has("lb 198.51.100.");
 }
+
+#[test]
+fn curl_from_runs_curl_through_exec_and_reads_its_output() {
+    // The served cluster is reached through an unmarked context, so meshbook treats it as real
+    // and sends curl through the pod's exec endpoint; the pod's exec is scripted to answer with
+    // what curl inside it would print (headers, body, meshbook's status marker).
+    let served = Served::start("cluster1");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = unmarked_kubeconfig(&served, dir.path());
+    let canned = "HTTP/1.1 403 Forbidden\\r\\ncontent-type: text/plain\\r\\nserver: istio-envoy\\r\\n\\r\\nRBAC: access denied\\n__MESHBOOK_CURL__ code=403 time=0.003 redirects=0 remote=10.96.0.20:9080\\n";
+    let src = format!(
+        r#"//! clusters:
+//!   cluster1: CLUSTER1
+let c = cluster("cluster1");
+section("Isolation", || {{
+    c.create_namespace("command-runner");
+    c.apply(`apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: command-runner, namespace: command-runner}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: command-runner}}}}
+  template:
+    metadata:
+      labels: {{app: command-runner}}
+      annotations:
+        sim.meshbook.dev/exec-stdout: "{canned}"
+    spec: {{containers: [{{name: runner, image: command-runner}}]}}`);
+    c.wait_rollout("command-runner", "command-runner");
+    let r = c.curl_from("command-runner", "deploy/command-runner", "http://reviews.bookinfo-backend.mesh.internal:9080/reviews/1");
+    say(`status ${{r.status}} body ${{r.body}}`);
+    expect(r.status == 403, "RBAC denies the request");
+    c.expect_http_from("command-runner", "deploy/command-runner", "http://reviews.bookinfo-backend.mesh.internal:9080/reviews/1", #{{status: 403, contains: "RBAC: access denied", within: "5s"}});
+    c.expect_http_from("command-runner", "app=command-runner", "http://reviews.bookinfo-backend.mesh.internal:9080/reviews/1", #{{status: 200, within: "1s"}});
+}});
+"#
+    );
+    let out = Test::runbook(&src)
+        .env("KUBECONFIG", &kc.to_string_lossy())
+        .args(&["--context", "cluster1=ctx-real", "--report", "r.json"])
+        .run()
+        .status(1)
+        .stdout_has("status 403 body RBAC: access denied")
+        .stderr_has("check failed")
+        .stderr_has("RBAC: access denied");
+    let json = out.json("r.json");
+    assert_eq!(json["summary"]["checks_passed"], 2, "{json}");
+    assert_eq!(json["summary"]["checks_failed"], 1, "{json}");
+}

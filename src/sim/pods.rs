@@ -129,15 +129,50 @@ pub fn stream(
         .unwrap_or_else(|| "main".into());
     let pod_name = format!("{ns}/{name}");
     let sub = sub.to_string();
+    let script = scripted_exec(&pod);
     Ok(ws
         .protocols(PROTOCOLS)
         .on_upgrade(move |socket| async move {
             if sub == "portforward" {
                 port_forward(socket, &pod_name, &ports).await;
             } else {
-                exec(socket, &pod_name, &container, &cmd).await;
+                match script {
+                    Some((stdout, code)) => scripted(socket, &stdout, code).await,
+                    None => exec(socket, &pod_name, &container, &cmd).await,
+                }
             }
         }))
+}
+
+/// Pod annotation: what every exec in the pod prints on stdout, instead of the honest "cannot
+/// run" answer. With it a test or a rehearsal can script what a command inside a simulated pod
+/// says (e.g. the output of a curl), without pretending that anything ran.
+pub const EXEC_STDOUT_ANNOTATION: &str = "sim.meshbook.dev/exec-stdout";
+/// Pod annotation: the exit code of a scripted exec (default 0).
+pub const EXEC_CODE_ANNOTATION: &str = "sim.meshbook.dev/exec-exit-code";
+
+fn scripted_exec(pod: &Value) -> Option<(String, i32)> {
+    let ann = &pod["metadata"]["annotations"];
+    let stdout = ann[EXEC_STDOUT_ANNOTATION].as_str()?.to_string();
+    let code = ann[EXEC_CODE_ANNOTATION]
+        .as_str()
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(0);
+    Some((stdout, code))
+}
+
+async fn scripted(mut socket: WebSocket, stdout: &str, code: i32) {
+    let _ = socket.send(frame(1, stdout.as_bytes())).await;
+    let status = if code == 0 {
+        json!({"metadata": {}, "status": "Success"})
+    } else {
+        json!({"metadata": {}, "status": "Failure", "message": format!("command terminated with non-zero exit code: {code}"),
+            "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
+    };
+    let _ = socket
+        .send(frame(3, &serde_json::to_vec(&status).unwrap_or_default()))
+        .await;
+    close(&mut socket).await;
 }
 
 /// The Status an exec ends with: a non-zero exit code, as kubectl and kube-rs expect.
