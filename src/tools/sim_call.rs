@@ -117,12 +117,14 @@ impl SimCall {
     }
 
     /// The values a call carries: every `-f`/`--values`/`--filename` document (a file read
-    /// from disk, or `stdin` for `-`), then `--set a.b=c` (comma-separated pairs).
+    /// from disk, or `stdin` for `-` and `/dev/stdin`), then `--set a.b=c` (comma-separated pairs).
     /// Unreadable files are skipped.
     pub fn values(&self, stdin: Option<&str>) -> Result<Value, String> {
         let mut merged = Value::Object(Map::new());
         for source in self.flags.get("values").into_iter().flatten() {
-            let text = if source == "-" {
+            // `-f /dev/stdin` means the call's stdin too: a simulated call must never read
+            // meshbook's own stdin (it would wait on a terminal).
+            let text = if source == "-" || source == "/dev/stdin" {
                 stdin.map(str::to_string)
             } else {
                 std::fs::read_to_string(source).ok()
