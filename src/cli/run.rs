@@ -21,7 +21,7 @@ Examples:
   meshbook run global-mesh                     # no context mapped: simulated clusters
   meshbook run global-mesh --context cluster1=kind-c1 --context cluster2=kind-c2
   CLUSTER1=kind-c1 CLUSTER2=kind-c2 meshbook run global-mesh    # contexts from the header
-  meshbook run gloo-mesh-multicluster --set GLOO_VERSION=2.9.2 --only 'Link clusters'
+  meshbook run gloo-mesh-multicluster --set GLOO_VERSION=2.9.2 --from 'Install Istio'
   meshbook run ./scenario.rhai --from 'Link Clusters' --report run.json --report run.xml
 
 A runbook's clusters are all mapped to contexts, or none (then it runs on simulated clusters and
