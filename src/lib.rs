@@ -27,5 +27,35 @@ use std::process::ExitCode;
 
 /// Runs the command line and returns the process exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    install_panic_hook();
     cli::main(args)
+}
+
+/// A closed pipe (`meshbook list | head`) ends the process quietly with 0, as ripgrep and
+/// cargo do; any other panic is a meshbook bug, reported in one paragraph without a Rust
+/// backtrace (set `MESHBOOK_BACKTRACE=1` to get one).
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        if message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        if std::env::var_os("MESHBOOK_BACKTRACE").is_some() {
+            default(info);
+            return;
+        }
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: meshbook hit an internal error{place}: {message}\nhelp: this is a bug in meshbook, not in your runbook; please report it with the command you ran (MESHBOOK_BACKTRACE=1 adds a backtrace)"
+        );
+    }));
 }

@@ -253,3 +253,27 @@ fn variables_read_by_literal_name_are_checked_before_the_run_starts() {
     .stdout_lacks("started")
     .no_backtrace();
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_0() {
+    // The reading end is closed before meshbook writes: its first write fails with EPIPE.
+    let mut child = std::process::Command::new(crate::support::BIN)
+        .args(["docs"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
