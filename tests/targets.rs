@@ -401,3 +401,11 @@ spec:
     assert_eq!(json["summary"]["checks_passed"], 2, "{json}");
     assert_eq!(json["summary"]["checks_failed"], 1, "{json}");
 }
+
+#[test]
+fn kubectl_runs_for_real_against_in_process_simulated_clusters() {
+    Test::runbook("//! clusters:\n//!   cluster1: C1\nlet c = cluster(\"cluster1\");\nsection(\"k\", || {\n  c.create_namespace(\"demo\");\n  let r = c.kubectl([\"get\", \"ns\", \"demo\", \"-o\", \"jsonpath={.status.phase}\"]);\n  expect(r.stdout == \"Active\", \"kubectl sees the namespace\");\n  c.kubectl([\"create\", \"configmap\", \"x\", \"-n\", \"demo\", \"--from-literal=a=b\"]);\n  expect(c.get(\"configmap\", \"x\", \"demo\").data.a == \"b\", \"meshbook sees what kubectl made\");\n});\n")
+        .run()
+        .status(0)
+        .stdout_has("[cluster1 kubectl] configmap/x created");
+}

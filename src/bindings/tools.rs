@@ -173,7 +173,27 @@ fn call(
         Some(m) => m.simulated,
         None => s.simulated,
     };
-    if simulated {
+    // kubectl speaks the same protocol as meshbook: on an in-process simulated cluster (served
+    // on 127.0.0.1, no kube context) it runs for real, pointed at the cluster's server.
+    let kubectl_on_sim = tools::tool_name(program) == "kubectl"
+        && m.is_some_and(|m| m.simulated && m.cluster.context().is_none());
+    if kubectl_on_sim {
+        if let Some(m) = m {
+            let mut argv = vec![format!("--server={}", m.cluster.server())];
+            argv.extend(inv.argv.iter().cloned());
+            // kubectl keys its discovery cache by host:port, so one directory serves every run.
+            let cache = std::env::temp_dir().join("meshbook-kubectl-cache");
+            inv = base(s, program, None, o.duration("timeout")?)
+                .with_argv(program, argv)
+                .env("KUBECONFIG", "/dev/null")
+                .env("KUBECACHEDIR", cache.to_string_lossy())
+                .label(format!("{} kubectl", m.name()));
+            if let Some(stdin) = o.string("stdin")? {
+                inv = inv.stdin(stdin);
+            }
+        }
+    }
+    if simulated && !kubectl_on_sim {
         let rules = s.fleet.sim_rules().map_err(fail)?;
         let effect = s
             .block_on(tools::match_simulated(&inv, rules, s.fleet.as_ref()))
@@ -342,7 +362,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         ("istioctl", "Runs Solo's istioctl with the cluster's context (`--context`)."),
         ("meshctl", "Runs meshctl with the cluster's context (`--kubecontext`)."),
         ("vcluster", "Runs vcluster with the host cluster's context."),
-        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers."),
+        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers; on an in-process simulated cluster it runs against the simulator's server."),
     ] {
         let s = session.clone();
         define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "map"], doc,
