@@ -79,6 +79,7 @@ fn a_failing_second_section_exits_1_with_junit_failure_and_json_summary() {
     assert_eq!(json["sections"][1]["status"], "failed");
     assert_eq!(json["sections"][2]["status"], "not_run");
     assert_eq!(json["target"], "none");
+    assert!(json["sections"][0]["duration"].is_f64(), "{json}");
     for key in [
         "created",
         "configured",

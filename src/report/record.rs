@@ -28,6 +28,8 @@ pub struct SectionReport {
     pub title: String,
     pub status: Status,
     pub duration_ms: u64,
+    /// The same, in seconds.
+    pub duration: f64,
     pub error: Option<String>,
     pub steps: Vec<StepReport>,
     pub events: Vec<TimedEvent>,
@@ -68,6 +70,8 @@ pub struct RunReport {
     pub started_at: String,
     pub status: Status,
     pub duration_ms: u64,
+    /// The same, in seconds.
+    pub duration: f64,
     pub clusters: Vec<ClusterInfo>,
     pub sections: Vec<SectionReport>,
     /// Events outside any section (set-up code at the top of the runbook).
@@ -99,6 +103,7 @@ impl Recorder {
                 started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 status: Status::Passed,
                 duration_ms: 0,
+                duration: 0.0,
                 clusters: Vec::new(),
                 sections: Vec::new(),
                 events: Vec::new(),
@@ -150,6 +155,7 @@ impl Recorder {
                     title: title.clone(),
                     status: Status::Passed,
                     duration_ms: 0,
+                    duration: 0.0,
                     error: None,
                     steps: Vec::new(),
                     events: Vec::new(),
@@ -170,6 +176,7 @@ impl Recorder {
                             title: title.clone(),
                             status: *status,
                             duration_ms: 0,
+                            duration: 0.0,
                             error: None,
                             steps: Vec::new(),
                             events: Vec::new(),
@@ -259,6 +266,7 @@ impl Recorder {
                     title: title.clone(),
                     status: Status::NotRun,
                     duration_ms: 0,
+                    duration: 0.0,
                     error: None,
                     steps: Vec::new(),
                     events: Vec::new(),
@@ -276,6 +284,10 @@ impl Recorder {
         report.sections.sort_by_key(|s| order(&s.title));
         if report.duration_ms == 0 {
             report.duration_ms = self.elapsed_ms();
+        }
+        report.duration = report.duration_ms as f64 / 1000.0;
+        for s in &mut report.sections {
+            s.duration = s.duration_ms as f64 / 1000.0;
         }
         report
     }
