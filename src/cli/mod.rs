@@ -4,6 +4,7 @@ mod check;
 pub mod docs;
 mod doctor;
 mod list;
+pub(crate) mod prepare;
 pub mod repl;
 pub mod run;
 mod sim;

@@ -1,15 +1,14 @@
 //! `meshbook repl`: an interactive Rhai session with the clusters bound; with a runbook, its
 //! header, imports, functions and top-level variables are loaded, and no section runs.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
 
 use super::exit;
-use super::targets::{self, Target};
-use crate::fleet::Fleet;
+use super::prepare::{self, Strictness};
+use super::targets;
 use crate::repl::{Mode, Program, Repl};
 use crate::report::{Event, Redactor, Reporter, TerminalOptions};
 use crate::runbook::{Origin, Runbook};
@@ -80,7 +79,6 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         Ok(rb) => rb,
         Err(e) => return cannot_start(&redactor, e),
     };
-    let header = &runbook.header;
     let contexts = match targets::parse_pairs("--context", &args.context) {
         Ok(c) => c,
         Err(e) => return cannot_start(&redactor, e),
@@ -89,41 +87,21 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         Ok(s) => s,
         Err(e) => return cannot_start(&redactor, e),
     };
-    let target = match targets::resolve(&header.clusters, &contexts, args.sim, |k| {
-        std::env::var(k).ok()
-    }) {
-        Ok(t) => t,
-        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    // A person is there to fix what is missing: it is noted, not refused.
+    let plan = match prepare::plan(
+        &runbook,
+        &contexts,
+        sets,
+        args.sim,
+        &redactor,
+        Strictness::Repl,
+    ) {
+        Ok(p) => p,
+        Err(e) => return cannot_start(&redactor, e),
     };
-    let simulated = matches!(target, Target::Simulated(_));
-    let mut params: BTreeMap<String, String> = header.params.iter().cloned().collect();
-    params.extend(sets);
-    // Environment: secrets are masked; a missing variable gets a placeholder on simulated
-    // clusters and a note otherwise (a REPL should open anyway).
-    let mut env_overrides = BTreeMap::new();
-    let mut notices = Vec::new();
-    for decl in &header.env {
-        match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
-            Some(v) if decl.secret => redactor.add(&v),
-            Some(_) => {}
-            None if !decl.required => {}
-            None if simulated => {
-                env_overrides.insert(
-                    decl.name.clone(),
-                    format!("simulated-{}", decl.name.to_lowercase()),
-                );
-            }
-            None => notices.push(format!("{} is not set", decl.name)),
-        }
-    }
-    let fleet = match &target {
-        Target::None => Ok(Fleet::empty()),
-        Target::Simulated(names) => handle.block_on(Fleet::simulated(names)),
-        Target::Real(map) => handle.block_on(Fleet::real(map)),
-    };
-    let fleet = match fleet {
-        Ok(f) => Arc::new(f),
-        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    let fleet = match prepare::connect(&runbook, &plan.target, handle) {
+        Ok(f) => f,
+        Err(e) => return cannot_start(&redactor, e),
     };
     let reporter = Arc::new(Reporter::new(
         redactor.clone(),
@@ -135,11 +113,11 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         rt: handle.clone(),
         reporter: reporter.clone(),
         runbook: runbook.clone(),
-        params,
-        env_overrides,
+        params: plan.params.clone(),
+        env_overrides: plan.env_overrides.clone(),
         filter: SectionFilter::default(),
         interactive: true,
-        simulated,
+        simulated: plan.simulated,
         state: Mutex::new(RunState::default()),
         cancelled: Arc::new(AtomicBool::new(false)),
         hooks: crate::repl::hooks::install(Default::default()),
@@ -150,22 +128,7 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         Err(d) => return cannot_start(&redactor, d),
     };
     let program = Program::new(&runbook.source, ast);
-    reporter.emit(Event::RunStarted {
-        runbook: runbook.name.clone(),
-        title: header.title.clone(),
-        target: target.describe(),
-    });
-    for m in fleet.members() {
-        reporter.emit(Event::ClusterReady {
-            cluster: m.name().to_string(),
-            context: m.cluster.context().map(String::from),
-            server: m.cluster.server().to_string(),
-            version: m.cluster.version().unwrap_or("v1.32 simulated").to_string(),
-        });
-    }
-    for n in notices {
-        reporter.emit(Event::Notice { text: n });
-    }
+    prepare::announce(&reporter, &runbook, &plan, &fleet);
 
     // Ctrl-C stops what a line is doing (the engine's progress hook sees it); the REPL goes on.
     let cancelled = session.cancelled.clone();

@@ -1,6 +1,5 @@
 //! `meshbook run`: load, check, map clusters, run section by section, report.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -8,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 
 use super::exit;
-use super::targets::{self, Target};
+use super::prepare::{self, Strictness};
+use super::targets;
 use crate::bindings::structure::{section_failure, stop_request};
 use crate::diagnostic::Diagnostic;
 use crate::fleet::Fleet;
@@ -111,107 +111,17 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
             );
         }
     }
-    let header = &runbook.header;
-    let target = match targets::resolve(&header.clusters, &contexts, args.sim, |k| {
-        std::env::var(k).ok()
-    }) {
-        Ok(t) => t,
-        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    let plan = match prepare::plan(
+        &runbook,
+        &contexts,
+        sets,
+        args.sim,
+        &redactor,
+        Strictness::Run,
+    ) {
+        Ok(p) => p,
+        Err(e) => return cannot_start(&redactor, e),
     };
-    let simulated = match &target {
-        Target::Simulated(_) => true,
-        Target::Real(map) => contexts_are_simulated(map),
-        Target::None => false,
-    };
-
-    // Parameters: header defaults, then --set; an unknown key is a typo until proven otherwise.
-    let mut params: BTreeMap<String, String> = header.params.iter().cloned().collect();
-    for (k, v) in sets {
-        if !params.contains_key(&k) {
-            let known: Vec<&str> = header.params.iter().map(|p| p.0.as_str()).collect();
-            return cannot_start(
-                &redactor,
-                format!(
-                    "{}: --set {k}=...: the runbook declares no parameter `{k}`\nhelp: declared parameters: {}",
-                    runbook.display_path,
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                ),
-            );
-        }
-        params.insert(k, v);
-    }
-
-    // Environment: required variables must be set, except on simulated clusters, where a
-    // placeholder stands in (and says so). Secrets are masked from the first line on.
-    let mut env_overrides = BTreeMap::new();
-    let mut notices = Vec::new();
-    let mut missing = Vec::new();
-    // The header's declarations, plus variables the script reads by literal name.
-    let mut decls = header.env.clone();
-    if let Ok(ast) = rhai::Engine::new_raw().compile(&runbook.source) {
-        for (name, secret) in crate::engine::analysis::env_reads(&ast) {
-            match decls.iter_mut().find(|d| d.name == name) {
-                Some(d) => d.secret |= secret,
-                None => decls.push(crate::runbook::EnvDecl {
-                    name,
-                    secret,
-                    required: true,
-                    description: Some(if secret {
-                        "read with secret_env".into()
-                    } else {
-                        "read with env".into()
-                    }),
-                }),
-            }
-        }
-    }
-    for decl in &decls {
-        match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
-            Some(v) if decl.secret => redactor.add(&v),
-            Some(_) => {}
-            None if !decl.required => {}
-            None if simulated => {
-                env_overrides.insert(
-                    decl.name.clone(),
-                    format!("simulated-{}", decl.name.to_lowercase()),
-                );
-                notices.push(format!(
-                    "{} is not set: a placeholder stands in on simulated clusters",
-                    decl.name
-                ));
-            }
-            None => missing.push(decl),
-        }
-    }
-    if !missing.is_empty() {
-        let list: Vec<String> = missing
-            .iter()
-            .map(|d| {
-                let what = d
-                    .description
-                    .as_deref()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default();
-                format!(
-                    "`{}`{}{}",
-                    d.name,
-                    if d.secret { " [secret]" } else { "" },
-                    what
-                )
-            })
-            .collect();
-        return cannot_start(
-            &redactor,
-            format!(
-                "{}: required environment variable{} not set: {}\nhelp: export {}=... and run again",
-                runbook.display_path,
-                if missing.len() == 1 { " is" } else { "s are" },
-                list.join(", "),
-                missing[0].name
-            ),
-        );
-    }
-
     // Static checks first, on a detached session: nothing touches a cluster before they pass.
     let titles = match static_checks(&runbook, handle) {
         Ok(t) => t,
@@ -226,15 +136,9 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(h) => h,
         Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
     };
-    // Clusters: simulated ones start in milliseconds; real ones must answer /version.
-    let fleet = match &target {
-        Target::None => Ok(Fleet::empty()),
-        Target::Simulated(names) => handle.block_on(Fleet::simulated(names)),
-        Target::Real(map) => handle.block_on(Fleet::real(map)),
-    };
-    let fleet = match fleet {
-        Ok(f) => Arc::new(f),
-        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
+    let fleet = match prepare::connect(&runbook, &plan.target, handle) {
+        Ok(f) => f,
+        Err(e) => return cannot_start(&redactor, e),
     };
     let reporter = Arc::new(Reporter::new(
         redactor.clone(),
@@ -246,11 +150,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         rt: handle.clone(),
         reporter: reporter.clone(),
         runbook: runbook.clone(),
-        params,
-        env_overrides,
+        params: plan.params.clone(),
+        env_overrides: plan.env_overrides.clone(),
         filter,
         interactive,
-        simulated,
+        simulated: plan.simulated,
         state: Mutex::new(RunState::default()),
         cancelled: Arc::new(AtomicBool::new(false)),
         hooks,
@@ -262,22 +166,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     };
     reporter.set_plan(titles);
 
-    reporter.emit(Event::RunStarted {
-        runbook: runbook.name.clone(),
-        title: header.title.clone(),
-        target: target.describe(),
-    });
-    for m in fleet.members() {
-        reporter.emit(Event::ClusterReady {
-            cluster: m.name().to_string(),
-            context: m.cluster.context().map(String::from),
-            server: m.cluster.server().to_string(),
-            version: m.cluster.version().unwrap_or("v1.32 simulated").to_string(),
-        });
-    }
-    for n in notices {
-        reporter.emit(Event::Notice { text: n });
-    }
+    prepare::announce(&reporter, &runbook, &plan, &fleet);
 
     let cancelled = session.cancelled.clone();
     handle.spawn(async move {
@@ -367,8 +256,8 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         duration_ms: started.elapsed().as_millis() as u64,
     });
     let mut report = reporter.report();
-    report.target = target.report_name();
-    print_summary(&report, verbosity, simulated);
+    report.target = plan.target.report_name();
+    print_summary(&report, verbosity, plan.simulated);
     let mut code = code;
     for path in &args.report {
         if let Err(e) = files::write(path, &report, &redactor) {
@@ -560,15 +449,4 @@ fn gather_bundle(session: &Session, fleet: &Fleet, dir: Option<&std::path::Path>
             eprintln!("error: cannot write the bundle to `{}`: {e}", dir.display());
         }
     }
-}
-
-/// Whether every mapped context was written by `meshbook sim serve` (read from the kubeconfig
-/// alone, without contacting anything).
-fn contexts_are_simulated(map: &[(String, String)]) -> bool {
-    let var = std::env::var_os("KUBECONFIG");
-    let Ok(kubeconfig) = crate::k8s::load_kubeconfig(var.as_deref()) else {
-        return false;
-    };
-    map.iter()
-        .all(|(_, ctx)| crate::sim::kubeconfig_context_is_simulated(&kubeconfig, ctx).is_some())
 }

@@ -1,0 +1,196 @@
+//! What `run` and `repl` share before a script runs: the target (contexts or simulated
+//! clusters), parameters, the environment (secrets masked from the first line on, placeholders
+//! on simulated clusters), the clusters themselves, and the first lines of output.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::targets::{self, Target};
+use crate::fleet::Fleet;
+use crate::report::{Event, Redactor, Reporter};
+use crate::runbook::{EnvDecl, Runbook};
+
+/// How strictly to treat what is missing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// `run`: an unknown `--set` or a missing required variable stops before anything starts.
+    Run,
+    /// `repl`: a person is there to fix things; missing variables are noted, unknown keys kept.
+    Repl,
+}
+
+/// The decisions made before any cluster is contacted.
+pub struct Plan {
+    pub target: Target,
+    pub simulated: bool,
+    pub params: BTreeMap<String, String>,
+    pub env_overrides: BTreeMap<String, String>,
+    pub notices: Vec<String>,
+}
+
+/// Resolves the target, parameters and environment of a runbook. Errors are the paragraph to
+/// print (exit 2).
+pub fn plan(
+    runbook: &Runbook,
+    contexts: &[(String, String)],
+    sets: Vec<(String, String)>,
+    force_sim: bool,
+    redactor: &Redactor,
+    strictness: Strictness,
+) -> Result<Plan, String> {
+    let header = &runbook.header;
+    let target = targets::resolve(&header.clusters, contexts, force_sim, |k| {
+        std::env::var(k).ok()
+    })
+    .map_err(|e| format!("{}: {e}", runbook.display_path))?;
+    let simulated = match &target {
+        Target::Simulated(_) => true,
+        Target::Real(map) => contexts_are_simulated(map),
+        Target::None => false,
+    };
+
+    // Parameters: header defaults, then --set; for a run an unknown key is a typo.
+    let mut params: BTreeMap<String, String> = header.params.iter().cloned().collect();
+    for (k, v) in sets {
+        if strictness == Strictness::Run && !params.contains_key(&k) {
+            let known: Vec<&str> = header.params.iter().map(|p| p.0.as_str()).collect();
+            return Err(format!(
+                "{}: --set {k}=...: the runbook declares no parameter `{k}`\nhelp: declared parameters: {}",
+                runbook.display_path,
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ));
+        }
+        params.insert(k, v);
+    }
+
+    let mut env_overrides = BTreeMap::new();
+    let mut notices = Vec::new();
+    let mut missing = Vec::new();
+    for decl in environment(runbook) {
+        match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
+            Some(v) if decl.secret => redactor.add(&v),
+            Some(_) => {}
+            None if !decl.required => {}
+            None if simulated => {
+                env_overrides.insert(
+                    decl.name.clone(),
+                    format!("simulated-{}", decl.name.to_lowercase()),
+                );
+                notices.push(format!(
+                    "{} is not set: a placeholder stands in on simulated clusters",
+                    decl.name
+                ));
+            }
+            None if strictness == Strictness::Repl => {
+                notices.push(format!("{} is not set", decl.name))
+            }
+            None => missing.push(decl),
+        }
+    }
+    if !missing.is_empty() {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|d| {
+                let what = d
+                    .description
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                format!(
+                    "`{}`{}{}",
+                    d.name,
+                    if d.secret { " [secret]" } else { "" },
+                    what
+                )
+            })
+            .collect();
+        return Err(format!(
+            "{}: required environment variable{} not set: {}\nhelp: export {}=... and run again",
+            runbook.display_path,
+            if missing.len() == 1 { " is" } else { "s are" },
+            list.join(", "),
+            missing[0].name
+        ));
+    }
+    Ok(Plan {
+        target,
+        simulated,
+        params,
+        env_overrides,
+        notices,
+    })
+}
+
+/// The header's declarations, plus variables the script reads by literal name
+/// (`secret_env("X")`, `env("X")` without a default).
+fn environment(runbook: &Runbook) -> Vec<EnvDecl> {
+    let mut decls = runbook.header.env.clone();
+    if let Ok(ast) = rhai::Engine::new_raw().compile(&runbook.source) {
+        for (name, secret) in crate::engine::analysis::env_reads(&ast) {
+            match decls.iter_mut().find(|d| d.name == name) {
+                Some(d) => d.secret |= secret,
+                None => decls.push(EnvDecl {
+                    name,
+                    secret,
+                    required: true,
+                    description: Some(
+                        if secret {
+                            "read with secret_env"
+                        } else {
+                            "read with env"
+                        }
+                        .into(),
+                    ),
+                }),
+            }
+        }
+    }
+    decls
+}
+
+/// Whether every mapped context was written by `meshbook sim serve` (read from the kubeconfig
+/// alone, without contacting anything).
+fn contexts_are_simulated(map: &[(String, String)]) -> bool {
+    let var = std::env::var_os("KUBECONFIG");
+    let Ok(kubeconfig) = crate::k8s::load_kubeconfig(var.as_deref()) else {
+        return false;
+    };
+    map.iter()
+        .all(|(_, ctx)| crate::sim::kubeconfig_context_is_simulated(&kubeconfig, ctx).is_some())
+}
+
+/// The clusters: simulated ones start in milliseconds; real ones must answer /version.
+pub fn connect(
+    runbook: &Runbook,
+    target: &Target,
+    handle: &tokio::runtime::Handle,
+) -> Result<Arc<Fleet>, String> {
+    let fleet = match target {
+        Target::None => Ok(Fleet::empty()),
+        Target::Simulated(names) => handle.block_on(Fleet::simulated(names)),
+        Target::Real(map) => handle.block_on(Fleet::real(map)),
+    };
+    fleet
+        .map(Arc::new)
+        .map_err(|e| format!("{}: {e}", runbook.display_path))
+}
+
+/// The first lines: what runs where, each cluster, and the notes.
+pub fn announce(reporter: &Reporter, runbook: &Runbook, plan: &Plan, fleet: &Fleet) {
+    reporter.emit(Event::RunStarted {
+        runbook: runbook.name.clone(),
+        title: runbook.header.title.clone(),
+        target: plan.target.describe(),
+    });
+    for m in fleet.members() {
+        reporter.emit(Event::ClusterReady {
+            cluster: m.name().to_string(),
+            context: m.cluster.context().map(String::from),
+            server: m.cluster.server().to_string(),
+            version: m.cluster.version().unwrap_or("v1.32 simulated").to_string(),
+        });
+    }
+    for n in &plan.notices {
+        reporter.emit(Event::Notice { text: n.clone() });
+    }
+}
