@@ -177,7 +177,11 @@ fn markdown(report: &RunReport) -> String {
         out,
         "Runbook `{}` on {} — **{}** in {}, started {}.\n",
         report.runbook,
-        report.target,
+        match report.target.as_str() {
+            "simulated" => "simulated clusters".to_string(),
+            "none" => "no clusters".to_string(),
+            contexts => format!("contexts {contexts}"),
+        },
         report.status.as_str(),
         super::terminal::human_ms(report.duration_ms),
         report.started_at
