@@ -3,6 +3,7 @@
 mod cli;
 mod http;
 mod k8s;
+mod readme;
 mod repl;
 mod runbooks;
 mod sim;
