@@ -168,6 +168,23 @@ impl Session {
         self.rt.block_on(fut)
     }
 
+    /// Runs a future from the script thread, giving up when the run is cancelled (Ctrl-C):
+    /// `None` then. Long operations (waits, requests with retries, tools) go through here so a
+    /// person is never stuck behind a five-minute timeout; a dropped tool is killed.
+    pub fn block_on_cancellable<F: std::future::Future>(&self, fut: F) -> Option<F::Output> {
+        let cancelled = self.cancelled.clone();
+        self.rt.block_on(async move {
+            tokio::select! {
+                out = fut => Some(out),
+                _ = async {
+                    while !cancelled.load(Ordering::Relaxed) {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                } => None,
+            }
+        })
+    }
+
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }

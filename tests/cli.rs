@@ -278,3 +278,45 @@ fn a_closed_pipe_ends_quietly_with_0() {
         "{stderr}"
     );
 }
+
+#[test]
+fn ctrl_c_interrupts_a_long_wait_and_still_writes_the_reports() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("wait.rhai"),
+        "section(\"wait\", || { expect_http(\"http://127.0.0.1:1/\", #{status: 200, within: \"120s\"}); });\nsection(\"after\", || { say(\"never\"); });\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(crate::support::BIN)
+        .args(["run", "wait.rhai", "--report", "r.json"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Wait (on the output, not on time) until the section is running.
+    for line in lines.by_ref() {
+        if line.unwrap_or_default().contains("▶ wait") {
+            break;
+        }
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "Ctrl-C did not interrupt the wait"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["sections"][0]["status"], "failed");
+    assert_eq!(report["sections"][1]["status"], "not_run");
+}

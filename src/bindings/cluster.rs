@@ -28,7 +28,7 @@ pub fn block<T>(
     s: &Session,
     fut: impl std::future::Future<Output = Result<T, K8sError>>,
 ) -> RhaiResult<T> {
-    s.block_on(fut).map_err(k8s_err)
+    super::convert::interruptible(s, fut)?.map_err(k8s_err)
 }
 
 /// The namespace argument: `""` means none (cluster-scoped kinds).

@@ -20,6 +20,15 @@ pub fn fail_with_help(
     fail(format!("{message}\nhelp: {help}"))
 }
 
+/// Runs a long operation for a binding; Ctrl-C ends it with an "interrupted" error.
+pub fn interruptible<T>(
+    s: &crate::session::Session,
+    fut: impl std::future::Future<Output = T>,
+) -> RhaiResult<T> {
+    s.block_on_cancellable(fut)
+        .ok_or_else(|| fail("interrupted (Ctrl-C)"))
+}
+
 /// Rhai value -> JSON (maps, arrays, strings, numbers, bools, unit as null).
 pub fn to_json(value: &Dynamic) -> RhaiResult<serde_json::Value> {
     rhai::serde::from_dynamic(value)

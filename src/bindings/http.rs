@@ -219,7 +219,10 @@ fn expect_http(s: &Session, url: &str, map: &Map) -> RhaiResult<Map> {
     let req = request_options(Some(map), "expect_http")?;
     let e = expectations(map, "expect_http")?;
     http::host_and_port(url).map_err(|err| fail(format!("expect_http: {err}")))?;
-    let outcome = s.block_on(http::expect_http(url, &req, &e, s.fleet.as_ref(), |_| {}));
+    let outcome = super::convert::interruptible(
+        s,
+        http::expect_http(url, &req, &e, s.fleet.as_ref(), |_| {}),
+    )?;
     record(s, check_name(&req, url, &e, None), &outcome)
 }
 
@@ -284,14 +287,10 @@ fn sample(
         }
         (None, None) => KeyFn::Status,
     };
-    let result = s.block_on(http::sample(
-        url,
-        n,
-        concurrency,
-        &req,
-        &key,
-        s.fleet.as_ref(),
-    ));
+    let result = super::convert::interruptible(
+        s,
+        http::sample(url, n, concurrency, &req, &key, s.fleet.as_ref()),
+    )?;
     if let Some(reason) = result.skipped {
         s.emit(Event::Check {
             name: format!("sample {n} × {url}"),
@@ -407,23 +406,28 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             let req = http::attempt_options(&req, &e);
             let argv = http::curl_argv(url, &req);
             let cluster = m.cluster.clone();
-            let outcome = s.block_on(http::expect_http_with(
-                || {
-                    let cluster = cluster.clone();
-                    let argv = argv.clone();
-                    async move {
-                        match cluster.exec(ns, target, &argv).await {
-                            Ok(out) => http::parse_curl_output(&out.stdout, &out.stderr, out.code),
-                            Err(e) => Response::failed(
-                                format!("exec in {target} failed: {e}"),
-                                std::time::Duration::ZERO,
-                            ),
+            let outcome = super::convert::interruptible(
+                &s,
+                http::expect_http_with(
+                    || {
+                        let cluster = cluster.clone();
+                        let argv = argv.clone();
+                        async move {
+                            match cluster.exec(ns, target, &argv).await {
+                                Ok(out) => {
+                                    http::parse_curl_output(&out.stdout, &out.stderr, out.code)
+                                }
+                                Err(e) => Response::failed(
+                                    format!("exec in {target} failed: {e}"),
+                                    std::time::Duration::ZERO,
+                                ),
+                            }
                         }
-                    }
-                },
-                &e,
-                |_| {},
-            ));
+                    },
+                    &e,
+                    |_| {},
+                ),
+            )?;
             record(&s, name, &outcome)
         },
     );

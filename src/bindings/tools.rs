@@ -208,7 +208,7 @@ fn call(
         return Ok(out);
     }
     let label = inv.label.clone();
-    let result = s.block_on(tools::run(&inv, &on_line(s, label)));
+    let result = super::convert::interruptible(s, tools::run(&inv, &on_line(s, label)))?;
     match result {
         Ok(out) => {
             tool_run_event(s, m, &inv, out.code, start, false);
@@ -313,11 +313,10 @@ fn helm_install(
         out.insert("simulated".into(), true.into());
         return Ok(out);
     }
-    let result = s.block_on(tools::helm_install(
-        &install,
-        &base,
-        &on_line(s, base.label.clone()),
-    ));
+    let result = super::convert::interruptible(
+        s,
+        tools::helm_install(&install, &base, &on_line(s, base.label.clone())),
+    )?;
     match result {
         Ok(out) => {
             tool_run_event(s, Some(m), &shown, out.code, start, false);

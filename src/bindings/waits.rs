@@ -123,10 +123,11 @@ fn wait_for(
             }
         }
     };
-    let result = s.block_on(
+    let result = super::convert::interruptible(
+        s,
         m.cluster
             .wait_for(kind, name, ns_arg(ns), predicate, effective(m, t)),
-    );
+    )?;
     if let Some(e) = script_error.into_inner() {
         return Err(e);
     }

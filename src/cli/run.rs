@@ -211,8 +211,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
                 } else {
                     (Status::Passed, exit::OK, None)
                 }
-            } else if let Some(failed) = section_failure(&err) {
+            } else if let Some(failed) = section_failure(&err).filter(|_| !session.is_cancelled()) {
                 (Status::Failed, exit::FAILED, Some(failed.rendered))
+            } else if let Some(failed) = section_failure(&err) {
+                // Ctrl-C: the section shows where the run stopped; the exit code says why.
+                (Status::Failed, exit::INTERRUPTED, Some(failed.rendered))
             } else if matches!(err, rhai::EvalAltResult::ErrorTerminated(..))
                 || session.is_cancelled()
             {
