@@ -49,6 +49,24 @@ impl State {
     }
 }
 
+/// Opens the REPL in a section's scope (before it, or after it failed).
+fn section_repl(
+    st: &State,
+    ctx: &NativeCallContext,
+    session: &Session,
+    body: &FnPtr,
+    mode: Mode,
+) -> super::Transcript {
+    let program = st.program(ctx.engine(), session);
+    let mut scope = section_scope(session, program, body);
+    let repl = Repl {
+        engine: ctx.engine(),
+        session,
+        program,
+    };
+    repl.run(&mut scope, mode)
+}
+
 /// The REPL's scope at a section: the runbook's top-level variables, then what the section's
 /// body captured. All shared with the script: changes made in the REPL are the script's.
 fn section_scope(session: &Session, program: &Program, body: &FnPtr) -> Scope<'static> {
@@ -161,14 +179,7 @@ fn before_section(
                     session,
                     &format!("REPL before `{title}`, with its variables in scope: :continue comes back here, :skip skips it"),
                 );
-                let program = st.program(ctx.engine(), session);
-                let mut scope = section_scope(session, program, body);
-                let repl = Repl {
-                    engine: ctx.engine(),
-                    session,
-                    program,
-                };
-                let t = repl.run(&mut scope, Mode::Step);
+                let t = section_repl(st, ctx, session, body, Mode::Step);
                 intervention(
                     session,
                     "repl",
@@ -199,14 +210,7 @@ fn on_failure(
         session,
         &format!("`{title}` failed. The REPL is open with its variables in scope: :retry runs it again, :skip moves on, :abort ends the run"),
     );
-    let program = st.program(ctx.engine(), session);
-    let mut scope = section_scope(session, program, body);
-    let repl = Repl {
-        engine: ctx.engine(),
-        session,
-        program,
-    };
-    let t = repl.run(&mut scope, Mode::Failure);
+    let t = section_repl(st, ctx, session, body, Mode::Failure);
     let decision = match t.outcome {
         Outcome::Retry => AfterFailure::Retry,
         Outcome::Skip | Outcome::Continue => AfterFailure::Skip,
