@@ -39,7 +39,7 @@ pub fn run(args: CheckArgs, handle: &tokio::runtime::Handle) -> u8 {
             }
         };
         match super::run::static_checks(&rb, handle) {
-            Ok(titles) => println!("ok: {} ({} sections)", rb.display_path, titles.len()),
+            Ok(c) => println!("ok: {} ({} sections)", rb.display_path, c.titles.len()),
             Err(text) => {
                 eprintln!("{}", text.trim_end());
                 code = exit::CANNOT_START;

@@ -59,7 +59,7 @@ pub fn run(args: ListArgs, handle: &tokio::runtime::Handle) -> u8 {
             }
         );
         match super::run::static_checks(&rb, handle) {
-            Ok(titles) => {
+            Ok(super::run::Checked { titles, .. }) => {
                 println!("  sections:");
                 for (n, t) in titles.iter().enumerate() {
                     println!("    {:>2}. {t}", n + 1);

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use super::targets::{self, Target};
 use crate::fleet::Fleet;
-use crate::report::{Event, Redactor, Reporter};
+use crate::report::{Event, Redactor, Reporter, TerminalOptions};
 use crate::runbook::{EnvDecl, Runbook};
+use crate::session::{RunState, SectionFilter, Session};
 
 /// How strictly to treat what is missing.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,7 @@ pub fn plan(
     sets: Vec<(String, String)>,
     force_sim: bool,
     redactor: &Redactor,
+    env_reads: &[(String, bool)],
     strictness: Strictness,
 ) -> Result<Plan, String> {
     let header = &runbook.header;
@@ -66,7 +68,7 @@ pub fn plan(
     let mut env_overrides = BTreeMap::new();
     let mut notices = Vec::new();
     let mut missing = Vec::new();
-    for decl in environment(runbook) {
+    for decl in environment(runbook, env_reads) {
         match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
             Some(v) if decl.secret => redactor.add(&v),
             Some(_) => {}
@@ -122,27 +124,25 @@ pub fn plan(
 }
 
 /// The header's declarations, plus variables the script reads by literal name
-/// (`secret_env("X")`, `env("X")` without a default).
-fn environment(runbook: &Runbook) -> Vec<EnvDecl> {
+/// (`secret_env("X")`, `env("X")` without a default; found by the static checks).
+fn environment(runbook: &Runbook, env_reads: &[(String, bool)]) -> Vec<EnvDecl> {
     let mut decls = runbook.header.env.clone();
-    if let Ok(ast) = rhai::Engine::new_raw().compile(&runbook.source) {
-        for (name, secret) in crate::engine::analysis::env_reads(&ast) {
-            match decls.iter_mut().find(|d| d.name == name) {
-                Some(d) => d.secret |= secret,
-                None => decls.push(EnvDecl {
-                    name,
-                    secret,
-                    required: true,
-                    description: Some(
-                        if secret {
-                            "read with secret_env"
-                        } else {
-                            "read with env"
-                        }
-                        .into(),
-                    ),
-                }),
-            }
+    for (name, secret) in env_reads {
+        match decls.iter_mut().find(|d| &d.name == name) {
+            Some(d) => d.secret |= secret,
+            None => decls.push(EnvDecl {
+                name: name.clone(),
+                secret: *secret,
+                required: true,
+                description: Some(
+                    if *secret {
+                        "read with secret_env"
+                    } else {
+                        "read with env"
+                    }
+                    .into(),
+                ),
+            }),
         }
     }
     decls
@@ -192,5 +192,35 @@ pub fn announce(reporter: &Reporter, runbook: &Runbook, plan: &Plan, fleet: &Fle
     }
     for n in &plan.notices {
         reporter.emit(Event::Notice { text: n.clone() });
+    }
+}
+
+/// The session a plan runs in: no section filter, not interactive, no hooks. Callers that
+/// need those set them with struct update syntax (`Session { filter, ..session(...) }`).
+pub fn session(
+    plan: &Plan,
+    runbook: &Runbook,
+    fleet: &Arc<Fleet>,
+    redactor: &Redactor,
+    verbosity: i8,
+    handle: &tokio::runtime::Handle,
+) -> Session {
+    Session {
+        rt: handle.clone(),
+        reporter: Arc::new(Reporter::new(
+            redactor.clone(),
+            TerminalOptions::detect(verbosity),
+            Vec::new(),
+        )),
+        runbook: runbook.clone(),
+        params: plan.params.clone(),
+        env_overrides: plan.env_overrides.clone(),
+        filter: SectionFilter::default(),
+        interactive: false,
+        simulated: plan.simulated,
+        state: std::sync::Mutex::new(RunState::default()),
+        cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        hooks: Default::default(),
+        fleet: fleet.clone(),
     }
 }

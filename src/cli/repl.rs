@@ -1,8 +1,7 @@
 //! `meshbook repl`: an interactive Rhai session with the clusters bound; with a runbook, its
 //! header, imports, functions and top-level variables are loaded, and no section runs.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::Args;
 
@@ -10,9 +9,9 @@ use super::exit;
 use super::prepare::{self, Strictness};
 use super::targets;
 use crate::repl::{Mode, Program, Repl};
-use crate::report::{Event, Redactor, Reporter, TerminalOptions};
+use crate::report::{Event, Redactor};
 use crate::runbook::{Origin, Runbook};
-use crate::session::{RunState, SectionFilter, Session};
+use crate::session::Session;
 
 const REPL_EXAMPLES: &str = "\
 Examples:
@@ -87,6 +86,10 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         Ok(s) => s,
         Err(e) => return cannot_start(&redactor, e),
     };
+    // Variables the runbook reads by name; a runbook with errors still opens (the REPL shows them).
+    let env_reads = super::run::static_checks(&runbook, handle)
+        .map(|c| c.env_reads)
+        .unwrap_or_default();
     // A person is there to fix what is missing: it is noted, not refused.
     let plan = match prepare::plan(
         &runbook,
@@ -94,6 +97,7 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         sets,
         args.sim,
         &redactor,
+        &env_reads,
         Strictness::Repl,
     ) {
         Ok(p) => p,
@@ -103,25 +107,12 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         Ok(f) => f,
         Err(e) => return cannot_start(&redactor, e),
     };
-    let reporter = Arc::new(Reporter::new(
-        redactor.clone(),
-        TerminalOptions::detect(verbosity),
-        Vec::new(),
-    ));
     let session = Arc::new(Session {
-        fleet: fleet.clone(),
-        rt: handle.clone(),
-        reporter: reporter.clone(),
-        runbook: runbook.clone(),
-        params: plan.params.clone(),
-        env_overrides: plan.env_overrides.clone(),
-        filter: SectionFilter::default(),
         interactive: true,
-        simulated: plan.simulated,
-        state: Mutex::new(RunState::default()),
-        cancelled: Arc::new(AtomicBool::new(false)),
         hooks: crate::repl::hooks::install(Default::default()),
+        ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
+    let reporter = session.reporter.clone();
     let engine = crate::engine::build(&session);
     let ast = match crate::engine::compile(&engine, &session) {
         Ok(ast) => ast,

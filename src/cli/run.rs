@@ -1,8 +1,7 @@
 //! `meshbook run`: load, check, map clusters, run section by section, report.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::Args;
 
@@ -12,9 +11,9 @@ use super::targets;
 use crate::bindings::structure::{section_failure, stop_request};
 use crate::diagnostic::Diagnostic;
 use crate::fleet::Fleet;
-use crate::report::{files, Event, Redactor, Reporter, Status, TerminalOptions};
+use crate::report::{files, Event, Redactor, Status};
 use crate::runbook::Runbook;
-use crate::session::{RunState, SectionFilter, Session};
+use crate::session::{SectionFilter, Session};
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -111,21 +110,22 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
             );
         }
     }
+    // Static checks first, on a detached session: nothing touches a cluster before they pass.
+    let Checked { titles, env_reads } = match static_checks(&runbook, handle) {
+        Ok(c) => c,
+        Err(text) => return cannot_start(&redactor, text),
+    };
     let plan = match prepare::plan(
         &runbook,
         &contexts,
         sets,
         args.sim,
         &redactor,
+        &env_reads,
         Strictness::Run,
     ) {
         Ok(p) => p,
         Err(e) => return cannot_start(&redactor, e),
-    };
-    // Static checks first, on a detached session: nothing touches a cluster before they pass.
-    let titles = match static_checks(&runbook, handle) {
-        Ok(t) => t,
-        Err(text) => return cannot_start(&redactor, text),
     };
     let filter = match SectionFilter::resolve(&titles, &args.only, &args.skip, args.from.as_deref())
     {
@@ -140,25 +140,13 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(f) => f,
         Err(e) => return cannot_start(&redactor, e),
     };
-    let reporter = Arc::new(Reporter::new(
-        redactor.clone(),
-        TerminalOptions::detect(verbosity),
-        Vec::new(),
-    ));
     let session = Arc::new(Session {
-        fleet: fleet.clone(),
-        rt: handle.clone(),
-        reporter: reporter.clone(),
-        runbook: runbook.clone(),
-        params: plan.params.clone(),
-        env_overrides: plan.env_overrides.clone(),
         filter,
         interactive,
-        simulated: plan.simulated,
-        state: Mutex::new(RunState::default()),
-        cancelled: Arc::new(AtomicBool::new(false)),
         hooks,
+        ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
+    let reporter = session.reporter.clone();
     let engine = crate::engine::build(&session);
     let ast = match crate::engine::compile(&engine, &session) {
         Ok(ast) => ast,
@@ -355,16 +343,27 @@ fn print_summary(report: &crate::report::RunReport, verbosity: i8, simulated: bo
 }
 
 /// Compiles and statically checks a runbook; returns its section titles or the rendered findings.
+/// What the static checks found out about a runbook that passed them.
+pub struct Checked {
+    /// Section titles in order.
+    pub titles: Vec<String>,
+    /// Environment variables read by literal name (name, secret).
+    pub env_reads: Vec<(String, bool)>,
+}
+
 pub fn static_checks(
     runbook: &Runbook,
     handle: &tokio::runtime::Handle,
-) -> Result<Vec<String>, String> {
+) -> Result<Checked, String> {
     let session = Arc::new(Session::detached(runbook.clone(), handle.clone()));
     let engine = crate::engine::build(&session);
     let ast = crate::engine::compile(&engine, &session).map_err(|d| d.to_string())?;
     let (titles, findings) = crate::engine::static_check(&engine, &session, &ast);
     if findings.is_empty() {
-        Ok(titles)
+        Ok(Checked {
+            titles,
+            env_reads: crate::engine::analysis::env_reads(&ast),
+        })
     } else {
         Err(findings
             .iter()
