@@ -176,6 +176,7 @@ fn record(s: &Session, name: String, outcome: &CheckOutcome) -> RhaiResult<Map> 
         name: name.clone(),
         status,
         evidence,
+        trace: Vec::new(),
     });
     let mut m = Map::new();
     match outcome {
@@ -296,6 +297,7 @@ fn sample(
             name: format!("sample {n} × {url}"),
             status: CheckStatus::Skipped,
             evidence: reason,
+            trace: Vec::new(),
         });
         return Ok(Map::new());
     }

@@ -177,6 +177,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     name: message.to_string(),
                     status: CheckStatus::Passed,
                     evidence: "expectation held".into(),
+                    trace: Vec::new(),
                 });
                 Ok(())
             } else {
@@ -184,6 +185,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     name: message.to_string(),
                     status: CheckStatus::Failed,
                     evidence: "expectation did not hold".into(),
+                    trace: Vec::new(),
                 });
                 Err(fail(format!("expectation failed: {message}")))
             }

@@ -29,9 +29,25 @@ impl Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
+    /// Answered by a real data plane (or a check with no traffic, such as `expect`).
     Passed,
     Failed,
+    /// Nothing was sent or evaluated; never counted as passed.
     Skipped,
+    /// Answered by the simulated data plane and its expectations held: "passed (simulated)",
+    /// counted apart from `Passed`.
+    Simulated,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "failed",
+            CheckStatus::Skipped => "skipped",
+            CheckStatus::Simulated => "passed (simulated)",
+        }
+    }
 }
 
 /// What server-side apply did to one object.
@@ -124,6 +140,10 @@ pub enum Event {
         name: String,
         status: CheckStatus,
         evidence: String,
+        /// Why the simulated data plane answered as it did (route, policy, endpoint), one
+        /// line per hop; empty for checks against a real data plane.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        trace: Vec<String>,
     },
     ToolRun {
         cluster: Option<String>,

@@ -138,6 +138,7 @@ pub fn event_line(e: &TimedEvent) -> Option<String> {
             name,
             status,
             evidence,
+            ..
         } => format!("check {:?}: {name}: {evidence}", status).to_lowercase(),
         Event::ToolRun {
             cluster,
@@ -296,6 +297,7 @@ mod tests {
             name: "page".into(),
             status: CheckStatus::Failed,
             evidence: "got 503".into(),
+            trace: Vec::new(),
         });
         r.record(&Event::SectionFinished {
             title: "one".into(),

@@ -49,6 +49,8 @@ pub struct Summary {
     pub checks_passed: u64,
     pub checks_failed: u64,
     pub checks_skipped: u64,
+    /// Checks answered by the simulated data plane whose expectations held.
+    pub checks_simulated: u64,
     pub tools_run: u64,
     pub interventions: u64,
 }
@@ -223,6 +225,7 @@ impl Recorder {
                 CheckStatus::Passed => s.checks_passed += 1,
                 CheckStatus::Failed => s.checks_failed += 1,
                 CheckStatus::Skipped => s.checks_skipped += 1,
+                CheckStatus::Simulated => s.checks_simulated += 1,
             },
             Event::ToolRun { .. } => s.tools_run += 1,
             Event::Intervention { .. } => s.interventions += 1,
@@ -326,6 +329,7 @@ mod tests {
             name: "x".into(),
             status: CheckStatus::Failed,
             evidence: "e".into(),
+            trace: Vec::new(),
         });
         r.record(&Event::SectionFinished {
             title: "b".into(),

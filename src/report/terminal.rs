@@ -235,6 +235,7 @@ impl Terminal {
                         CheckStatus::Passed => self.paint("32", "✓"),
                         CheckStatus::Failed => self.paint("31", "✗"),
                         CheckStatus::Skipped => self.paint("33", "–"),
+                        CheckStatus::Simulated => self.paint("36", "✓ (simulated)"),
                     };
                     if let Event::Check { name, evidence, .. } = event {
                         let text = redact(&format!("check {name}: {evidence}"));
