@@ -29,7 +29,10 @@ pub struct Fleet {
     members: RwLock<Vec<Member>>,
     /// Simulated clusters started by this process (for `--sim` runs and `vcluster create`).
     sim: Mutex<Option<SimFleet>>,
-    port_forwards: Mutex<Vec<(PortForward, bool)>>,
+    /// Port-forwards kept open, with the logical cluster they lead into when it is simulated.
+    port_forwards: Mutex<Vec<(PortForward, Option<String>)>>,
+    /// Round-robin turns of the simulated data plane for this run's requests.
+    balancer: crate::sim::dataplane::Balancer,
     /// Manifests fetched by URL, once per run.
     pub url_cache: Mutex<HashMap<String, String>>,
     /// What each simulated helm release applied, for a simulated `helm uninstall`.
@@ -103,6 +106,7 @@ impl Fleet {
             members: RwLock::new(members),
             sim: Mutex::new(sim),
             port_forwards: Mutex::new(Vec::new()),
+            balancer: crate::sim::dataplane::Balancer::default(),
             url_cache: Mutex::new(HashMap::new()),
             releases: Mutex::new(crate::tools::ReleaseBook::default()),
             sim_rules: std::sync::OnceLock::new(),
@@ -220,15 +224,99 @@ impl Fleet {
         Ok(member)
     }
 
-    /// Keeps a port-forward open until the run ends; remembers whether it leads into a
-    /// simulated cluster (then traffic through it is not sent).
-    pub fn keep_port_forward(&self, pf: PortForward, simulated: bool) -> SocketAddr {
+    /// Keeps a port-forward open until the run ends; remembers the simulated cluster it
+    /// leads into, if any (then traffic through it is answered by the simulated data plane).
+    pub fn keep_port_forward(
+        &self,
+        pf: PortForward,
+        simulated_cluster: Option<&str>,
+    ) -> SocketAddr {
         let addr = pf.addr();
         self.port_forwards
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((pf, simulated));
+            .push((pf, simulated_cluster.map(String::from)));
         addr
+    }
+
+    /// The snapshot of every simulated cluster of the run, for the simulated data plane:
+    /// in-process clusters are read from their stores, `sim serve` clusters through their API.
+    async fn data_plane_world(&self) -> crate::sim::dataplane::World {
+        use crate::sim::dataplane::{ClusterView, World, KINDS};
+        let sim = self.sim.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut views = Vec::new();
+        for m in self.members().into_iter().filter(|m| m.simulated) {
+            if let Some(c) = sim.as_ref().and_then(|f| f.get(m.name())) {
+                views.extend(World::of_clusters(std::slice::from_ref(c.state())).clusters);
+                continue;
+            }
+            let Ok(catalog) = m.cluster.catalog().await else {
+                continue;
+            };
+            let mut objects = Vec::new();
+            for (group, plural, _) in KINDS {
+                let kind = if group.is_empty() {
+                    (*plural).to_string()
+                } else {
+                    format!("{plural}.{group}")
+                };
+                if catalog.resolve(&kind).is_none() {
+                    continue;
+                }
+                if let Ok(list) = m.cluster.list(&kind, None, None).await {
+                    objects.extend(list);
+                }
+            }
+            views.push(ClusterView::new(m.name(), objects));
+        }
+        World::new(views)
+    }
+
+    /// Answers a request to a simulated target from the simulated data plane.
+    async fn answer_simulated(
+        &self,
+        url: &str,
+        opts: &crate::http::RequestOptions,
+    ) -> crate::http::Response {
+        use crate::sim::dataplane::{self, Models, Origin, Request};
+        let mut req = match Request::new(opts.method.as_str(), url) {
+            Ok(r) => r,
+            Err(e) => return crate::http::Response::failed(e, std::time::Duration::ZERO),
+        };
+        req.headers = opts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        req.body = opts.body.clone();
+        if let Some(r) = opts
+            .resolve
+            .iter()
+            .find(|r| r.host.eq_ignore_ascii_case(&req.host) && r.port == req.port)
+        {
+            req.connect_to = r.addrs.first().map(|a| a.to_string());
+        }
+        let authority = format!("{}:{}", req.host, req.port);
+        let origin = authority
+            .parse::<SocketAddr>()
+            .ok()
+            .and_then(|addr| {
+                self.port_forwards
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .find(|(pf, c)| c.is_some() && pf.addr() == addr)
+                    .map(|(pf, c)| Origin::PodPort {
+                        cluster: c.clone().unwrap_or_default(),
+                        namespace: pf.namespace().to_string(),
+                        pod: pf.pod().to_string(),
+                        port: pf.remote_port(),
+                    })
+            })
+            .unwrap_or(Origin::Outside);
+        let world = self.data_plane_world().await;
+        let answer = dataplane::answer(&world, Models::bundled(), &self.balancer, &origin, &req);
+        simulated_response(answer, opts.timeout)
     }
 
     /// Whether an HTTP target (a host, or `host:port`) belongs to a simulated cluster: an
@@ -251,7 +339,7 @@ impl Fleet {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .iter()
-                .any(|(pf, sim)| *sim && pf.addr() == addr);
+                .any(|(pf, sim)| sim.is_some() && pf.addr() == addr);
         }
         false
     }
@@ -290,6 +378,47 @@ impl crate::http::SimulatedTargets for Fleet {
     fn is_simulated(&self, target: &str) -> bool {
         self.is_simulated_target(target)
     }
+
+    fn answer<'a>(
+        &'a self,
+        url: &'a str,
+        opts: &'a crate::http::RequestOptions,
+    ) -> futures::future::BoxFuture<'a, crate::http::Response> {
+        Box::pin(self.answer_simulated(url, opts))
+    }
+}
+
+/// A simulated answer as an HTTP response: virtual time as `elapsed_ms`, the client's timeout
+/// applied, the trace kept, and an unmodelled answer marked to be skipped.
+fn simulated_response(
+    answer: crate::sim::dataplane::Answer,
+    timeout: std::time::Duration,
+) -> crate::http::Response {
+    use crate::sim::dataplane::Outcome;
+    let mut r = crate::http::Response {
+        simulated: true,
+        trace: answer.trace,
+        elapsed_ms: u64::try_from(answer.elapsed.as_millis()).unwrap_or(u64::MAX),
+        ..crate::http::Response::default()
+    };
+    if !timeout.is_zero() && answer.elapsed > timeout {
+        r.elapsed_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        r.error = Some(format!(
+            "timed out after {} (simulated)",
+            crate::http::format_duration(timeout)
+        ));
+        return r;
+    }
+    match answer.outcome {
+        Outcome::Reply(reply) => {
+            r.status = reply.status;
+            r.headers = reply.headers;
+            r.body = reply.body;
+        }
+        Outcome::Failed { message, .. } => r.error = Some(message),
+        Outcome::Unmodelled(why) => r.skipped = Some(why),
+    }
+    r
 }
 
 #[cfg(test)]

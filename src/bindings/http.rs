@@ -1,6 +1,7 @@
 //! Traffic checks: `curl`, `expect_http`, `sample`, and from inside a pod `c.curl_from`,
-//! `c.expect_http_from`. Targets of simulated clusters are never sent to: their checks are
-//! recorded as skipped, never as passed.
+//! `c.expect_http_from`. Targets of simulated clusters are answered by the simulated data
+//! plane: their checks are recorded as "passed (simulated)" with the trace of why, or as
+//! skipped where the data plane has no model, never as passed.
 
 use std::sync::{Arc, Mutex};
 
@@ -29,7 +30,6 @@ const EXPECT_KEYS: &[&str] = &[
     "contains",
     "not_contains",
     "header",
-    "headers",
     "json",
     "faster_than",
     "slower_than",
@@ -105,7 +105,8 @@ pub fn expectations(map: &Map, what: &str) -> RhaiResult<Expectations> {
     };
     e.contains = matchers("contains")?;
     e.not_contains = matchers("not_contains")?;
-    for key in ["header", "headers"] {
+    // `headers` is the request's (a request option); expected response headers are `header`.
+    for key in ["header"] {
         if let Some(h) = o.map(key)? {
             for (name, v) in h {
                 let m = Matcher::parse("header", &v.to_string())
@@ -161,22 +162,41 @@ pub fn response_map(r: &Response) -> Map {
     }
     if r.simulated {
         m.insert("simulated".into(), true.into());
+        m.insert(
+            "trace".into(),
+            Dynamic::from_array(r.trace.iter().map(|l| l.clone().into()).collect()),
+        );
+    }
+    if let Some(why) = &r.skipped {
+        m.insert("skipped".into(), why.clone().into());
     }
     m
 }
 
 /// Records a check outcome; a failure becomes the step's error with the evidence.
 fn record(s: &Session, name: String, outcome: &CheckOutcome) -> RhaiResult<Map> {
-    let (status, evidence) = match outcome {
-        CheckOutcome::Passed { .. } => (CheckStatus::Passed, http::summary(outcome)),
-        CheckOutcome::Failed { .. } => (CheckStatus::Failed, http::summary(outcome)),
-        CheckOutcome::Skipped { reason } => (CheckStatus::Skipped, reason.clone()),
+    let (status, evidence, trace) = match outcome {
+        CheckOutcome::Passed {
+            simulated: Some(trace),
+            ..
+        } => (
+            CheckStatus::Simulated,
+            http::summary(outcome),
+            trace.clone(),
+        ),
+        CheckOutcome::Passed { .. } => (CheckStatus::Passed, http::summary(outcome), Vec::new()),
+        CheckOutcome::Failed { last, .. } => (
+            CheckStatus::Failed,
+            http::summary(outcome),
+            last.trace.clone(),
+        ),
+        CheckOutcome::Skipped { reason } => (CheckStatus::Skipped, reason.clone(), Vec::new()),
     };
     s.emit(Event::Check {
         name: name.clone(),
         status,
         evidence,
-        trace: Vec::new(),
+        trace,
     });
     let mut m = Map::new();
     match outcome {
@@ -184,8 +204,13 @@ fn record(s: &Session, name: String, outcome: &CheckOutcome) -> RhaiResult<Map> 
             "check failed: {name}\n{}",
             http::render_outcome(outcome)
         ))),
-        CheckOutcome::Passed { attempts, elapsed } => {
+        CheckOutcome::Passed {
+            attempts,
+            elapsed,
+            simulated,
+        } => {
             m.insert("passed".into(), true.into());
+            m.insert("simulated".into(), simulated.is_some().into());
             m.insert("attempts".into(), Dynamic::from(i64::from(*attempts)));
             m.insert(
                 "elapsed_ms".into(),
@@ -235,9 +260,6 @@ fn curl_in_pod(
     url: &str,
     req: &RequestOptions,
 ) -> Response {
-    if m.simulated {
-        return Response::simulated();
-    }
     let argv = http::curl_argv(url, req);
     match s.block_on(m.cluster.exec(ns, target, &argv)) {
         Ok(out) => http::parse_curl_output(&out.stdout, &out.stderr, out.code),
@@ -310,13 +332,18 @@ fn sample(
             *counts.entry(key.to_string()).or_default() += 1;
         }
     }
+    let simulated = if result.simulated.is_some() {
+        " (simulated)"
+    } else {
+        ""
+    };
     let spread = crate::http::SampleResult {
         counts: counts.clone(),
         ..result
     }
     .spread();
     s.emit(Event::Say {
-        text: format!("sample {n} × {url}: {spread}"),
+        text: format!("sample {n} × {url}{simulated}: {spread}"),
     });
     Ok(counts
         .into_iter()
@@ -399,12 +426,6 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             let req = request_options(Some(&map), "expect_http_from")?;
             let e = expectations(&map, "expect_http_from")?;
             let name = check_name(&req, url, &e, Some((m, target)));
-            if m.simulated {
-                let outcome = CheckOutcome::Skipped {
-                    reason: format!("`{}` is a simulated cluster, which has no data plane: nothing was run in {target}", m.name()),
-                };
-                return record(&s, name, &outcome);
-            }
             let req = http::attempt_options(&req, &e);
             let argv = http::curl_argv(url, &req);
             let cluster = m.cluster.clone();

@@ -91,7 +91,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             let port = u16::try_from(port)
                 .map_err(|_| fail(format!("port_forward: {port} is not a port")))?;
             let pf = block(&s, m.cluster.port_forward(ns, target, port))?;
-            let addr = s.fleet.keep_port_forward(pf, m.simulated);
+            let addr = s.fleet.keep_port_forward(pf, m.simulated.then(|| m.name()));
             s.emit(Event::Operation {
                 cluster: m.name().to_string(),
                 verb: "port-forward".into(),

@@ -8,7 +8,8 @@ use super::response::{format_duration, millis};
 use super::{RequestOptions, Response};
 
 /// Tells which hosts or addresses belong to a simulated cluster (a LoadBalancer address from
-/// its pool, a port-forward into one of its pods). Requests to them are not sent.
+/// its pool, a port-forward into one of its pods), and answers requests to them from the
+/// simulated data plane: they never go over a real network.
 ///
 /// Each target is asked about twice: as a bare host (`172.18.255.1`, `bookinfo.example.com`)
 /// and as an authority with its port (`127.0.0.1:40123`, `[::1]:8080`), so a simulated
@@ -16,6 +17,16 @@ use super::{RequestOptions, Response};
 pub trait SimulatedTargets: Send + Sync {
     /// True when `target` (a host or `host:port`, as in a URL) is served by a simulated cluster.
     fn is_simulated(&self, target: &str) -> bool;
+
+    /// Answers a request to a simulated target. The default cannot: the response says why,
+    /// and a check that gets it is skipped.
+    fn answer<'a>(
+        &'a self,
+        url: &'a str,
+        _opts: &'a RequestOptions,
+    ) -> futures::future::BoxFuture<'a, Response> {
+        Box::pin(async move { Response::unanswered(simulated_reason(url)) })
+    }
 }
 
 /// No simulated clusters: every request is sent.
@@ -64,12 +75,10 @@ pub fn simulated_target(
     })
 }
 
-/// Why a request to a simulated target was not sent, for a SKIPPED check.
+/// Why a request to a simulated target was not answered, for a SKIPPED check.
 #[must_use]
 pub fn simulated_reason(target: &str) -> String {
-    format!(
-        "`{target}` belongs to a simulated cluster, which has no data plane: no request was sent"
-    )
+    format!("`{target}` belongs to a simulated cluster and no simulated data plane answers it")
 }
 
 fn active_resolves<'a>(
@@ -83,10 +92,11 @@ fn active_resolves<'a>(
 }
 
 /// Sends one request. Never fails: a connection failure, a timeout or a refused certificate is a
-/// [`Response`] with status 0 and `error`; a simulated target is `Response { simulated: true }`.
+/// [`Response`] with status 0 and `error`; a simulated target is answered by the simulated
+/// data plane (`simulated: true`).
 pub async fn curl(url: &str, opts: &RequestOptions, sim: &dyn SimulatedTargets) -> Response {
     if simulated_target(url, opts, sim).is_some() {
-        return Response::simulated();
+        return sim.answer(url, opts).await;
     }
     match build_client(url, opts) {
         Ok(client) => send(&client, url, opts).await,
@@ -157,6 +167,8 @@ pub(crate) async fn send(client: &reqwest::Client, url: &str, opts: &RequestOpti
             remote,
             error: None,
             simulated: false,
+            trace: Vec::new(),
+            skipped: None,
         },
         Err(e) => Response {
             headers,

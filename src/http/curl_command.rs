@@ -11,6 +11,10 @@ use super::{RequestOptions, Response};
 /// Starts the line `-w` appends after the body.
 pub const STATUS_MARKER: &str = "__MESHBOOK_CURL__";
 
+/// How the curl of a simulated pod marks its informational lines on stderr (as curl's own
+/// `*` lines): the trace of the simulated data plane, or `unanswered: WHY`.
+pub const SIMULATED_PREFIX: &str = "* simulated: ";
+
 /// The argv of a curl command equivalent to a request with `opts` (no shell involved).
 #[must_use]
 pub fn curl_argv(url: &str, opts: &RequestOptions) -> Vec<String> {
@@ -81,7 +85,23 @@ pub fn parse_curl_output(stdout: &str, stderr: &str, code: i32) -> Response {
         remote,
         error: None,
         simulated: false,
+        trace: Vec::new(),
+        skipped: None,
     };
+    // A simulated pod's curl says so on stderr, with the trace of why it answered as it did.
+    for line in stderr.lines() {
+        if let Some(t) = line.strip_prefix(SIMULATED_PREFIX) {
+            response.simulated = true;
+            match t.strip_prefix("unanswered: ") {
+                Some(why) => response.skipped = Some(why.to_string()),
+                None => response.trace.push(t.to_string()),
+            }
+        }
+    }
+    if response.skipped.is_some() {
+        response.status = 0;
+        return response;
+    }
     if code != 0 {
         response.status = 0;
         response.error = Some(curl_error(code, stderr));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::client::{build_client, send, simulated_reason, simulated_target, SimulatedTargets};
+use super::client::{build_client, send, simulated_target, SimulatedTargets};
 use super::expectations::evaluate;
 use super::{Expectations, RequestOptions, Response};
 
@@ -14,6 +14,10 @@ use super::{Expectations, RequestOptions, Response};
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(150);
 /// The longest pause between attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How long a check answered by the simulated data plane keeps retrying, whatever its
+/// `within`: simulated controllers converge in milliseconds, so an answer still wrong after
+/// this is wrong for good (and a rehearsal of a broken route fails in seconds, not minutes).
+pub const SIMULATED_PATIENCE: Duration = Duration::from_secs(3);
 
 /// One attempt, as reported to the caller's progress callback.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +43,8 @@ pub enum CheckOutcome {
         attempts: u32,
         /// Time from the first attempt to the passing one.
         elapsed: Duration,
+        /// The simulated data plane answered (the passing response's trace), not a real one.
+        simulated: Option<Vec<String>>,
     },
     /// `within` elapsed first.
     Failed {
@@ -51,7 +57,7 @@ pub enum CheckOutcome {
         /// What did not hold in the last attempt.
         unmet: Vec<String>,
     },
-    /// Nothing was sent: the target belongs to a simulated cluster.
+    /// Nothing was answered: the target belongs to a simulated cluster that cannot say.
     Skipped {
         /// Why, for the report.
         reason: String,
@@ -69,7 +75,8 @@ impl CheckOutcome {
 /// The retry core shared by `expect_http` and the in-pod `expect_http_from`: calls `fetch`
 /// until the expectations hold `consecutive` times in a row, or `within` has elapsed since the
 /// start (an attempt is always started at the deadline, so a check never fails early).
-/// A response marked `simulated` ends the check as skipped.
+/// A simulated response that could not be answered (`skipped`) ends the check as skipped; a
+/// simulated answer is evaluated like any other, retried for at most [`SIMULATED_PATIENCE`].
 pub async fn expect_http_with<F, Fut>(
     mut fetch: F,
     expected: &Expectations,
@@ -86,11 +93,16 @@ where
     loop {
         let response = fetch().await;
         attempts += 1;
-        if response.simulated {
+        if let Some(reason) = &response.skipped {
             return CheckOutcome::Skipped {
-                reason: simulated_reason("the target"),
+                reason: reason.clone(),
             };
         }
+        let deadline = if response.simulated {
+            deadline.min(start + SIMULATED_PATIENCE)
+        } else {
+            deadline
+        };
         let unmet = evaluate(&response, expected);
         streak = if unmet.is_empty() { streak + 1 } else { 0 };
         let elapsed = start.elapsed();
@@ -103,7 +115,15 @@ where
         };
         on_attempt(&attempt);
         if streak >= needed {
-            return CheckOutcome::Passed { attempts, elapsed };
+            let simulated = attempt
+                .response
+                .simulated
+                .then(|| attempt.response.trace.clone());
+            return CheckOutcome::Passed {
+                attempts,
+                elapsed,
+                simulated,
+            };
         }
         let now = Instant::now();
         if now >= deadline {
@@ -124,7 +144,10 @@ where
                 unmet,
             };
         }
-        let pause = if streak > 0 {
+        let pause = if streak > 0 && attempt.response.simulated {
+            // A simulated answer needs no time to change: the next of a series at once.
+            Duration::ZERO
+        } else if streak > 0 {
             backoff = FIRST_BACKOFF;
             FIRST_BACKOFF
         } else {
@@ -157,12 +180,10 @@ pub async fn expect_http(
     sim: &dyn SimulatedTargets,
     on_attempt: impl FnMut(&Attempt),
 ) -> CheckOutcome {
-    if let Some(target) = simulated_target(url, opts, sim) {
-        return CheckOutcome::Skipped {
-            reason: simulated_reason(&target),
-        };
-    }
     let opts = attempt_options(opts, expected);
+    if simulated_target(url, &opts, sim).is_some() {
+        return expect_http_with(|| sim.answer(url, &opts), expected, on_attempt).await;
+    }
     let client = match build_client(url, &opts) {
         Ok(client) => client,
         Err(error) => {
@@ -285,8 +306,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_simulated_response_skips() {
-        let outcome =
-            expect_http_with(|| async { Response::simulated() }, &within(60), |_| {}).await;
+        let outcome = expect_http_with(
+            || async { Response::unanswered("no model") },
+            &within(60),
+            |_| {},
+        )
+        .await;
         assert!(
             matches!(outcome, CheckOutcome::Skipped { .. }),
             "{outcome:?}"

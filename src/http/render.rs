@@ -11,9 +11,18 @@ const LINE_CHARS: usize = 200;
 #[must_use]
 pub fn summary(outcome: &CheckOutcome) -> String {
     match outcome {
-        CheckOutcome::Passed { attempts, elapsed } => {
+        CheckOutcome::Passed {
+            attempts,
+            elapsed,
+            simulated,
+        } => {
             format!(
-                "passed after {} in {}",
+                "passed{} after {} in {}",
+                if simulated.is_some() {
+                    " (simulated)"
+                } else {
+                    ""
+                },
                 plural(*attempts, "attempt"),
                 format_duration(*elapsed)
             )
@@ -43,14 +52,20 @@ pub fn render_outcome(outcome: &CheckOutcome) -> String {
         out.push_str(&format!("  - {u}\n"));
     }
     out.push_str(&render_response(last));
+    if !last.trace.is_empty() {
+        out.push_str("why (simulated data plane):\n");
+        for line in &last.trace {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
     out
 }
 
 /// The status, the headers that matter and the first lines of the body of a response.
 #[must_use]
 pub fn render_response(r: &Response) -> String {
-    if r.simulated {
-        return "last response: none (simulated target, nothing sent)\n".to_string();
+    if let Some(why) = &r.skipped {
+        return format!("last response: none (simulated target not answered: {why})\n");
     }
     if !r.answered() {
         let why = r.error.as_deref().unwrap_or("no response");
@@ -65,9 +80,10 @@ pub fn render_response(r: &Response) -> String {
         .map(|a| format!(" from {a}"))
         .unwrap_or_default();
     let mut out = format!(
-        "last response: {} in {}{from}\n",
+        "last response: {} in {}{from}{}\n",
         r.status,
-        format_duration(r.elapsed())
+        format_duration(r.elapsed()),
+        if r.simulated { " (simulated)" } else { "" }
     );
     for (name, value) in r.headers.iter().filter(|(name, _)| header_matters(name)) {
         out.push_str(&format!("  {name}: {}\n", clip(value)));

@@ -18,8 +18,15 @@ pub struct Response {
     pub remote: Option<String>,
     /// Why no response arrived: `could not connect: ...`, `timed out after 10s`, ...
     pub error: Option<String>,
-    /// The target belongs to a simulated cluster, which has no data plane: nothing was sent.
+    /// Answered by the simulated data plane, from the simulated clusters' objects: nothing
+    /// went over a real network.
     pub simulated: bool,
+    /// Why the simulated data plane answered as it did (route, policy, endpoint), one line
+    /// per hop; empty for real responses.
+    pub trace: Vec<String>,
+    /// The simulated data plane could not say what would happen (no behaviour model for an
+    /// image): a check that gets this is skipped, never passed.
+    pub skipped: Option<String>,
 }
 
 impl Response {
@@ -33,11 +40,12 @@ impl Response {
         }
     }
 
-    /// A request that was not sent because `target` belongs to a simulated cluster.
+    /// A request to a simulated target that the simulated data plane could not answer.
     #[must_use]
-    pub fn simulated() -> Response {
+    pub fn unanswered(reason: impl Into<String>) -> Response {
         Response {
             simulated: true,
+            skipped: Some(reason.into()),
             ..Response::default()
         }
     }

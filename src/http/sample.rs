@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 
-use super::client::{build_client, send, simulated_reason, simulated_target, SimulatedTargets};
+use super::client::{build_client, send, simulated_target, SimulatedTargets};
 use super::{RequestOptions, Response};
 
 /// The key of responses that failed (no response; or, for a regex key, a status outside 2xx/3xx).
@@ -68,8 +68,10 @@ pub struct SampleResult {
     pub errors: Vec<String>,
     /// Wall time of the whole sample.
     pub elapsed: Duration,
-    /// Set when nothing was sent because the target belongs to a simulated cluster.
+    /// Set when the simulated data plane could not answer (nothing was counted).
     pub skipped: Option<String>,
+    /// Answered by the simulated data plane: the trace of the last request.
+    pub simulated: Option<Vec<String>>,
 }
 
 impl SampleResult {
@@ -102,17 +104,32 @@ pub async fn sample(
     key: &KeyFn,
     sim: &dyn SimulatedTargets,
 ) -> SampleResult {
-    if let Some(target) = simulated_target(url, opts, sim) {
-        return SampleResult {
-            skipped: Some(simulated_reason(&target)),
-            ..SampleResult::default()
-        };
-    }
     let start = Instant::now();
     let mut result = SampleResult {
         total: u64::from(n),
         ..SampleResult::default()
     };
+    if simulated_target(url, opts, sim).is_some() {
+        // One after another: the simulated data plane's round robin decides the spread.
+        for _ in 0..n {
+            let response = sim.answer(url, opts).await;
+            if let Some(reason) = response.skipped {
+                return SampleResult {
+                    skipped: Some(reason),
+                    ..SampleResult::default()
+                };
+            }
+            *result.counts.entry(key.key(&response)).or_default() += 1;
+            if let Some(error) = &response.error {
+                if result.errors.len() < MAX_ERRORS && !result.errors.contains(error) {
+                    result.errors.push(error.clone());
+                }
+            }
+            result.simulated = Some(response.trace);
+        }
+        result.elapsed = start.elapsed();
+        return result;
+    }
     let client = match build_client(url, opts) {
         Ok(client) => client,
         Err(error) => {

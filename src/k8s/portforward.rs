@@ -14,7 +14,9 @@ use super::error::{K8sError, Result};
 #[derive(Debug)]
 pub struct PortForward {
     addr: SocketAddr,
+    namespace: String,
     pod: String,
+    remote_port: u16,
     task: JoinHandle<()>,
 }
 
@@ -27,6 +29,16 @@ impl PortForward {
     /// The pod the connections go to.
     pub fn pod(&self) -> &str {
         &self.pod
+    }
+
+    /// The pod's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The pod's port the connections go to.
+    pub fn remote_port(&self) -> u16 {
+        self.remote_port
     }
 
     /// Stops accepting connections.
@@ -103,7 +115,9 @@ impl Cluster {
         });
         Ok(PortForward {
             addr,
+            namespace: ns.to_string(),
             pod: pod_name,
+            remote_port,
             task,
         })
     }

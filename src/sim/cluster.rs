@@ -70,6 +70,9 @@ pub struct Cluster {
     /// Cancelled when the last `SimCluster` handle is dropped: controllers, servers and
     /// watches end.
     pub stop: tokio_util::sync::CancellationToken,
+    /// Round-robin turns of the simulated data plane for requests made from this cluster's
+    /// pods (`exec ... curl`).
+    pub balancer: super::dataplane::Balancer,
 }
 
 impl Cluster {
@@ -86,6 +89,7 @@ impl Cluster {
             pod_ips: AtomicU32::new(10),
             peers: RwLock::new(Vec::new()),
             stop: tokio_util::sync::CancellationToken::new(),
+            balancer: super::dataplane::Balancer::default(),
         }
     }
 

@@ -13,10 +13,12 @@
 //! | `selector.rs`, `status.rs` | label and field selectors; `Status` error bodies |
 //! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
 //! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
+//! | `dataplane/` | the traffic model: who serves a request, what it answers, why |
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |
 
 mod cluster;
 mod controllers;
+pub mod dataplane;
 mod defaults;
 mod discovery;
 pub mod patch;

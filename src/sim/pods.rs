@@ -130,15 +130,22 @@ pub fn stream(
     let pod_name = format!("{ns}/{name}");
     let sub = sub.to_string();
     let script = scripted_exec(&pod);
+    // `curl` in a pod is answered by the simulated data plane (unless a test scripted the
+    // pod's exec output).
+    let curl = (sub == "exec" && script.is_none() && super::dataplane::curl::is_curl(&cmd))
+        .then(|| curl_in_pod(c, ns, name, &cmd));
     Ok(ws
         .protocols(PROTOCOLS)
         .on_upgrade(move |socket| async move {
             if sub == "portforward" {
                 port_forward(socket, &pod_name, &ports).await;
             } else {
-                match script {
-                    Some((stdout, code)) => scripted(socket, &stdout, code).await,
-                    None => exec(socket, &pod_name, &container, &cmd).await,
+                match (script, curl) {
+                    (Some((stdout, code)), _) => scripted(socket, &stdout, "", code).await,
+                    (None, Some((stdout, stderr, code))) => {
+                        scripted(socket, &stdout, &stderr, code).await
+                    }
+                    (None, None) => exec(socket, &pod_name, &container, &cmd).await,
                 }
             }
         }))
@@ -161,8 +168,39 @@ fn scripted_exec(pod: &Value) -> Option<(String, i32)> {
     Some((stdout, code))
 }
 
-async fn scripted(mut socket: WebSocket, stdout: &str, code: i32) {
-    let _ = socket.send(frame(1, stdout.as_bytes())).await;
+/// A curl run in pod `ns/name`, answered by the data plane from this cluster and its peers:
+/// `(stdout, stderr, exit code)`.
+fn curl_in_pod(c: &Arc<Cluster>, ns: &str, name: &str, argv: &[String]) -> (String, String, i32) {
+    use super::dataplane::{self, curl, Models, Origin, World};
+    let cmd = match curl::parse(argv) {
+        Ok(cmd) => cmd,
+        Err(e) => return (String::new(), format!("{e}\n"), 2),
+    };
+    let mut clusters = vec![c.clone()];
+    clusters.extend(c.peers());
+    let world = World::of_clusters(&clusters);
+    let origin = Origin::Pod {
+        cluster: c.name.clone(),
+        namespace: ns.to_string(),
+        pod: name.to_string(),
+    };
+    let answer = dataplane::answer(
+        &world,
+        Models::bundled(),
+        &c.balancer,
+        &origin,
+        &cmd.request,
+    );
+    curl::render(&cmd, &answer)
+}
+
+async fn scripted(mut socket: WebSocket, stdout: &str, stderr: &str, code: i32) {
+    if !stdout.is_empty() {
+        let _ = socket.send(frame(1, stdout.as_bytes())).await;
+    }
+    if !stderr.is_empty() {
+        let _ = socket.send(frame(2, stderr.as_bytes())).await;
+    }
     let status = if code == 0 {
         json!({"metadata": {}, "status": "Success"})
     } else {

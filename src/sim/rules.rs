@@ -33,6 +33,7 @@ use super::store::meta_str;
 
 mod links;
 mod templates;
+pub(crate) use templates::render_template;
 
 use links::remove_copies;
 use templates::{field, registry};

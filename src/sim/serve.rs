@@ -108,10 +108,19 @@ pub async fn serve_until(
     } else {
         clusters
     };
-    let (_fleet, urls) = start_fleet(&clusters, SimOptions::default()).await?;
+    let (fleet, urls) = start_fleet(&clusters, SimOptions::default()).await?;
     write_kubeconfig(&kubeconfig, &urls)?;
     ready(&urls);
+    // Each load-balancer address, as it appears, on a local port (for a browser or curl).
+    let stop = tokio_util::sync::CancellationToken::new();
+    let doors = tokio::spawn(super::dataplane::frontdoor::serve(
+        fleet.clone(),
+        stop.clone(),
+        |e| println!("load balancer: {}", e.line()),
+    ));
     shutdown.await;
+    stop.cancel();
+    let _ = doors.await;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! Handlebars for simulator rules: strict mode, no HTML escaping, and the helpers rule
-//! templates use (`json`, `lower`, `b64`, `default`, `get`, `label`, `uniq_by`).
+//! templates use (`json`, `lower`, `b64`, `default`, `get`, `label`, `uniq_by`, `range`, `sub`, `lb_address`).
 
 use handlebars::{handlebars_helper, Handlebars};
 use serde_json::Value;
@@ -37,6 +37,13 @@ handlebars_helper!(uniq_by: |list: Json, key: str| {
     Value::Array(out)
 });
 
+handlebars_helper!(range_helper: |n: i64| Value::Array((0..n.clamp(0, 1000)).map(Value::from).collect()));
+handlebars_helper!(sub_helper: |a: i64, b: i64| a - b);
+handlebars_helper!(lb_address_helper: |index: u64, n: u64| crate::sim::lb_address(
+    usize::try_from(index).unwrap_or(0),
+    u32::try_from(n).unwrap_or(0)
+));
+
 pub(super) fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
@@ -48,5 +55,16 @@ pub(super) fn registry() -> Handlebars<'static> {
     hb.register_helper("get", Box::new(get_helper));
     hb.register_helper("uniq_by", Box::new(uniq_by));
     hb.register_helper("label", Box::new(label_helper));
+    hb.register_helper("range", Box::new(range_helper));
+    hb.register_helper("sub", Box::new(sub_helper));
+    hb.register_helper("lb_address", Box::new(lb_address_helper));
     hb
+}
+
+/// Renders one template with the simulator's helpers (strict mode, no escaping).
+pub(crate) fn render_template(template: &str, data: &Value) -> Result<String, String> {
+    static HB: std::sync::OnceLock<Handlebars<'static>> = std::sync::OnceLock::new();
+    HB.get_or_init(registry)
+        .render_template(template, data)
+        .map_err(|e| e.to_string())
 }
