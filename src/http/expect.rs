@@ -90,6 +90,8 @@ where
     let deadline = start + expected.within;
     let needed = expected.consecutive.max(1);
     let (mut attempts, mut streak, mut backoff) = (0u32, 0u32, FIRST_BACKOFF);
+    // The latest attempt that did not hold: the evidence when a series breaks.
+    let mut last_failed: Option<(Response, Vec<String>)> = None;
     loop {
         let response = fetch().await;
         attempts += 1;
@@ -114,6 +116,9 @@ where
             elapsed,
         };
         on_attempt(&attempt);
+        if !attempt.unmet.is_empty() {
+            last_failed = Some((attempt.response.clone(), attempt.unmet.clone()));
+        }
         if streak >= needed {
             let simulated = attempt
                 .response
@@ -132,15 +137,24 @@ where
                 mut unmet,
                 ..
             } = attempt;
+            let mut last = response;
             if unmet.is_empty() {
                 unmet.push(format!(
                     "passed {streak} time(s) in a row, {needed} required"
                 ));
+                // Show why the series broke: the latest attempt that did not hold.
+                if let Some((failed, why)) = last_failed.take() {
+                    unmet.extend(
+                        why.into_iter()
+                            .map(|w| format!("the last failing attempt: {w}")),
+                    );
+                    last = failed;
+                }
             }
             return CheckOutcome::Failed {
                 attempts,
                 elapsed,
-                last: response,
+                last,
                 unmet,
             };
         }

@@ -181,9 +181,18 @@ mod tests {
         assert_eq!(
             summary(&CheckOutcome::Passed {
                 attempts: 1,
-                elapsed: Duration::from_millis(30)
+                elapsed: Duration::from_millis(30),
+                simulated: None,
             }),
             "passed after 1 attempt in 30ms"
+        );
+        assert_eq!(
+            summary(&CheckOutcome::Passed {
+                attempts: 2,
+                elapsed: Duration::from_millis(30),
+                simulated: Some(vec!["served by c1/app".into()]),
+            }),
+            "passed (simulated) after 2 attempts in 30ms"
         );
         assert_eq!(
             summary(&CheckOutcome::Skipped {

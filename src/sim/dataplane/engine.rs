@@ -50,18 +50,18 @@ pub fn answer(
         depth: 0,
     };
     let got = match origin {
-        Origin::Outside => e.from_outside(req),
+        Origin::Outside => e.enter_from_outside(req),
         Origin::Pod {
             cluster,
             namespace,
             pod,
-        } => e.from_pod(cluster, namespace, pod, req),
+        } => e.enter_from_pod(cluster, namespace, pod, req),
         Origin::PodPort {
             cluster,
             namespace,
             pod,
             port,
-        } => e.from_port_forward(cluster, namespace, pod, *port, req),
+        } => e.enter_from_port_forward(cluster, namespace, pod, *port, req),
     };
     let outcome = match got.res {
         Ok(reply) => Outcome::Reply(reply),
@@ -199,7 +199,7 @@ impl<'w> Engine<'w> {
 
     // ----- entry points --------------------------------------------------------------------
 
-    fn from_outside(&mut self, req: &Request) -> Got {
+    fn enter_from_outside(&mut self, req: &Request) -> Got {
         let target = req.target().to_string();
         let Some((cv, owner)) = self.world.lb_owner(&target) else {
             self.note(format!(
@@ -357,7 +357,7 @@ impl<'w> Engine<'w> {
         Got::reply(404, "Not Found")
     }
 
-    fn from_pod(&mut self, cluster: &str, ns: &str, pod_name: &str, req: &Request) -> Got {
+    fn enter_from_pod(&mut self, cluster: &str, ns: &str, pod_name: &str, req: &Request) -> Got {
         let Some(cv) = self.world.cluster(cluster) else {
             return Got::fail(
                 FailureKind::Connect,
@@ -375,7 +375,7 @@ impl<'w> Engine<'w> {
         let target = req.target().to_string();
         if target.parse::<std::net::IpAddr>().is_ok() {
             if self.world.lb_owner(&target).is_some() {
-                return self.from_outside(req);
+                return self.enter_from_outside(req);
             }
             if let Some((ocv, opod)) = self.pod_by_ip(&target) {
                 return self.serve_pod(ocv, opod, req.port, req, &source.peer, !source.in_mesh);
@@ -403,7 +403,7 @@ impl<'w> Engine<'w> {
         self.deliver(&source, Dest::Host(target), req.port, req)
     }
 
-    fn from_port_forward(
+    fn enter_from_port_forward(
         &mut self,
         cluster: &str,
         ns: &str,
@@ -734,7 +734,7 @@ impl<'w> Engine<'w> {
                 .map(|t| format!(", timeout {}", ms(t)))
                 .unwrap_or_default()
         ));
-        let got = self.deliver(source, dest, port, &req);
+        let got = proxied(self.deliver(source, dest, port, &req));
         with_timeout(got, timeout, &mut self.trace, &rname)
     }
 
@@ -756,18 +756,18 @@ impl<'w> Engine<'w> {
             } => {
                 let cv = self.world.cluster(&cluster).unwrap_or(cv);
                 match cv.service(&ns, &n) {
-                    Some(svc) => self.to_service(source, cv, svc, port, req),
+                    Some(svc) => self.deliver_to_service(source, cv, svc, port, req),
                     None => Got::fail(
                         FailureKind::Resolve,
                         format!("Could not resolve host: {n}.{ns}"),
                     ),
                 }
             }
-            Dest::Host(host) => self.to_host(source, cv, &host, port, req),
+            Dest::Host(host) => self.deliver_to_host(source, cv, &host, port, req),
         }
     }
 
-    fn to_host(
+    fn deliver_to_host(
         &mut self,
         source: &Source,
         cv: &'w ClusterView,
@@ -779,7 +779,7 @@ impl<'w> Engine<'w> {
         // Cluster DNS: name, name.ns, name.ns.svc, name.ns.svc.cluster.local.
         if let Some((ns, n)) = cluster_dns(cv, &source.namespace, &host) {
             if let Some(svc) = cv.service(&ns, &n) {
-                return self.to_service(source, cv, svc, port, req);
+                return self.deliver_to_service(source, cv, svc, port, req);
             }
         }
         if let Some(rest) = host.strip_suffix(GLOBAL_SUFFIX) {
@@ -812,7 +812,7 @@ impl<'w> Engine<'w> {
 
     /// A Service of a cluster: Gloo RouteTables, then the waypoint (policies, routes), then
     /// endpoints.
-    fn to_service(
+    fn deliver_to_service(
         &mut self,
         source: &Source,
         cv: &'w ClusterView,
@@ -943,7 +943,7 @@ impl<'w> Engine<'w> {
                 Decision::Allow(None) => {}
             }
             // The destination's ztunnel sees the waypoint's identity.
-            let wp_sa = format!("{}", name(wp));
+            let wp_sa = name(wp).to_string();
             l7_peer = Peer {
                 principal: Some(mesh_principal(namespace(wp), &wp_sa)),
                 namespace: Some(namespace(wp).to_string()),
@@ -1227,7 +1227,7 @@ impl<'w> Engine<'w> {
                     .as_str()
                     .or_else(|| label(s, DISTRIBUTION))
             })
-            .last()
+            .next_back()
             .unwrap_or("Any")
             .to_string();
         let prefer_local = matches!(
@@ -1860,6 +1860,23 @@ impl<'w> Engine<'w> {
             elapsed,
         }
     }
+}
+
+/// What a proxy (gateway, waypoint) answers when it cannot reach its upstream, as Envoy does:
+/// a backend that does not resolve is 500 (Gateway API: an invalid backendRef gets 500), a
+/// refused or reset connection is 503.
+fn proxied(got: Got) -> Got {
+    let status = match &got.res {
+        Err(Fail::Net(FailureKind::Resolve, _)) => 500,
+        Err(Fail::Net(FailureKind::Connect | FailureKind::Reset | FailureKind::Tls, _)) => 503,
+        _ => return got,
+    };
+    let body = if status == 503 {
+        "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+    } else {
+        ""
+    };
+    Got::reply(status, body).plus(got.elapsed)
 }
 
 fn labels_text(l: &Value) -> String {

@@ -18,8 +18,12 @@ pub struct RouteMatch<'w> {
     pub rule: &'w Value,
     /// Human description of the match (`PathPrefix /`).
     pub matched: String,
-    rank: (u8, usize, u8, usize, usize),
+    rank: Rank,
 }
+
+/// How specific a match is: path kind (exact 3, prefix 2, regex 1), prefix length, method,
+/// header matches, query matches; compared in that order.
+type Rank = (u8, usize, u8, usize, usize);
 
 /// Whether a route's `hostnames` admit the request's host (no hostnames: any). A leading
 /// `*.` matches one or more labels.
@@ -97,7 +101,7 @@ pub fn sort_routes(routes: &mut [&Value]) {
     });
 }
 
-fn match_one(m: &Value, req: &Request) -> Option<((u8, usize, u8, usize, usize), String)> {
+fn match_one(m: &Value, req: &Request) -> Option<(Rank, String)> {
     let path = req.path_only();
     let mut desc = Vec::new();
     let (kind, len) = match m.get("path") {

@@ -19,6 +19,8 @@
 
 pub mod curl;
 mod engine;
+#[cfg(test)]
+mod engine_tests;
 pub mod frontdoor;
 pub mod gateway_api;
 pub mod istio;
