@@ -270,6 +270,29 @@ fn curl_in_pod(
     }
 }
 
+/// The trace of a simulated answer, with its outcome as the last line.
+fn trace_lines(r: &Response) -> Array {
+    if !r.simulated {
+        return Array::new();
+    }
+    let mut lines: Array = r.trace.iter().map(|l| l.clone().into()).collect();
+    let outcome = match (&r.skipped, &r.error) {
+        (Some(why), _) => format!("=> not answered: {why}"),
+        (None, Some(e)) => format!("=> no response: {e}"),
+        (None, None) => format!("=> {} in {}ms", r.status, r.elapsed_ms),
+    };
+    lines.push(outcome.into());
+    lines
+}
+
+fn trace(s: &Session, url: &str, req: &RequestOptions) -> RhaiResult<Array> {
+    http::host_and_port(url).map_err(|err| fail(format!("trace: {err}")))?;
+    if http::simulated_target(url, req, s.fleet.as_ref()).is_none() {
+        return Ok(Array::new());
+    }
+    Ok(trace_lines(&s.block_on(http::curl(url, req, s.fleet.as_ref()))))
+}
+
 fn sample(
     s: &Session,
     ctx: &NativeCallContext,
@@ -454,6 +477,24 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             record(&s, name, &outcome)
         },
     );
+    let s = session.clone();
+    define(engine, "http", "trace", &["url: string", "array"],
+        "Why the simulated data plane answers a request to `url` as it does: one line per hop (load balancer, gateway, route, policy, endpoint, application). An empty array for a target no simulated cluster serves (nothing is sent).",
+        move |url: &str| -> RhaiResult<Array> { trace(&s, url, &RequestOptions::default()) });
+    let s = session.clone();
+    define(engine, "http", "trace", &["url: string", "opts: map", "array"],
+        "`trace` with the options of `curl` (`headers`, `method`, `resolve`, ...).",
+        move |url: &str, opts: Map| -> RhaiResult<Array> {
+            Opts::new(Some(&opts), "trace").only(REQUEST_KEYS)?;
+            trace(&s, url, &request_options(Some(&opts), "trace")?)
+        });
+    let s = session.clone();
+    define(engine, "http", "trace", &["cluster: Cluster", "ns: string", "target: string", "url: string", "array"],
+        "Why the simulated data plane answers a request made from inside a pod of this cluster (pod, `deploy/NAME` or selector) as it does, like `curl_from`.",
+        move |m: &mut Member, ns: &str, target: &str, url: &str| -> RhaiResult<Array> {
+            let r = curl_in_pod(&s, m, ns, target, url, &RequestOptions::default());
+            Ok(trace_lines(&r))
+        });
     define(engine, "data", "jsonpath", &["value: ?", "expr: string", "?"],
         "Evaluates a kubectl-style JSONPath (`{.status.loadBalancer.ingress[0]['hostname','ip']}`) on a value: one result as itself, several as an array, none as `()`.",
         |value: Dynamic, expr: &str| -> RhaiResult<Dynamic> {
