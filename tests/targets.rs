@@ -68,11 +68,17 @@ spec:
   selector: {matchLabels: {app: web}}
   template:
     metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: nginx}]}`);
+    spec: {containers: [{name: web, image: nginx}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}`);
         c.wait_rollout("demo", "web");
     });
     expect(c1.simulated && c2.simulated, "both clusters are simulated");
-    expect_http("http://198.51.100.1/", #{status: 200});
+    // nginx has no behaviour model: the simulated data plane cannot answer, so it is skipped.
+    expect_http(`http://${c1.lb_address("demo", "web")}/`, #{status: 200});
 });
 section("Clean up", || {
     for c in [c1, c2] { c.delete("namespace", "demo", "", #{wait: true}); }
@@ -96,6 +102,11 @@ fn no_mapping_runs_on_simulated_clusters_and_says_so_first() {
     assert_eq!(
         json["summary"]["checks_skipped"], 1,
         "the traffic check is skipped, not passed: {json}"
+    );
+    assert!(
+        json.to_string()
+            .contains("no behaviour model for image nginx"),
+        "{json}"
     );
     assert!(json["summary"]["created"].as_u64().unwrap() >= 4);
 }

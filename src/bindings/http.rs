@@ -290,7 +290,11 @@ fn trace(s: &Session, url: &str, req: &RequestOptions) -> RhaiResult<Array> {
     if http::simulated_target(url, req, s.fleet.as_ref()).is_none() {
         return Ok(Array::new());
     }
-    Ok(trace_lines(&s.block_on(http::curl(url, req, s.fleet.as_ref()))))
+    Ok(trace_lines(&s.block_on(http::curl(
+        url,
+        req,
+        s.fleet.as_ref(),
+    ))))
 }
 
 fn sample(
@@ -482,12 +486,17 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "Why the simulated data plane answers a request to `url` as it does: one line per hop (load balancer, gateway, route, policy, endpoint, application). An empty array for a target no simulated cluster serves (nothing is sent).",
         move |url: &str| -> RhaiResult<Array> { trace(&s, url, &RequestOptions::default()) });
     let s = session.clone();
-    define(engine, "http", "trace", &["url: string", "opts: map", "array"],
+    define(
+        engine,
+        "http",
+        "trace",
+        &["url: string", "opts: map", "array"],
         "`trace` with the options of `curl` (`headers`, `method`, `resolve`, ...).",
         move |url: &str, opts: Map| -> RhaiResult<Array> {
             Opts::new(Some(&opts), "trace").only(REQUEST_KEYS)?;
             trace(&s, url, &request_options(Some(&opts), "trace")?)
-        });
+        },
+    );
     let s = session.clone();
     define(engine, "http", "trace", &["cluster: Cluster", "ns: string", "target: string", "url: string", "array"],
         "Why the simulated data plane answers a request made from inside a pod of this cluster (pod, `deploy/NAME` or selector) as it does, like `curl_from`.",

@@ -25,7 +25,12 @@ pub trait SimulatedTargets: Send + Sync {
         url: &'a str,
         _opts: &'a RequestOptions,
     ) -> futures::future::BoxFuture<'a, Response> {
-        Box::pin(async move { Response::unanswered(simulated_reason(url)) })
+        Box::pin(async move {
+            let target = host_and_port(url)
+                .map(|(h, _)| h)
+                .unwrap_or_else(|_| url.to_string());
+            Response::unanswered(simulated_reason(&target))
+        })
     }
 }
 

@@ -116,7 +116,11 @@ pub async fn serve_until(
     let doors = tokio::spawn(super::dataplane::frontdoor::serve(
         fleet.clone(),
         stop.clone(),
-        |e| println!("load balancer: {}", e.line()),
+        // Never `println!`: a reader that went away (`| head`) must not stop the server.
+        |e| {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout().lock(), "load balancer: {}", e.line());
+        },
     ));
     shutdown.await;
     stop.cancel();
