@@ -18,6 +18,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// `within`: simulated controllers converge in milliseconds, so an answer still wrong after
 /// this is wrong for good (and a rehearsal of a broken route fails in seconds, not minutes).
 pub const SIMULATED_PATIENCE: Duration = Duration::from_secs(3);
+/// The pause between attempts answered by the simulated data plane.
+pub const SIMULATED_RETRY: Duration = Duration::from_millis(20);
 
 /// One attempt, as reported to the caller's progress callback.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +163,10 @@ where
         let pause = if streak > 0 && attempt.response.simulated {
             // A simulated answer needs no time to change: the next of a series at once.
             Duration::ZERO
+        } else if attempt.response.simulated {
+            // Simulated controllers react within milliseconds, and the next turn of a round
+            // robin may already answer differently: no need to back off.
+            SIMULATED_RETRY
         } else if streak > 0 {
             backoff = FIRST_BACKOFF;
             FIRST_BACKOFF
