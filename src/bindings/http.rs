@@ -498,6 +498,27 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         },
     );
     let s = session.clone();
+    define(engine, "http", "trace", &["cluster: Cluster", "url: string", "array"],
+        "`trace(url)` from this cluster's point of view: a request from outside (to a load-balancer address of it or of a linked cluster).",
+        move |_m: &mut Member, url: &str| -> RhaiResult<Array> { trace(&s, url, &RequestOptions::default()) });
+    let s = session.clone();
+    define(engine, "http", "trace", &["cluster: Cluster", "url: string", "opts: map", "array"],
+        "`c.trace(url, opts)`: the options of `curl`, and `from: \"NS/TARGET\"` to trace the request from inside a pod of this cluster (pod, `deploy/NAME` or selector).",
+        move |m: &mut Member, url: &str, opts: Map| -> RhaiResult<Array> {
+            let o = Opts::new(Some(&opts), "trace");
+            o.only(&[REQUEST_KEYS, &["from"]].concat())?;
+            let req = request_options(Some(&opts), "trace")?;
+            match o.string("from")? {
+                Some(from) => {
+                    let (ns, target) = from.split_once('/').ok_or_else(|| {
+                        fail(format!("trace: `from` is NAMESPACE/TARGET (e.g. bookinfo/deploy/ratings-v1), not `{from}`"))
+                    })?;
+                    Ok(trace_lines(&curl_in_pod(&s, m, ns, target, url, &req)))
+                }
+                None => trace(&s, url, &req),
+            }
+        });
+    let s = session.clone();
     define(engine, "http", "trace", &["cluster: Cluster", "ns: string", "target: string", "url: string", "array"],
         "Why the simulated data plane answers a request made from inside a pod of this cluster (pod, `deploy/NAME` or selector) as it does, like `curl_from`.",
         move |m: &mut Member, ns: &str, target: &str, url: &str| -> RhaiResult<Array> {
