@@ -1,6 +1,7 @@
 //! The one integration-test binary: every file here is a module.
 
 mod cli;
+mod first_hour;
 mod http;
 mod k8s;
 mod readme;

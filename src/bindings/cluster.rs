@@ -59,9 +59,14 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                 fail_with_help(
                     format!("no cluster `{name}` in this run"),
                     if names.is_empty() {
-                        "declare the runbook's clusters in its header: `//! clusters:` then `//!   cluster1: CLUSTER1`".to_string()
+                        "name the cluster literally, `cluster(\"cluster1\")` (a runbook without a header runs on the clusters it names so), or declare the clusters in a header: `//! clusters:` then `//!   cluster1: CLUSTER1`".to_string()
                     } else {
-                        format!("the run's clusters are {}; declare others in the runbook header", names.join(", "))
+                        let near = crate::suggest::closest(name, names.iter().map(String::as_str));
+                        format!(
+                            "{}the run's clusters are {}; a cluster is part of a run when the header declares it (or, without a header, when the script names it literally: `cluster(\"{name}\")`)",
+                            near.first().map(|n| format!("did you mean `{n}`? ")).unwrap_or_default(),
+                            names.join(", ")
+                        )
                     },
                 )
             })

@@ -176,6 +176,44 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     define(
         engine,
         "data",
+        "param",
+        &["name: string", "default: int", "int"],
+        "Reads a whole-number parameter, or `default`; `--set NAME=abc` is refused before the run starts.",
+        move |name: &str, default: i64| -> RhaiResult<i64> {
+            match s.params.get(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<i64>().map_err(|_| {
+                    fail_with_help(
+                        format!("parameter `{name}` is `{v}`, not a whole number"),
+                        format!("pass --set {name}=N with a number"),
+                    )
+                }),
+            }
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "param",
+        &["name: string", "default: bool", "bool"],
+        "Reads a true/false parameter, or `default`.",
+        move |name: &str, default: bool| -> RhaiResult<bool> {
+            match s.params.get(name).map(|v| v.trim()) {
+                None => Ok(default),
+                Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(v) => Err(fail_with_help(
+                    format!("parameter `{name}` is `{v}`, not true or false"),
+                    format!("pass --set {name}=true or --set {name}=false"),
+                )),
+            }
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
         "read_file",
         &["path: string", "string"],
         "Reads a file: `stdlib/...` from the bundled stdlib, otherwise relative to the runbook.",

@@ -4,6 +4,7 @@ mod check;
 pub mod docs;
 mod doctor;
 mod list;
+mod new;
 pub(crate) mod prepare;
 pub mod repl;
 pub mod run;
@@ -80,6 +81,7 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     Sim(sim::SimArgs),
     Repl(repl::ReplArgs),
+    New(new::NewArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -118,6 +120,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Doctor(args) => doctor::run(args, runtime.handle()),
         Command::Sim(args) => sim::run(args, runtime.handle()),
         Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
+        Command::New(args) => new::run(args),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)

@@ -1,0 +1,167 @@
+//! The first hour of a new user (issue 16): scenarios without a header, `meshbook new`,
+//! errors that teach, and the command-line conventions people expect. Each through the binary,
+//! with the exit code and the message's key words asserted.
+
+use crate::support::Test;
+use crate::targets::Served;
+
+// ---- Headerless scenarios -------------------------------------------------------------------
+
+const HEADERLESS: &str = r#"let east = cluster("east");
+section("Create", || {
+    east.create_namespace("demo");
+    expect(east.get("namespace", "demo") != (), "namespace exists");
+});
+"#;
+
+#[test]
+fn without_a_header_the_clusters_are_the_names_the_script_uses() {
+    Test::runbook(HEADERLESS)
+        .run()
+        .status(0)
+        .stdout_has("simulated clusters: east")
+        .stdout_has("east -> simulated");
+}
+
+#[test]
+fn without_a_header_context_maps_the_scripts_clusters() {
+    let served = Served::start("prod-east");
+    let kubeconfig = served.kubeconfig.to_string_lossy().to_string();
+    // Accepted as a mapping (no "declares no cluster"), so the context itself is looked up.
+    Test::runbook(HEADERLESS)
+        .env("KUBECONFIG", &kubeconfig)
+        .args(&["--context", "east=no-such-context"])
+        .run()
+        .status(2)
+        .stderr_has("`no-such-context`")
+        .no_backtrace();
+    Test::runbook(HEADERLESS)
+        .args(&["--context", "west=x"])
+        .run()
+        .status(2)
+        .stderr_has("declares no cluster `west`")
+        .stderr_has("`east`");
+    Test::runbook(HEADERLESS)
+        .env("KUBECONFIG", &kubeconfig)
+        .args(&["--context", "east=prod-east"])
+        .run()
+        .status(0)
+        .stdout_has("contexts: east=prod-east");
+}
+
+#[test]
+fn check_reports_undeclared_clusters_and_nested_sections() {
+    Test::new()
+        .file(
+            "r.rhai",
+            "//! clusters:\n//!   cluster1: CLUSTER1\nlet c1 = cluster(\"cluster1\");\nlet c2 = cluster(\"clustr1\");\nsection(\"Outer\", || {\n    step(\"inner step\", || {\n        section(\"Inner\", || { c1.create_namespace(\"x\"); });\n    });\n});\n",
+        )
+        .args(&["check", "r.rhai"])
+        .run()
+        .status(2)
+        .stderr_has("the header declares no cluster `clustr1`")
+        .stderr_has("r.rhai:4:")
+        .stderr_has("did you mean `cluster1`")
+        .stderr_has("section `Inner` is inside section `Outer`")
+        .stderr_has("r.rhai:7:")
+        .stderr_has("use `step(title, || ...)`")
+        .no_backtrace();
+}
+
+#[test]
+fn new_writes_a_starter_that_checks_and_runs() {
+    let out = Test::new()
+        .args(&[
+            "new",
+            "canary",
+            "--clusters",
+            "east,west",
+            "--steps",
+            "Deploy v1,Shift traffic",
+        ])
+        .run()
+        .status(0)
+        .stdout_has("wrote canary.rhai")
+        .stdout_has("meshbook run canary.rhai");
+    let text = out.file("canary.rhai");
+    for want in [
+        "//! clusters:",
+        "//!   east: EAST",
+        "//!   west: WEST",
+        "section(\"Deploy v1\"",
+        "section(\"Shift traffic\"",
+        "section(\"Clean up\"",
+    ] {
+        assert!(text.contains(want), "{want} missing from\n{text}");
+    }
+    Test::new()
+        .file("canary.rhai", &text)
+        .args(&["check", "canary.rhai"])
+        .run()
+        .status(0)
+        .stdout_has("3 sections");
+    Test::new()
+        .file("canary.rhai", &text)
+        .args(&["run", "canary.rhai"])
+        .run()
+        .status(0)
+        .stdout_has("simulated clusters: east, west")
+        .stdout_has("3 of 3 sections passed");
+    Test::new()
+        .file("canary.rhai", "// mine\n")
+        .args(&["new", "canary"])
+        .run()
+        .status(2)
+        .stderr_has("does not overwrite")
+        .stderr_has("--force");
+}
+
+// ---- Parameters and the environment ---------------------------------------------------------
+
+#[test]
+fn a_numeric_parameter_refuses_text_before_the_run_starts() {
+    Test::runbook("//! params:\n//!   TOTAL: 3\nsection(\"s\", || { say(param(\"TOTAL\")); });\n")
+        .args(&["--set", "TOTAL=abc"])
+        .run()
+        .status(2)
+        .stderr_has("parameter `TOTAL` takes a whole number")
+        .stderr_has("its default is 3");
+    // Without a header, `param("TOTAL", 3)` declares it.
+    Test::runbook(
+        "let total = param(\"TOTAL\", 3);\nsection(\"s\", || { say(`total ${total * 2}`); });\n",
+    )
+    .args(&["--set", "TOTAL=abc"])
+    .run()
+    .status(2)
+    .stderr_has("`abc` is not one");
+    Test::runbook(
+        "let total = param(\"TOTAL\", 3);\nsection(\"s\", || { say(`total ${total * 2}`); });\n",
+    )
+    .args(&["--set", "TOTAL=21"])
+    .run()
+    .status(0)
+    .stdout_has("total 42");
+    Test::runbook(
+        "let total = param(\"TOTAL\", 3);\nsection(\"s\", || { say(`total ${total}`); });\n",
+    )
+    .args(&["--set", "TOTL=21"])
+    .run()
+    .status(2)
+    .stderr_has("did you mean `TOTAL`");
+}
+
+#[test]
+fn an_undeclared_env_fails_on_simulated_clusters_too() {
+    Test::runbook(
+        "let c = cluster(\"cluster1\");\nsection(\"s\", || { say(env(\"UNDECLARED\")); });\n",
+    )
+    .run()
+    .status(2)
+    .stderr_has("`UNDECLARED`")
+    .stderr_has("export UNDECLARED=");
+    // A variable the header declares still gets a placeholder on simulated clusters.
+    Test::runbook("//! env:\n//!   LICENSE: {}\nlet c = cluster(\"cluster1\");\nsection(\"s\", || { say(env(\"LICENSE\")); });\n")
+        .run()
+        .status(0)
+        .stdout_has("placeholder");
+}
