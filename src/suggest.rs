@@ -1,8 +1,25 @@
 //! "Did you mean": the known names closest to a mistyped one (functions, kinds, commands).
 
 /// The candidates close enough to `name` to be a typo of it, closest first (at most three).
-/// Case is ignored; a candidate that contains the name (or the reverse) counts as close.
+/// Case is ignored; a candidate that contains the name counts as close too (`rollout` finds
+/// `wait_rollout`).
 pub fn closest<'a, I>(name: &str, candidates: I) -> Vec<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    ranked(name, candidates, true)
+}
+
+/// Like [`closest`], by spelling only: for kinds, where a longer name containing the one typed
+/// (`ServiceEntry` typed, `Service` served) is another thing, not a typo.
+pub fn typos<'a, I>(name: &str, candidates: I) -> Vec<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    ranked(name, candidates, false)
+}
+
+fn ranked<'a, I>(name: &str, candidates: I, containing: bool) -> Vec<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -14,9 +31,9 @@ where
         .filter_map(|c| {
             let lower = c.to_lowercase();
             let d = edit_distance(&wanted, &lower);
-            if d <= limit {
+            if d <= limit && d < lower.chars().count() {
                 Some((d, c))
-            } else if wanted.len() >= 3 && (lower.contains(&wanted) || wanted.contains(&lower)) {
+            } else if containing && wanted.chars().count() >= 3 && lower.contains(&wanted) {
                 Some((limit + 1, c))
             } else {
                 None
@@ -92,6 +109,11 @@ mod tests {
         );
         assert_eq!(closest("Service", kinds), vec!["service"]);
         assert!(closest("zzzzzz", kinds).is_empty());
+        assert_eq!(
+            closest("rollout", ["wait_rollout", "say"]),
+            vec!["wait_rollout"]
+        );
+        assert!(typos("serviceentry", kinds).is_empty());
         assert_eq!(or_list(&["a", "b", "c"]), "`a`, `b` or `c`");
     }
 }

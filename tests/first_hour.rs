@@ -165,3 +165,77 @@ fn an_undeclared_env_fails_on_simulated_clusters_too() {
         .status(0)
         .stdout_has("placeholder");
 }
+
+// ---- Errors that teach ----------------------------------------------------------------------
+
+#[test]
+fn wrong_argument_types_show_the_signatures_that_exist() {
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.scale(\"demo\", \"web\", \"2\");\n});\n")
+        .run()
+        .status(1)
+        .stderr_has("argument 4 `replicas` must be an int, not a string")
+        .stderr_has("scale(cluster: Cluster, ns: string, deploy: string, replicas: int)")
+        .stderr_has("runbook.rhai:3:")
+        .no_backtrace();
+    Test::runbook(
+        "let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.scale(\"demo\");\n});\n",
+    )
+    .run()
+    .status(1)
+    .stderr_has("it takes 4 arguments")
+    .stderr_has("the signatures that exist");
+}
+
+#[test]
+fn a_property_of_an_absent_object_names_the_call_that_returned_it() {
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  let d = c.get(\"deployment\", \"web\", \"default\");\n  let n = d.spec.replicas;\n});\n")
+        .run()
+        .status(1)
+        .stderr_has("`d` is `()` (absent), so it has no property `spec`")
+        .stderr_has("set at line 3 by `c.get(\"deployment\", \"web\", \"default\")`")
+        .stderr_has("?.")
+        .stderr_has("!= ()")
+        .no_backtrace();
+}
+
+#[test]
+fn a_misspelt_kind_names_the_closest_served_kinds() {
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.get(\"deplyoment\", \"web\", \"default\");\n});\n")
+        .run()
+        .status(1)
+        .stderr_has("no resource type `deplyoment`")
+        .stderr_has("did you mean `deployment`");
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.apply(\"apiVersion: apps/v1\\nkind: Deploymnet\\nmetadata: {name: web, namespace: default}\\n\");\n});\n")
+        .run()
+        .status(1)
+        .stderr_has("did you mean `Deployment`");
+}
+
+#[test]
+fn yaml_errors_name_tabs_duplicate_keys_and_the_document() {
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.apply(\"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: a}\\n---\\napiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n\\tname: b\\n\");\n});\n")
+        .run()
+        .status(1)
+        .stderr_has("document 2")
+        .stderr_has("indented with a tab");
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.apply(\"apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: a\\n  name: b\\n\");\n});\n")
+        .run()
+        .status(1)
+        .stderr_has("document 1")
+        .stderr_has("the key \"name\" appears twice");
+    Test::runbook("section(\"s\", || {\n  yaml(\"a: 1\\nb:\\n\\t- 2\\n\");\n});\n")
+        .run()
+        .status(1)
+        .stderr_has("line 3 is indented with a tab");
+}
+
+#[test]
+fn the_repl_teaches_too() {
+    Test::new()
+        .args(&["repl", "--sim"])
+        .stdin("let c = cluster(\"cluster1\");\nc.wait_rolout(\"a\", \"b\")\nc.scale(\"x\", \"web\", \"2\")\n")
+        .run()
+        .status(0)
+        .stderr_has("did you mean `wait_rollout`")
+        .stderr_has("scale(cluster: Cluster, ns: string, deploy: string, replicas: int)");
+}

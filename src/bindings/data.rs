@@ -14,9 +14,16 @@ use crate::session::Session;
 pub fn parse_yaml(text: &str) -> Result<serde_json::Value, String> {
     use serde::Deserialize;
     let mut docs = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let value =
-            serde_yaml::Value::deserialize(doc).map_err(|e| format!("invalid YAML: {e}"))?;
+    let many = text.lines().any(|l| l.starts_with("---"));
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value = serde_yaml::Value::deserialize(doc).map_err(|e| {
+            let problem = crate::k8s::manifest::yaml_problem(&e, text);
+            if many {
+                format!("document {} {problem}", i + 1)
+            } else {
+                format!("the text {problem}")
+            }
+        })?;
         if value.is_null() {
             continue;
         }
@@ -241,6 +248,12 @@ mod tests {
             parse_yaml("---\na: 1\n---\n---\nb: 2\n").unwrap(),
             serde_json::json!([{"a": 1}, {"b": 2}])
         );
-        assert!(parse_yaml("a: [1\n").unwrap_err().contains("invalid YAML"));
+        assert!(parse_yaml("a: [1\n")
+            .unwrap_err()
+            .contains("not valid YAML"));
+        let tab = parse_yaml("a: 1\n---\nb:\n\tc: 2\n").unwrap_err();
+        assert!(tab.contains("document 2") && tab.contains("tab"), "{tab}");
+        let twice = parse_yaml("a: 1\na: 2\n").unwrap_err();
+        assert!(twice.contains("key \"a\" appears twice"), "{twice}");
     }
 }

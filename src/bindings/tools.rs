@@ -121,7 +121,10 @@ fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResul
                     .delete(&kind, &d.name, d.namespace.as_deref(), false),
             ) {
                 Ok(existed) => existed,
-                Err(crate::k8s::K8sError::UnknownKind { .. }) => false,
+                Err(
+                    crate::k8s::K8sError::UnknownKind { .. }
+                    | crate::k8s::K8sError::MisspeltKind { .. },
+                ) => false,
                 Err(e) => return Err(super::cluster::k8s_err(e)),
             };
         s.emit(Event::Deleted {

@@ -2,6 +2,7 @@
 //! hooks that route `print` to the transcript and stop a script on Ctrl-C.
 
 pub mod analysis;
+pub mod explain;
 pub mod resolver;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub fn build(session: &Arc<Session>) -> Engine {
         }
     });
     crate::bindings::register_all(&mut engine, session);
+    explain::remember(&engine);
     engine
 }
 
