@@ -165,6 +165,20 @@ impl Diagnostic {
         d
     }
 
+    /// The diagnostic as data (`check --json`): message, help, file, line, column, source line.
+    pub fn to_json(&self) -> serde_json::Value {
+        let loc = self.location.as_ref();
+        serde_json::json!({
+            "message": self.message,
+            "help": self.help,
+            "file": loc.map(|l| l.file.clone()),
+            "line": loc.map(|l| l.line),
+            "column": loc.map(|l| l.column),
+            "source_line": loc.and_then(|l| l.source_line.clone()),
+            "section": self.section,
+        })
+    }
+
     pub fn in_section(mut self, section: Option<String>, steps: Vec<String>) -> Self {
         self.section = section;
         self.steps = steps;

@@ -239,3 +239,95 @@ fn the_repl_teaches_too() {
         .stderr_has("did you mean `wait_rollout`")
         .stderr_has("scale(cluster: Cluster, ns: string, deploy: string, replicas: int)");
 }
+
+// ---- Command-line conventions ---------------------------------------------------------------
+
+#[test]
+fn version_names_the_commit() {
+    let out = Test::new().args(&["--version"]).run().status(0);
+    let line = out.stdout.trim();
+    let rest = line
+        .strip_prefix(&format!("meshbook {} (", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("unexpected version line: {line}"));
+    let commit: String = rest.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+    assert!(
+        commit.len() >= 7 || rest.starts_with("commit unknown"),
+        "no commit in {line}"
+    );
+}
+
+#[test]
+fn completions_are_valid_shell_scripts() {
+    let out = Test::new().args(&["completions", "bash"]).run().status(0);
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("meshbook.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .expect("bash");
+    assert!(
+        check.status.success(),
+        "bash -n refused the script: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(out.stdout.contains("meshbook"), "{}", out.stdout);
+    for sub in ["run", "check", "completions", "new"] {
+        assert!(out.stdout.contains(sub), "bash completion lacks {sub}");
+    }
+    Test::new()
+        .args(&["completions", "zsh"])
+        .run()
+        .status(0)
+        .stdout_has("#compdef meshbook");
+    Test::new()
+        .args(&["completions", "fish"])
+        .run()
+        .status(0)
+        .stdout_has("complete -c meshbook");
+    Test::new()
+        .args(&["completions", "powershell-ish"])
+        .run()
+        .status(2)
+        .stderr_has("bash");
+}
+
+#[test]
+fn list_and_check_speak_json() {
+    let out = Test::new().args(&["list", "--json"]).run().status(0);
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).expect("list --json is JSON");
+    let global = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "global-mesh")
+        .expect("global-mesh listed");
+    assert_eq!(global["clusters"][0]["name"], "cluster1");
+    assert!(global["sections"].as_array().unwrap().len() > 2, "{global}");
+
+    let out = Test::new()
+        .args(&["check", "--all", "--json"])
+        .run()
+        .status(0);
+    let check: serde_json::Value = serde_json::from_str(&out.stdout).expect("check --json is JSON");
+    assert_eq!(check["ok"], true);
+
+    let out = Test::new()
+        .file(
+            "bad.rhai",
+            "let c = cluster(\"east\");\nsection(\"a\", || { sya(\"x\"); });\n",
+        )
+        .args(&["check", "bad.rhai", "--json"])
+        .run()
+        .status(2);
+    let check: serde_json::Value = serde_json::from_str(&out.stdout).expect("check --json is JSON");
+    let finding = &check["runbooks"][0]["findings"][0];
+    assert_eq!(finding["line"], 2, "{check}");
+    assert_eq!(finding["file"], "bad.rhai", "{check}");
+    assert!(
+        finding["message"].as_str().unwrap().contains("sya"),
+        "{check}"
+    );
+    assert!(finding["help"].as_str().unwrap().contains("say"), "{check}");
+}
