@@ -331,3 +331,53 @@ fn list_and_check_speak_json() {
     );
     assert!(finding["help"].as_str().unwrap().contains("say"), "{check}");
 }
+
+// ---- Simulated runs simulate only what touches a cluster ------------------------------------
+
+#[test]
+fn programs_without_a_cluster_run_for_real_on_simulated_clusters() {
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  let r = run(\"echo\", [\"hello\"]);\n  expect(r.stdout.contains(\"hello\"), \"echo ran\");\n});\n")
+        .run()
+        .status(0)
+        .stdout_has("simulated clusters: cluster1")
+        .stdout_has("echo hello -> exit 0");
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || { run(\"kubectl\", [\"get\", \"ns\"]); });\n")
+        .run()
+        .status(1)
+        .stderr_has("current context")
+        .stderr_has(".kubectl([...])");
+}
+
+#[test]
+fn kubectl_on_sim_serve_contexts_goes_to_the_simulator() {
+    let served = Served::start("east");
+    Test::runbook("let east = cluster(\"east\");\nsection(\"k\", || {\n  east.create_namespace(\"demo\");\n  let r = east.kubectl([\"get\", \"ns\", \"demo\", \"-o\", \"jsonpath={.status.phase}\"]);\n  expect(r.stdout == \"Active\", \"kubectl sees the namespace\");\n});\n")
+        .env("KUBECONFIG", &served.kubeconfig.to_string_lossy())
+        .args(&["--context", "east=east"])
+        .run()
+        .status(0)
+        .stdout_has("contexts: east=east")
+        .stdout_has("kubectl sees the namespace");
+}
+
+#[test]
+fn a_missing_simulated_rule_names_the_call_and_how_to_add_one() {
+    const RUNBOOK: &str = "let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  let r = c.istioctl([\"proxy-status\"]);\n  say(r.stdout);\n});\n";
+    Test::runbook(RUNBOOK)
+        .run()
+        .status(1)
+        .stderr_has("no simulated behaviour for `istioctl` subcommand `proxy-status`")
+        .stderr_has("istioctl([\"proxy-status\"])` on `cluster1`")
+        .stderr_has("MESHBOOK_STDLIB=DIR")
+        .stderr_has("runbook.rhai:3:");
+    // Done as the help says: a directory with only the new rule, laid over the bundled stdlib.
+    Test::runbook(RUNBOOK)
+        .file(
+            "mine/sim/tools/proxy-status.yaml",
+            "rules:\n- name: proxy-status\n  match: {tool: istioctl, args: [proxy-status]}\n  stdout: \"NAME  CLUSTER  SYNCED\"\n",
+        )
+        .env("MESHBOOK_STDLIB", "mine")
+        .run()
+        .status(0)
+        .stdout_has("NAME  CLUSTER  SYNCED");
+}
