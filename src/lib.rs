@@ -19,6 +19,7 @@ pub mod report;
 pub mod runbook;
 pub mod session;
 pub mod sim;
+pub mod suggest;
 pub mod template;
 pub mod tools;
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod dataplane;
+mod first_hour;
 mod http;
 mod k8s;
 mod readme;

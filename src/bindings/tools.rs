@@ -59,6 +59,36 @@ fn tool_err(e: ToolError) -> Box<rhai::EvalAltResult> {
     }
 }
 
+/// A call no simulated rule describes: which runbook call needs one, and how to add it.
+fn sim_err(e: ToolError, call: &str) -> Box<rhai::EvalAltResult> {
+    match &e {
+        ToolError::NoSimRule { tool, what, .. } => fail_with_help(
+            format!(
+                "no simulated behaviour for `{tool}` {what}, which {call} needs: simulated clusters never run `{tool}`, they apply what a rule says the real tool would leave in the cluster"
+            ),
+            format!(
+                "add a rule: write DIR/sim/tools/NAME.yaml (the format is in meshbook's stdlib/sim/tools/README.md: `rules:` with `match: {{tool: {tool}, args: [...]}}` and what to `apply`) and run with MESHBOOK_STDLIB=DIR, whose files add to the bundled stdlib"
+            ),
+        ),
+        _ => tool_err(e),
+    }
+}
+
+/// How a runbook call reads in messages: `c.helm(["install", ...])` on `cluster1`.
+fn call_text(m: Option<&Member>, program: &str, argv: &[String]) -> String {
+    let shown: Vec<String> = argv.iter().take(4).map(|a| format!("{a:?}")).collect();
+    let more = if argv.len() > 4 { ", ..." } else { "" };
+    match m {
+        Some(m) => format!(
+            "the call `{}([{}{more}])` on `{}`",
+            tools::tool_name(program),
+            shown.join(", "),
+            m.name()
+        ),
+        None => format!("`run({program:?}, [{}{more}])`", shown.join(", ")),
+    }
+}
+
 fn tool_run_event(
     s: &Session,
     m: Option<&Member>,
@@ -121,7 +151,10 @@ fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResul
                     .delete(&kind, &d.name, d.namespace.as_deref(), false),
             ) {
                 Ok(existed) => existed,
-                Err(crate::k8s::K8sError::UnknownKind { .. }) => false,
+                Err(
+                    crate::k8s::K8sError::UnknownKind { .. }
+                    | crate::k8s::K8sError::MisspeltKind { .. },
+                ) => false,
                 Err(e) => return Err(super::cluster::k8s_err(e)),
             };
         s.emit(Event::Deleted {
@@ -169,16 +202,27 @@ fn call(
     }
     let allow_failure = o.bool("allow_failure")?.unwrap_or(false);
     let start = Instant::now();
-    let simulated = match m {
-        Some(m) => m.simulated,
-        None => s.simulated,
-    };
-    // kubectl speaks the same protocol as meshbook: on an in-process simulated cluster (served
-    // on 127.0.0.1, no kube context) it runs for real, pointed at the cluster's server.
-    let kubectl_on_sim = tools::tool_name(program) == "kubectl"
-        && m.is_some_and(|m| m.simulated && m.cluster.context().is_none());
+    let tool = tools::tool_name(program);
+    // Only what touches a cluster is simulated: the cluster CLIs (helm, istioctl, meshctl,
+    // vcluster, kubectl). Any other program (`run("echo", ...)`, jq, openssl) runs for real.
+    let cluster_cli = tools::is_cluster_cli(tool);
+    let simulated = cluster_cli
+        && match m {
+            Some(m) => m.simulated,
+            None => s.simulated,
+        };
+    if tool == "kubectl" && m.is_none() && s.simulated {
+        return Err(fail_with_help(
+            "`run(\"kubectl\", ...)` names no cluster, so kubectl would use your kubeconfig's current context, which is not part of this simulated run",
+            "call it on a cluster handle: `cluster(\"cluster1\").kubectl([...])`",
+        ));
+    }
+    // kubectl speaks the same protocol as meshbook: on a simulated cluster it runs for real
+    // against the simulator's server (on 127.0.0.1 for an in-process cluster, through the
+    // kubeconfig context for a `meshbook sim serve` one).
+    let kubectl_on_sim = tool == "kubectl" && m.is_some_and(|m| m.simulated);
     if kubectl_on_sim {
-        if let Some(m) = m {
+        if let Some(m) = m.filter(|m| m.cluster.context().is_none()) {
             let mut argv = vec![format!("--server={}", m.cluster.server())];
             argv.extend(inv.argv.iter().cloned());
             // kubectl keys its discovery cache by host:port, so one directory serves every run.
@@ -197,7 +241,7 @@ fn call(
         let rules = s.fleet.sim_rules().map_err(fail)?;
         let effect = s
             .block_on(tools::match_simulated(&inv, rules, s.fleet.as_ref()))
-            .map_err(tool_err)?;
+            .map_err(|e| sim_err(e, &call_text(m, program, &inv.argv)))?;
         realize(s, &effect, &inv.label)?;
         tool_run_event(s, m, &inv, 0, start, true);
         let mut out = Map::new();
@@ -304,7 +348,15 @@ fn helm_install(
                 rules,
                 s.fleet.as_ref(),
             ))
-            .map_err(tool_err)?;
+            .map_err(|e| {
+                sim_err(
+                    e,
+                    &format!(
+                        "`helm_install({release:?}, {chart:?}, ...)` on `{}`",
+                        m.name()
+                    ),
+                )
+            })?;
         realize(s, &effect, &base.label)?;
         tool_run_event(s, Some(m), &shown, 0, start, true);
         let mut out = Map::new();
@@ -361,7 +413,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         ("istioctl", "Runs Solo's istioctl with the cluster's context (`--context`)."),
         ("meshctl", "Runs meshctl with the cluster's context (`--kubecontext`)."),
         ("vcluster", "Runs vcluster with the host cluster's context."),
-        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers; on an in-process simulated cluster it runs against the simulator's server."),
+        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers; on a simulated cluster it runs against the simulator's server."),
     ] {
         let s = session.clone();
         define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "map"], doc,
@@ -394,7 +446,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     }
     let s = session.clone();
     define(engine, "tools", "run", &["program: string", "argv: array", "map"],
-        "Runs any program (argv, never a shell); returns `#{stdout, stderr, code}`; a non-zero exit fails the step.",
+        "Runs any program (argv, never a shell); returns `#{stdout, stderr, code}`; a non-zero exit fails the step. It runs for real on simulated clusters too, except the cluster CLIs (helm, istioctl, meshctl, vcluster), which are simulated.",
         move |program: &str, a: Array| call(&s, None, program, argv(&a), None));
     let s = session.clone();
     define(

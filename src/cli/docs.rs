@@ -148,6 +148,7 @@ fn unreachable_runbook() -> Runbook {
         origin: Origin::Inline,
         source: String::new(),
         header: Default::default(),
+        uses: Default::default(),
     }
 }
 

@@ -1,9 +1,11 @@
 //! The command line: one file per subcommand, each owning its flags and a `run()`.
 
 mod check;
+mod completions;
 pub mod docs;
 mod doctor;
 mod list;
+mod new;
 pub(crate) mod prepare;
 pub mod repl;
 pub mod run;
@@ -28,6 +30,14 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// `meshbook --version`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MESHBOOK_COMMIT"),
+    ")"
+);
+
 const ABOUT: &str = "Runbooks for multi-cluster service meshes: Rhai scripts over kube-rs, rehearsed offline on simulated clusters";
 
 const LONG_ABOUT: &str = "\
@@ -49,7 +59,7 @@ Examples:
 Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start.";
 
 #[derive(Parser, Debug)]
-#[command(name = "meshbook", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
+#[command(name = "meshbook", version = VERSION, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -80,6 +90,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     Sim(sim::SimArgs),
     Repl(repl::ReplArgs),
+    New(new::NewArgs),
+    Completions(completions::CompletionsArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -118,6 +130,8 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Doctor(args) => doctor::run(args, runtime.handle()),
         Command::Sim(args) => sim::run(args, runtime.handle()),
         Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
+        Command::New(args) => new::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)

@@ -355,9 +355,23 @@ pub fn static_checks(
     runbook: &Runbook,
     handle: &tokio::runtime::Handle,
 ) -> Result<Checked, String> {
+    static_diagnostics(runbook, handle).map_err(|findings| {
+        findings
+            .iter()
+            .map(Diagnostic::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// The same checks, with the findings as diagnostics (for `check --json`).
+pub fn static_diagnostics(
+    runbook: &Runbook,
+    handle: &tokio::runtime::Handle,
+) -> Result<Checked, Vec<Diagnostic>> {
     let session = Arc::new(Session::detached(runbook.clone(), handle.clone()));
     let engine = crate::engine::build(&session);
-    let ast = crate::engine::compile(&engine, &session).map_err(|d| d.to_string())?;
+    let ast = crate::engine::compile(&engine, &session).map_err(|d| vec![*d])?;
     let (titles, findings) = crate::engine::static_check(&engine, &session, &ast);
     if findings.is_empty() {
         Ok(Checked {
@@ -365,11 +379,7 @@ pub fn static_checks(
             env_reads: crate::engine::analysis::env_reads(&ast),
         })
     } else {
-        Err(findings
-            .iter()
-            .map(Diagnostic::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"))
+        Err(findings)
     }
 }
 

@@ -164,14 +164,22 @@ impl Cluster {
             return Ok(t.clone());
         }
         let catalog = self.refresh_catalog(&catalog).await?;
-        catalog
-            .resolve(kind)
-            .cloned()
-            .ok_or_else(|| K8sError::UnknownKind {
-                cluster: self.name().to_string(),
-                kind: kind.to_string(),
-                version: String::new(),
-            })
+        catalog.resolve(kind).cloned().ok_or_else(|| {
+            let near = catalog.closest(kind);
+            if near.is_empty() {
+                K8sError::UnknownKind {
+                    cluster: self.name().to_string(),
+                    kind: kind.to_string(),
+                    version: String::new(),
+                }
+            } else {
+                K8sError::MisspeltKind {
+                    cluster: self.name().to_string(),
+                    kind: kind.to_string(),
+                    near,
+                }
+            }
+        })
     }
 
     /// A dynamic API for a type in a namespace (ignored for cluster-scoped types).

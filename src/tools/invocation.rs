@@ -199,6 +199,12 @@ pub fn context_flag(tool: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether a tool talks to clusters (it takes a kube context): on simulated clusters such a
+/// call is simulated, or for kubectl sent to the simulator; any other program runs for real.
+pub fn is_cluster_cli(tool: &str) -> bool {
+    context_flag(tool).is_some()
+}
+
 /// How to get a tool that is missing.
 pub fn install_hint(tool: &str) -> String {
     match tool {

@@ -38,8 +38,8 @@ pub use helm::{
     helm_uninstall_argv, HelmInstall, HelmRepo, HelmValues,
 };
 pub use invocation::{
-    context_flag, install_hint, tool_name, Invocation, Stream, ToolCluster, ToolOutput,
-    DEFAULT_TIMEOUT,
+    context_flag, install_hint, is_cluster_cli, tool_name, Invocation, Stream, ToolCluster,
+    ToolOutput, DEFAULT_TIMEOUT,
 };
 pub use process::{run, tail, STDERR_TAIL_LINES};
 pub use redact::redact;
