@@ -4,6 +4,7 @@ mod cli;
 mod http;
 mod k8s;
 mod readme;
+mod redaction;
 mod repl;
 mod runbooks;
 mod sim;

@@ -126,7 +126,12 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     format!("export {name}=... before running (declare it in the runbook header with `secret: true` so the run checks it before it starts)"),
                 )
             })?;
-            s.add_secret(&value);
+            s.add_secret(&value).map_err(|e| {
+                fail_with_help(
+                    format!("the secret environment variable `{name}` is {e}; its value was not printed"),
+                    format!("set `{name}` to the real secret"),
+                )
+            })?;
             Ok(value)
         },
     );

@@ -19,7 +19,7 @@ use crate::tools::{
 
 fn base(s: &Session, program: &str, m: Option<&Member>, timeout: Option<Duration>) -> Invocation {
     let mut inv =
-        Invocation::new(program, Vec::<String>::new()).secrets(s.reporter.redactor().values());
+        Invocation::new(program, Vec::<String>::new()).redactor(s.reporter.redactor().clone());
     if let Some(m) = m {
         inv = inv.cluster(Fleet::tool_cluster(m)).label(format!(
             "{} {}",
@@ -77,8 +77,14 @@ fn tool_run_event(
     });
 }
 
-/// Applies a simulated effect: new clusters, applies, deletes (and uninstalls), checks.
-fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResult<()> {
+/// Applies a simulated effect: new clusters, applies, deletes (and uninstalls), checks; and
+/// shows its output unless it is secret.
+fn realize(
+    s: &Arc<Session>,
+    effect: &SimulatedEffect,
+    label: &str,
+    show_stdout: bool,
+) -> RhaiResult<()> {
     let fleet = s.fleet.clone();
     for c in &effect.new_clusters {
         s.block_on(fleet.add_simulated(&c.name))
@@ -139,6 +145,9 @@ fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResul
     }
     s.block_on(tools::run_checks(effect, label, fleet.as_ref()))
         .map_err(tool_err)?;
+    if !show_stdout {
+        return Ok(());
+    }
     for line in effect.stdout.lines() {
         s.emit(Event::ToolLine {
             label: format!("{label} (simulated)"),
@@ -157,7 +166,8 @@ fn call(
     opts: Option<&Map>,
 ) -> RhaiResult<Map> {
     let o = Opts::new(opts, program);
-    o.only(&["timeout", "env", "stdin", "allow_failure"])?;
+    o.only(&["timeout", "env", "stdin", "allow_failure", "secret_output"])?;
+    let secret_output = SecretOutput::from_opts(&o, program)?;
     let mut inv = base(s, program, m, o.duration("timeout")?).with_argv(program, argv);
     if let Some(env) = o.map("env")? {
         for (k, v) in string_map(&env, "env")? {
@@ -198,7 +208,10 @@ fn call(
         let effect = s
             .block_on(tools::match_simulated(&inv, rules, s.fleet.as_ref()))
             .map_err(tool_err)?;
-        realize(s, &effect, &inv.label)?;
+        if let Some(how) = &secret_output {
+            how.register(s, &effect.stdout, &inv.label)?;
+        }
+        realize(s, &effect, &inv.label, secret_output.is_none())?;
         tool_run_event(s, m, &inv, 0, start, true);
         let mut out = Map::new();
         out.insert("stdout".into(), effect.stdout.clone().into());
@@ -208,7 +221,32 @@ fn call(
         return Ok(out);
     }
     let label = inv.label.clone();
-    let result = super::convert::interruptible(s, tools::run(&inv, &on_line(s, label)))?;
+    let result = match &secret_output {
+        None => super::convert::interruptible(s, tools::run(&inv, &on_line(s, label)))?,
+        // Nothing streamed: stdout is kept for the script, stderr shown once the secrets
+        // found in stdout are registered.
+        Some(_) => {
+            let held = std::sync::Mutex::new(Vec::new());
+            let hold = |stream: Stream, line: &str| {
+                if stream == Stream::Stderr {
+                    held.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(line.to_string());
+                }
+            };
+            let result = super::convert::interruptible(s, tools::run(&inv, &hold))?;
+            if let (Ok(out), Some(how)) = (&result, &secret_output) {
+                how.register(s, &out.stdout, &label)?;
+                for line in held.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    s.emit(Event::ToolLine {
+                        label: label.clone(),
+                        line,
+                    });
+                }
+            }
+            result
+        }
+    };
     match result {
         Ok(out) => {
             tool_run_event(s, m, &inv, out.code, start, false);
@@ -225,6 +263,85 @@ fn call(
         Err(e) => {
             tool_run_event(s, m, &inv, -1, start, false);
             Err(tool_err(e))
+        }
+    }
+}
+
+/// `secret_output`: the tool's stdout carries a secret. It is not streamed; each non-empty
+/// line (`true`), or each capture of a pattern (a regex; its groups, or the whole match
+/// without groups), is registered as a secret before anything else is shown.
+enum SecretOutput {
+    Lines,
+    Pattern(regex::Regex),
+}
+
+impl SecretOutput {
+    fn from_opts(o: &Opts, program: &str) -> RhaiResult<Option<SecretOutput>> {
+        let Some(v) = o.raw("secret_output") else {
+            return Ok(None);
+        };
+        if let Some(b) = v.clone().try_cast::<bool>() {
+            return Ok(b.then_some(SecretOutput::Lines));
+        }
+        if v.is_string() {
+            let pattern = v.to_string();
+            return regex::Regex::new(&pattern)
+                .map(|re| Some(SecretOutput::Pattern(re)))
+                .map_err(|e| {
+                    fail(format!(
+                        "{program}: `secret_output` pattern `{pattern}` is not a valid regex: {e}"
+                    ))
+                });
+        }
+        Err(fail(format!(
+            "{program}: `secret_output` is `true` or a regex whose captures are the secret, not {}",
+            v.type_name()
+        )))
+    }
+
+    /// Registers the secrets found in `stdout`. Lines of punctuation only (`{`, `---`) are
+    /// structure, not secrets; any other value too short to be masked safely is refused.
+    fn register(&self, s: &Session, stdout: &str, label: &str) -> RhaiResult<()> {
+        let too_short = |what: String, e: crate::report::redact::TooShort| {
+            fail_with_help(
+                format!("{label}: {what} of the secret output is {e}; the output was not printed"),
+                "give `secret_output` a regex that captures just the secret, e.g. `#{secret_output: \"token: (\\S+)\"}`",
+            )
+        };
+        match self {
+            SecretOutput::Lines => {
+                for (i, line) in stdout.lines().enumerate() {
+                    let line = line.trim();
+                    if line.is_empty() || !line.chars().any(char::is_alphanumeric) {
+                        continue;
+                    }
+                    s.add_secret(line)
+                        .map_err(|e| too_short(format!("line {}", i + 1), e))?;
+                }
+                Ok(())
+            }
+            SecretOutput::Pattern(re) => {
+                let mut found = 0;
+                for caps in re.captures_iter(stdout) {
+                    let groups: Vec<regex::Match> = if caps.len() > 1 {
+                        (1..caps.len()).filter_map(|i| caps.get(i)).collect()
+                    } else {
+                        caps.get(0).into_iter().collect()
+                    };
+                    for m in groups.iter().filter(|m| !m.as_str().trim().is_empty()) {
+                        s.add_secret(m.as_str())
+                            .map_err(|e| too_short("a capture".into(), e))?;
+                        found += 1;
+                    }
+                }
+                if found == 0 {
+                    return Err(fail_with_help(
+                        format!("{label}: the `secret_output` pattern `{re}` matched nothing in the output (which was not printed)"),
+                        "the pattern's captures are what is secret: compare it with what the tool prints (in the REPL, the same call without `secret_output`)",
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -305,7 +422,7 @@ fn helm_install(
                 s.fleet.as_ref(),
             ))
             .map_err(tool_err)?;
-        realize(s, &effect, &base.label)?;
+        realize(s, &effect, &base.label, true)?;
         tool_run_event(s, Some(m), &shown, 0, start, true);
         let mut out = Map::new();
         out.insert("stdout".into(), effect.stdout.clone().into());
@@ -368,7 +485,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             move |m: &mut Member, a: Array| call(&s, Some(m), tool, argv(&a), None));
         let s = session.clone();
         define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "opts: map", "map"],
-            "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing).",
+            "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing), `secret_output` (`true`: stdout carries a secret, it is not shown and each line is masked from then on; or a regex whose captures are the secret).",
             move |m: &mut Member, a: Array, opts: Map| call(&s, Some(m), tool, argv(&a), Some(&opts)));
     }
     for (tool, doc) in [
@@ -391,6 +508,15 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             doc,
             move |a: Array| call(&s, None, tool, argv(&a), None),
         );
+        let s = session.clone();
+        define(
+            engine,
+            "tools",
+            tool,
+            &["argv: array", "opts: map", "map"],
+            "The same with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output`.",
+            move |a: Array, opts: Map| call(&s, None, tool, argv(&a), Some(&opts)),
+        );
     }
     let s = session.clone();
     define(engine, "tools", "run", &["program: string", "argv: array", "map"],
@@ -402,7 +528,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "tools",
         "run",
         &["program: string", "argv: array", "opts: map", "map"],
-        "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`.",
+        "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output` (`true`: stdout carries a secret: not shown, each line masked from then on, returned as usual; or a regex whose captures are the secret).",
         move |program: &str, a: Array, opts: Map| call(&s, None, program, argv(&a), Some(&opts)),
     );
 }

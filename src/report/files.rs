@@ -1,13 +1,14 @@
 //! Report files, chosen by extension: `.json`, `.xml` (JUnit), `.md` (Markdown transcript).
-//! Every format is rendered from the same [`RunReport`] and redacted as a whole.
+//! Every format is rendered from the same [`RunReport`], redacted field by field before it is
+//! rendered (so no escaping or formatting can hide a secret from the mask), then once more as
+//! a whole.
 
 use std::path::Path;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-
-use super::events::{Event, Status};
-use super::record::{RunReport, TimedEvent};
+use super::record::RunReport;
 use super::redact::Redactor;
+
+pub use super::transcript::event_line;
 
 /// A report format, from a file name's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,232 +31,55 @@ impl Format {
 
 /// Renders a report in a format, with every secret masked.
 pub fn render(report: &RunReport, format: Format, redactor: &Redactor) -> String {
+    let report = report.redacted(redactor);
     match format {
         Format::Json => {
-            let value = serde_json::to_value(report).unwrap_or_default();
+            let value = serde_json::to_value(&report).unwrap_or_default();
             let value = redactor.redact_json(&value);
             let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
             text.push('\n');
-            text
+            redactor.redact(&text)
         }
-        Format::Junit => redactor.redact(&junit(report)),
-        Format::Markdown => redactor.redact(&markdown(report)),
+        Format::Junit => redactor.redact(&super::junit::render(&report)),
+        Format::Markdown => redactor.redact(&super::markdown::render(&report)),
     }
 }
 
-fn junit(report: &RunReport) -> String {
-    let mut suite = TestSuite::new(report.runbook.clone());
-    for section in &report.sections {
-        let status = match section.status {
-            Status::Passed => TestCaseStatus::success(),
-            Status::Failed => {
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let message = section.error.clone().unwrap_or_else(|| "failed".into());
-                let first = message.lines().next().unwrap_or("failed").to_string();
-                st.set_message(first);
-                st.set_description(message);
-                st
-            }
-            Status::Skipped | Status::NotRun => {
-                let mut st = TestCaseStatus::skipped();
-                st.set_message(section.status.as_str());
-                st
-            }
-        };
-        let mut case = TestCase::new(section.title.clone(), status);
-        case.set_classname(report.runbook.clone());
-        case.set_time(std::time::Duration::from_millis(section.duration_ms));
-        let transcript: Vec<String> = section.events.iter().filter_map(event_line).collect();
-        if !transcript.is_empty() {
-            case.set_system_out(transcript.join("\n"));
-        }
-        suite.add_test_case(case);
+/// Checks, before anything runs, that a report can be written at `path`: its format is
+/// known, its directory exists or can be made, and the file can be opened for writing. A
+/// file that did not exist is removed again. Errors are the paragraph to print.
+pub fn probe(path: &Path) -> Result<(), String> {
+    if Format::from_path(path).is_none() {
+        return Err(format!(
+            "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit) or .md (Markdown) file name",
+            path.display()
+        ));
     }
-    suite.set_time(std::time::Duration::from_millis(report.duration_ms));
-    let mut junit = Report::new("meshbook");
-    junit.add_test_suite(suite);
-    junit.to_string().unwrap_or_default()
-}
-
-/// One readable line for an event, or `None` for events that are only structure.
-pub fn event_line(e: &TimedEvent) -> Option<String> {
-    Some(match &e.event {
-        Event::Say { text } => text.clone(),
-        Event::Notice { text } => format!("note: {text}"),
-        Event::Applied {
-            cluster,
-            kind,
-            namespace,
-            name,
-            outcome,
-            dry_run,
-        } => format!(
-            "[{cluster}] {}{} {}{}",
-            kind.to_lowercase(),
-            format_args!("/{name}"),
-            outcome.as_str(),
-            match (namespace, dry_run) {
-                (Some(ns), true) => format!(" (namespace {ns}, dry run)"),
-                (Some(ns), false) => format!(" (namespace {ns})"),
-                (None, true) => " (dry run)".to_string(),
-                (None, false) => String::new(),
-            }
-        ),
-        Event::Deleted {
-            cluster,
-            kind,
-            namespace,
-            name,
-            existed,
-        } => format!(
-            "[{cluster}] {}/{name} {}{}",
-            kind.to_lowercase(),
-            if *existed {
-                "deleted"
-            } else {
-                "already absent"
-            },
-            namespace
-                .as_ref()
-                .map(|ns| format!(" (namespace {ns})"))
-                .unwrap_or_default()
-        ),
-        Event::Operation {
-            cluster,
-            verb,
-            target,
-            ..
-        } => format!("[{cluster}] {verb} {target}"),
-        Event::WaitSatisfied {
-            cluster,
-            what,
-            elapsed_ms,
-        } => format!(
-            "[{cluster}] {what} ({})",
-            super::terminal::human_ms(*elapsed_ms)
-        ),
-        Event::Check {
-            name,
-            status,
-            evidence,
-            ..
-        } => format!("check {:?}: {name}: {evidence}", status).to_lowercase(),
-        Event::ToolRun {
-            cluster,
-            program,
-            argv,
-            code,
-            simulated,
-            ..
-        } => format!(
-            "{}{program} {} -> exit {code}{}",
-            cluster
-                .as_ref()
-                .map(|c| format!("[{c}] "))
-                .unwrap_or_default(),
-            argv.join(" "),
-            if *simulated { " (simulated)" } else { "" }
-        ),
-        Event::Intervention { kind, detail } => format!("{kind}: {detail}"),
-        Event::ClusterReady {
-            cluster,
-            context,
-            server,
-            version,
-        } => format!(
-            "{cluster} -> {} ({server}, {version})",
-            context.as_deref().unwrap_or("simulated")
-        ),
-        _ => return None,
-    })
-}
-
-fn markdown(report: &RunReport) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", report.title);
-    let _ = writeln!(
-        out,
-        "Runbook `{}` on {} — **{}** in {}, started {}.\n",
-        report.runbook,
-        match report.target.as_str() {
-            "simulated" => "simulated clusters".to_string(),
-            "none" => "no clusters".to_string(),
-            contexts => format!("contexts {contexts}"),
-        },
-        report.status.as_str(),
-        super::terminal::human_ms(report.duration_ms),
-        report.started_at
-    );
-    let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "| sections | passed | failed | skipped | not run |\n|---|---|---|---|---|"
-    );
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} |\n",
-        report.sections.len(),
-        s.sections_passed,
-        s.sections_failed,
-        s.sections_skipped,
-        s.sections_not_run
-    );
-    let _ = writeln!(
-        out,
-        "Objects: {} created, {} configured, {} unchanged, {} deleted. Checks: {} passed, {} failed, {} skipped. Tools run: {}.\n",
-        s.created, s.configured, s.unchanged, s.deleted, s.checks_passed, s.checks_failed, s.checks_skipped, s.tools_run
-    );
-    if !report.events.is_empty() {
-        let _ = writeln!(out, "## Set-up\n");
-        for e in report.events.iter().filter_map(event_line) {
-            let _ = writeln!(out, "- {}", e.replace('\n', " "));
-        }
-        out.push('\n');
+    let cannot = |e: std::io::Error| {
+        format!(
+            "cannot write the report `{}`: {e}\nhelp: choose a path in a writable directory; nothing was run",
+            path.display()
+        )
+    };
+    if path.is_dir() {
+        return Err(format!(
+            "cannot write the report `{}`: it is a directory\nhelp: give a file name ending in .json, .xml or .md; nothing was run",
+            path.display()
+        ));
     }
-    for section in &report.sections {
-        let mark = match section.status {
-            Status::Passed => "✓",
-            Status::Failed => "✗",
-            Status::Skipped => "–",
-            Status::NotRun => "·",
-        };
-        let _ = writeln!(
-            out,
-            "## {mark} {} ({}, {})\n",
-            section.title,
-            section.status.as_str(),
-            super::terminal::human_ms(section.duration_ms)
-        );
-        for step in &section.steps {
-            let _ = writeln!(
-                out,
-                "- step **{}**: {} ({})",
-                step.title,
-                step.status.as_str(),
-                super::terminal::human_ms(step.duration_ms)
-            );
-        }
-        if !section.steps.is_empty() {
-            out.push('\n');
-        }
-        let lines: Vec<String> = section.events.iter().filter_map(event_line).collect();
-        if !lines.is_empty() {
-            out.push_str("```text\n");
-            for l in lines {
-                out.push_str(&l);
-                out.push('\n');
-            }
-            out.push_str("```\n\n");
-        }
-        if let Some(err) = &section.error {
-            let _ = writeln!(out, "**Error:**\n\n```text\n{err}\n```\n");
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(cannot)?;
     }
-    if let Some(bundle) = &report.bundle {
-        let _ = writeln!(out, "## Diagnostics\n\n```text\n{bundle}\n```");
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(cannot)?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
     }
-    out
+    Ok(())
 }
 
 /// Writes a report file; the format comes from its extension.
@@ -277,7 +101,7 @@ pub fn write(path: &Path, report: &RunReport, redactor: &Redactor) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::events::{CheckStatus, Status};
+    use crate::report::events::{CheckStatus, Event, Status};
     use crate::report::record::Recorder;
 
     fn sample() -> RunReport {
@@ -319,7 +143,7 @@ mod tests {
     #[test]
     fn every_format_is_redacted() {
         let red = Redactor::new();
-        red.add("sekret-value");
+        red.add("sekret-value").unwrap();
         let rep = sample();
         for f in [Format::Json, Format::Junit, Format::Markdown] {
             let text = render(&rep, f, &red);

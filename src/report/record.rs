@@ -6,6 +6,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::events::{ApplyOutcome, CheckStatus, Event, Status};
+use super::redact::Redactor;
+use super::tally::CheckCounts;
 
 /// An event with its offset from the start of the run.
 #[derive(Clone, Debug, Serialize)]
@@ -21,6 +23,22 @@ pub struct StepReport {
     pub status: Status,
     pub duration_ms: u64,
     pub error: Option<String>,
+    /// Why an unverified step is not passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An attempt of a section that failed, after which a person ran the section again
+/// (`:retry`): what it did and how it failed stay in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttemptReport {
+    pub attempt: u32,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub error: String,
+    pub checks: CheckCounts,
+    pub steps: Vec<StepReport>,
+    pub events: Vec<TimedEvent>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -30,9 +48,61 @@ pub struct SectionReport {
     pub duration_ms: u64,
     /// The same, in seconds.
     pub duration: f64,
+    /// The rendered error of a failed section.
     pub error: Option<String>,
+    /// Why a section was skipped (`--skip`, `not in --only`, `before --from`, `skipped at the
+    /// prompt`) or is unverified.
+    pub reason: Option<String>,
+    /// How many times it was run again after failing (`:retry`).
+    pub retries: u32,
+    /// The attempts that failed before the last one, oldest first.
+    pub attempts: Vec<AttemptReport>,
+    /// The checks of its last attempt.
+    pub checks: CheckCounts,
     pub steps: Vec<StepReport>,
     pub events: Vec<TimedEvent>,
+}
+
+impl SectionReport {
+    fn new(title: &str, status: Status) -> Self {
+        SectionReport {
+            title: title.to_string(),
+            status,
+            duration_ms: 0,
+            duration: 0.0,
+            error: None,
+            reason: None,
+            retries: 0,
+            attempts: Vec::new(),
+            checks: CheckCounts::default(),
+            steps: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Its status as people read it: `passed after 1 retry`, `skipped (--skip)`,
+    /// `unverified (no check answered)`.
+    pub fn describe(&self) -> String {
+        match self.status {
+            Status::Passed if self.retries > 0 => {
+                format!("passed after {}", retries(u64::from(self.retries)))
+            }
+            Status::Skipped => match &self.reason {
+                Some(r) => format!("skipped ({r})"),
+                None => "skipped".into(),
+            },
+            other => other.describe().to_string(),
+        }
+    }
+}
+
+/// `1 retry`, `2 retries`.
+pub fn retries(n: u64) -> String {
+    if n == 1 {
+        "1 retry".into()
+    } else {
+        format!("{n} retries")
+    }
 }
 
 /// Counts over the whole run; integer fields only, so scripts can compare them.
@@ -42,10 +112,17 @@ pub struct Summary {
     pub sections_failed: u64,
     pub sections_skipped: u64,
     pub sections_not_run: u64,
+    /// Sections that ran without error but whose checks were all skipped.
+    pub sections_unverified: u64,
+    /// Steps whose checks were all skipped.
+    pub steps_unverified: u64,
+    /// Times a failed section was run again (`:retry`).
+    pub retries: u64,
     pub created: u64,
     pub configured: u64,
     pub unchanged: u64,
     pub deleted: u64,
+    /// Checks that held against a real data plane (or needed none, such as `expect`).
     pub checks_passed: u64,
     pub checks_failed: u64,
     pub checks_skipped: u64,
@@ -71,6 +148,11 @@ pub struct RunReport {
     pub target: String,
     pub started_at: String,
     pub status: Status,
+    /// What happened, in one line: `passed`, `passed after 1 retry`, `failed at `X``,
+    /// `stopped at `X`, 3 sections not run`.
+    pub headline: String,
+    /// The section before which a person ended the run at a prompt.
+    pub stopped_at: Option<String>,
     pub duration_ms: u64,
     /// The same, in seconds.
     pub duration: f64,
@@ -81,6 +163,80 @@ pub struct RunReport {
     pub summary: Summary,
     /// Diagnostics gathered from the clusters when a section failed.
     pub bundle: Option<String>,
+}
+
+impl RunReport {
+    /// The same report with every piece of text passed through the redactor, before any
+    /// format renders (and escapes) it.
+    pub fn redacted(&self, redactor: &Redactor) -> RunReport {
+        let f = |s: &str| redactor.redact(s);
+        let o = |v: &Option<String>| v.as_deref().map(f);
+        let events = |evs: &[TimedEvent]| -> Vec<TimedEvent> {
+            evs.iter()
+                .map(|e| TimedEvent {
+                    at_ms: e.at_ms,
+                    event: e.event.map_text(&f),
+                })
+                .collect()
+        };
+        let steps = |steps: &[StepReport]| -> Vec<StepReport> {
+            steps
+                .iter()
+                .map(|s| StepReport {
+                    title: f(&s.title),
+                    error: o(&s.error),
+                    reason: o(&s.reason),
+                    ..s.clone()
+                })
+                .collect()
+        };
+        RunReport {
+            runbook: f(&self.runbook),
+            title: f(&self.title),
+            target: f(&self.target),
+            started_at: self.started_at.clone(),
+            status: self.status,
+            headline: f(&self.headline),
+            stopped_at: o(&self.stopped_at),
+            duration_ms: self.duration_ms,
+            duration: self.duration,
+            clusters: self
+                .clusters
+                .iter()
+                .map(|c| ClusterInfo {
+                    name: f(&c.name),
+                    context: o(&c.context),
+                    server: f(&c.server),
+                    version: f(&c.version),
+                })
+                .collect(),
+            sections: self
+                .sections
+                .iter()
+                .map(|s| SectionReport {
+                    title: f(&s.title),
+                    error: o(&s.error),
+                    reason: o(&s.reason),
+                    attempts: s
+                        .attempts
+                        .iter()
+                        .map(|a| AttemptReport {
+                            error: f(&a.error),
+                            steps: steps(&a.steps),
+                            events: events(&a.events),
+                            ..a.clone()
+                        })
+                        .collect(),
+                    steps: steps(&s.steps),
+                    events: events(&s.events),
+                    ..s.clone()
+                })
+                .collect(),
+            events: events(&self.events),
+            summary: self.summary.clone(),
+            bundle: o(&self.bundle),
+        }
+    }
 }
 
 /// Folds events into a [`RunReport`] as they arrive.
@@ -104,6 +260,8 @@ impl Recorder {
                 target: String::new(),
                 started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 status: Status::Passed,
+                headline: String::new(),
+                stopped_at: None,
                 duration_ms: 0,
                 duration: 0.0,
                 clusters: Vec::new(),
@@ -153,16 +311,41 @@ impl Recorder {
                 version: version.clone(),
             }),
             Event::SectionStarted { title } => {
-                self.report.sections.push(SectionReport {
-                    title: title.clone(),
-                    status: Status::Passed,
-                    duration_ms: 0,
-                    duration: 0.0,
-                    error: None,
-                    steps: Vec::new(),
-                    events: Vec::new(),
-                });
+                self.report
+                    .sections
+                    .push(SectionReport::new(title, Status::Passed));
                 self.open_section = Some(self.report.sections.len() - 1);
+            }
+            Event::AttemptFailed {
+                title,
+                attempt,
+                duration_ms,
+                error,
+            } => {
+                if let Some(sec) = self
+                    .open_section
+                    .and_then(|i| self.report.sections.get_mut(i))
+                    .filter(|sec| sec.title == *title)
+                {
+                    sec.retries += 1;
+                    sec.attempts.push(AttemptReport {
+                        attempt: *attempt,
+                        status: Status::Failed,
+                        duration_ms: *duration_ms,
+                        error: error.clone(),
+                        checks: std::mem::take(&mut sec.checks),
+                        steps: std::mem::take(&mut sec.steps),
+                        events: std::mem::take(&mut sec.events),
+                    });
+                }
+                s.retries += 1;
+                return;
+            }
+            Event::Stopped { section } => {
+                self.report.stopped_at = Some(section.clone());
+                if self.report.status != Status::Failed {
+                    self.report.status = Status::Stopped;
+                }
             }
             Event::SectionFinished {
                 title,
@@ -173,28 +356,26 @@ impl Recorder {
                 let idx = match self.open_section.take() {
                     Some(i) if self.report.sections[i].title == *title => i,
                     _ => {
-                        // A section that never started (skipped by a filter).
-                        self.report.sections.push(SectionReport {
-                            title: title.clone(),
-                            status: *status,
-                            duration_ms: 0,
-                            duration: 0.0,
-                            error: None,
-                            steps: Vec::new(),
-                            events: Vec::new(),
-                        });
+                        // A section that never started (skipped by a filter or at a prompt).
+                        self.report
+                            .sections
+                            .push(SectionReport::new(title, *status));
                         self.report.sections.len() - 1
                     }
                 };
                 let sec = &mut self.report.sections[idx];
                 sec.status = *status;
                 sec.duration_ms = *duration_ms;
-                sec.error = error.clone();
+                match status {
+                    Status::Skipped | Status::Unverified => sec.reason = error.clone(),
+                    _ => sec.error = error.clone(),
+                }
                 match status {
                     Status::Passed => s.sections_passed += 1,
                     Status::Failed => s.sections_failed += 1,
                     Status::Skipped => s.sections_skipped += 1,
-                    Status::NotRun => s.sections_not_run += 1,
+                    Status::NotRun | Status::Stopped => s.sections_not_run += 1,
+                    Status::Unverified => s.sections_unverified += 1,
                 }
                 if *status == Status::Failed {
                     self.report.status = Status::Failed;
@@ -206,12 +387,20 @@ impl Recorder {
                 duration_ms,
                 error,
             } => {
+                if *status == Status::Unverified {
+                    s.steps_unverified += 1;
+                }
                 if let Some(i) = self.open_section {
+                    let (error, reason) = match status {
+                        Status::Unverified | Status::Skipped => (None, error.clone()),
+                        _ => (error.clone(), None),
+                    };
                     self.report.sections[i].steps.push(StepReport {
                         title: title.clone(),
                         status: *status,
                         duration_ms: *duration_ms,
-                        error: error.clone(),
+                        error,
+                        reason,
                     });
                 }
             }
@@ -221,12 +410,17 @@ impl Recorder {
                 ApplyOutcome::Unchanged => s.unchanged += 1,
             },
             Event::Deleted { existed: true, .. } => s.deleted += 1,
-            Event::Check { status, .. } => match status {
-                CheckStatus::Passed => s.checks_passed += 1,
-                CheckStatus::Failed => s.checks_failed += 1,
-                CheckStatus::Skipped => s.checks_skipped += 1,
-                CheckStatus::Simulated => s.checks_simulated += 1,
-            },
+            Event::Check { status, .. } => {
+                match status {
+                    CheckStatus::Passed => s.checks_passed += 1,
+                    CheckStatus::Failed => s.checks_failed += 1,
+                    CheckStatus::Skipped => s.checks_skipped += 1,
+                    CheckStatus::Simulated => s.checks_simulated += 1,
+                }
+                if let Some(i) = self.open_section {
+                    self.report.sections[i].checks.add(*status);
+                }
+            }
             Event::ToolRun { .. } => s.tools_run += 1,
             Event::Intervention { .. } => s.interventions += 1,
             Event::RunFinished {
@@ -234,8 +428,10 @@ impl Recorder {
                 duration_ms,
             } => {
                 self.report.duration_ms = *duration_ms;
-                if *status == Status::Failed {
-                    self.report.status = Status::Failed;
+                if matches!(status, Status::Failed | Status::Stopped)
+                    && self.report.status != Status::Failed
+                {
+                    self.report.status = *status;
                 }
             }
             _ => {}
@@ -260,20 +456,15 @@ impl Recorder {
         }
     }
 
-    /// The finished report: planned sections that never ran are listed as not run.
+    /// The finished report: planned sections that never ran are listed as not run, and the
+    /// headline says what happened.
     pub fn finish(&self) -> RunReport {
         let mut report = self.report.clone();
         for title in &self.planned {
             if !report.sections.iter().any(|s| &s.title == title) {
-                report.sections.push(SectionReport {
-                    title: title.clone(),
-                    status: Status::NotRun,
-                    duration_ms: 0,
-                    duration: 0.0,
-                    error: None,
-                    steps: Vec::new(),
-                    events: Vec::new(),
-                });
+                report
+                    .sections
+                    .push(SectionReport::new(title, Status::NotRun));
                 report.summary.sections_not_run += 1;
             }
         }
@@ -292,8 +483,38 @@ impl Recorder {
         for s in &mut report.sections {
             s.duration = s.duration_ms as f64 / 1000.0;
         }
+        report.headline = headline(&report);
         report
     }
+}
+
+/// `passed`, `passed after 1 retry`, `failed at `X``, `stopped at `X`, 3 sections not run`.
+fn headline(report: &RunReport) -> String {
+    let s = &report.summary;
+    let mut parts = Vec::new();
+    match report.status {
+        Status::Failed => parts.push(
+            match report.sections.iter().find(|x| x.status == Status::Failed) {
+                Some(sec) => format!("failed at `{}`", sec.title),
+                None => "failed".to_string(),
+            },
+        ),
+        Status::Passed => parts.push(if s.retries > 0 {
+            format!("passed after {}", retries(s.retries))
+        } else {
+            "passed".to_string()
+        }),
+        Status::Stopped => {}
+        other => parts.push(other.as_str().to_string()),
+    }
+    if let Some(at) = &report.stopped_at {
+        parts.push(format!(
+            "stopped at `{at}`, {} section{} not run",
+            s.sections_not_run,
+            if s.sections_not_run == 1 { "" } else { "s" }
+        ));
+    }
+    parts.join(", ")
 }
 
 #[cfg(test)]
