@@ -6,6 +6,7 @@ mod k8s;
 mod readme;
 mod redaction;
 mod repl;
+mod reports;
 mod runbooks;
 mod sim;
 mod support;

@@ -118,7 +118,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "data",
         "secret_env",
         &["name: string", "string"],
-        "Reads a secret from the environment; its value is masked as *** in all output and reports.",
+        "Reads a secret from the environment; its value is masked as *** in all output, logs, reports and the REPL history, in every encoding (base64, JSON, YAML, percent); a value shorter than 4 characters is refused.",
         move |name: &str| -> RhaiResult<String> {
             let value = s.env(name).ok_or_else(|| {
                 fail_with_help(

@@ -160,6 +160,170 @@ mod tests {
         assert!(text.contains("<skipped"), "{text}");
     }
 
+    /// A run with a simulated pass, a skipped check, an unverified section, a retried
+    /// section and a section skipped with `--skip`.
+    fn honest() -> RunReport {
+        let mut r = Recorder::new(vec![
+            "sim".into(),
+            "unverified".into(),
+            "retried".into(),
+            "skipped".into(),
+        ]);
+        let check = |status, name: &str| Event::Check {
+            name: name.into(),
+            status,
+            evidence: "HTTP 200".into(),
+            trace: vec!["served by cluster2/productpage-v1".into()],
+        };
+        let finished = |title: &str, status, error: Option<&str>| Event::SectionFinished {
+            title: title.into(),
+            status,
+            duration_ms: 1,
+            error: error.map(String::from),
+        };
+        r.record(&Event::RunStarted {
+            runbook: "demo".into(),
+            title: "Demo".into(),
+            target: "simulated".into(),
+        });
+        r.record(&Event::SectionStarted {
+            title: "sim".into(),
+        });
+        r.record(&check(CheckStatus::Simulated, "page served"));
+        r.record(&finished("sim", Status::Passed, None));
+        r.record(&Event::SectionStarted {
+            title: "unverified".into(),
+        });
+        r.record(&check(CheckStatus::Skipped, "no model"));
+        r.record(&finished(
+            "unverified",
+            Status::Unverified,
+            Some("no check answered: its only check was skipped"),
+        ));
+        r.record(&Event::SectionStarted {
+            title: "retried".into(),
+        });
+        r.record(&check(CheckStatus::Failed, "ready"));
+        r.record(&Event::AttemptFailed {
+            title: "retried".into(),
+            attempt: 1,
+            duration_ms: 2,
+            error: "expectation failed: ready".into(),
+        });
+        r.record(&check(CheckStatus::Passed, "ready"));
+        r.record(&finished("retried", Status::Passed, None));
+        r.record(&finished("skipped", Status::Skipped, Some("--skip")));
+        r.finish()
+    }
+
+    #[test]
+    fn junit_tells_simulated_skipped_unverified_and_retried_apart() {
+        let text = render(&honest(), Format::Junit, &Redactor::new());
+        // A simulated pass is named and marked so, with its trace.
+        assert!(text.contains("name=\"page served (simulated)\""), "{text}");
+        assert!(
+            text.contains("<property name=\"simulated\" value=\"true\"/>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("trace: served by cluster2/productpage-v1"),
+            "{text}"
+        );
+        // A skipped check is <skipped/>, and its section is not passed.
+        assert!(
+            text.contains("<skipped message=\"skipped: HTTP 200\"/>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("value=\"unverified (no check answered)\""),
+            "{text}"
+        );
+        // The failed attempt stays visible.
+        assert!(text.contains("<flakyFailure"), "{text}");
+        assert!(text.contains("value=\"passed after 1 retry\""), "{text}");
+        assert!(
+            text.contains("<skipped message=\"skipped (--skip)\"/>"),
+            "{text}"
+        );
+        assert!(!text.contains("<failure"), "{text}");
+    }
+
+    #[test]
+    fn json_and_markdown_say_what_happened() {
+        let text = render(&honest(), Format::Json, &Redactor::new());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["headline"], "passed after 1 retry");
+        assert_eq!(v["summary"]["checks_simulated"], 1);
+        assert_eq!(v["summary"]["checks_passed"], 1);
+        assert_eq!(v["summary"]["checks_skipped"], 1);
+        assert_eq!(v["summary"]["sections_unverified"], 1);
+        assert_eq!(v["summary"]["sections_passed"], 2);
+        assert_eq!(v["summary"]["retries"], 1);
+        assert_eq!(v["sections"][1]["status"], "unverified");
+        assert_eq!(v["sections"][2]["attempts"][0]["checks"]["failed"], 1);
+        assert_eq!(v["sections"][2]["checks"]["passed"], 1);
+        assert_eq!(v["sections"][3]["reason"], "--skip");
+        assert!(v["sections"][3]["error"].is_null());
+        let md = render(&honest(), Format::Markdown, &Redactor::new());
+        for line in [
+            "**passed after 1 retry**",
+            "## ? unverified — unverified (no check answered)",
+            "## ✓ retried — passed after 1 retry",
+            "### Attempt 1: failed",
+            "## – skipped — skipped (--skip)",
+            "check passed (simulated): page served: HTTP 200",
+            "    trace: served by cluster2/productpage-v1",
+            "1 passed (simulated)",
+        ] {
+            assert!(md.contains(line), "{line:?} not in\n{md}");
+        }
+    }
+
+    #[test]
+    fn secrets_escaped_by_a_format_are_masked_before_it_escapes_them() {
+        let red = Redactor::new();
+        red.add("a<b&\"c'd").unwrap();
+        let mut r = Recorder::new(vec!["s".into()]);
+        r.record(&Event::SectionStarted { title: "s".into() });
+        r.record(&Event::Say {
+            text: "value a<b&\"c'd".into(),
+        });
+        r.record(&Event::SectionFinished {
+            title: "s".into(),
+            status: Status::Failed,
+            duration_ms: 1,
+            error: Some("bad a<b&\"c'd".into()),
+        });
+        let rep = r.finish();
+        for f in [Format::Json, Format::Junit, Format::Markdown] {
+            let text = render(&rep, f, &red);
+            assert!(
+                !text.contains("a&lt;b") && !text.contains("b&amp;"),
+                "{f:?}: {text}"
+            );
+            assert!(
+                !text.contains("a<b") && !text.contains("c'd"),
+                "{f:?}: {text}"
+            );
+            assert!(text.contains("value ***"), "{f:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn report_paths_are_probed_without_leaving_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/r.json");
+        probe(&path).unwrap();
+        assert!(!path.exists());
+        assert!(probe(Path::new("/proc/nope/r.json"))
+            .unwrap_err()
+            .contains("nothing was run"));
+        assert!(probe(dir.path()).is_err());
+        assert!(probe(&dir.path().join("r.txt"))
+            .unwrap_err()
+            .contains("format"));
+    }
+
     #[test]
     fn json_has_summary_integers() {
         let text = render(&sample(), Format::Json, &Redactor::new());

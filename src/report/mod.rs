@@ -6,6 +6,7 @@ pub mod junit;
 pub mod markdown;
 pub mod record;
 pub mod redact;
+pub mod run_report;
 pub mod tally;
 pub mod terminal;
 pub mod transcript;
