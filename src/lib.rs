@@ -44,6 +44,7 @@ fn install_panic_hook() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("unknown panic");
+        let message = logging::redact(message);
         if message.contains("Broken pipe") {
             std::process::exit(0);
         }

@@ -209,9 +209,11 @@ impl Session {
             .or_else(|| std::env::var(name).ok())
     }
 
-    /// Marks a value as secret for everything rendered from now on.
-    pub fn add_secret(&self, value: &str) {
-        self.reporter.redactor().add(value);
+    /// Marks a value as secret for everything rendered from now on. A value too short to be
+    /// masked safely is refused: the caller fails, naming where it came from (never the
+    /// value).
+    pub fn add_secret(&self, value: &str) -> Result<(), crate::report::redact::TooShort> {
+        self.reporter.redactor().add(value)
     }
 
     pub fn redact(&self, text: &str) -> String {

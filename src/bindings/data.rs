@@ -125,7 +125,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "data",
         "secret_env",
         &["name: string", "string"],
-        "Reads a secret from the environment; its value is masked as *** in all output and reports.",
+        "Reads a secret from the environment; its value is masked as *** in all output, logs, reports and the REPL history, in every encoding (base64, JSON, YAML, percent); a value shorter than 4 characters is refused.",
         move |name: &str| -> RhaiResult<String> {
             let value = s.env(name).ok_or_else(|| {
                 fail_with_help(
@@ -133,7 +133,12 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     format!("export {name}=... before running (declare it in the runbook header with `secret: true` so the run checks it before it starts)"),
                 )
             })?;
-            s.add_secret(&value);
+            s.add_secret(&value).map_err(|e| {
+                fail_with_help(
+                    format!("the secret environment variable `{name}` is {e}; its value was not printed"),
+                    format!("set `{name}` to the real secret"),
+                )
+            })?;
             Ok(value)
         },
     );

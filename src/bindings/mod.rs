@@ -8,6 +8,7 @@ pub mod flow;
 pub mod http;
 pub mod pods;
 pub mod resources;
+mod secret_output;
 pub mod structure;
 pub mod tools;
 pub mod waits;

@@ -471,7 +471,9 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             let mut map = BTreeMap::new();
             for (k, v) in string_map(&data, "create_secret")? {
                 let v = v.unwrap_or_default();
-                s.add_secret(&v);
+                s.add_secret(&v).map_err(|e| {
+                    fail(format!("create_secret `{name}`: the value of key `{k}` is {e}; it was not written or printed"))
+                })?;
                 map.insert(k, v);
             }
             let o = block(&s, m.cluster.create_secret(ns, name, &map))?;
@@ -491,7 +493,9 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     None => s.runbook.read_relative(&path).map_err(fail)?.into_bytes(),
                 };
                 if let Ok(text) = std::str::from_utf8(&bytes) {
-                    s.add_secret(text);
+                    s.add_secret(text).map_err(|e| {
+                        fail(format!("secret_from_files `{name}`: the content of `{path}` (key `{key}`) is {e}; it was not written or printed"))
+                    })?;
                 }
                 data.insert(key, bytes);
             }
@@ -514,7 +518,9 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "Reads one decoded value of a Secret; it is masked as *** in all output from then on.",
         move |m: &mut Member, ns: &str, name: &str, key: &str| -> RhaiResult<String> {
             let v = block(&s, m.cluster.secret_data(ns, name, key))?;
-            s.add_secret(&v);
+            s.add_secret(&v).map_err(|e| {
+                fail(format!("secret_data: key `{key}` of Secret `{ns}/{name}` is {e}; it was not returned or printed"))
+            })?;
             Ok(v)
         },
     );

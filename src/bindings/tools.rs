@@ -9,6 +9,7 @@ use rhai::{Array, Dynamic, Engine, Map};
 
 use super::convert::{fail, fail_with_help, string_map, Opts, RhaiResult};
 use super::define;
+use super::secret_output::SecretOutput;
 use crate::fleet::{Fleet, Member};
 use crate::report::Event;
 use crate::session::Session;
@@ -19,7 +20,7 @@ use crate::tools::{
 
 fn base(s: &Session, program: &str, m: Option<&Member>, timeout: Option<Duration>) -> Invocation {
     let mut inv =
-        Invocation::new(program, Vec::<String>::new()).secrets(s.reporter.redactor().values());
+        Invocation::new(program, Vec::<String>::new()).redactor(s.reporter.redactor().clone());
     if let Some(m) = m {
         inv = inv.cluster(Fleet::tool_cluster(m)).label(format!(
             "{} {}",
@@ -107,8 +108,14 @@ fn tool_run_event(
     });
 }
 
-/// Applies a simulated effect: new clusters, applies, deletes (and uninstalls), checks.
-fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResult<()> {
+/// Applies a simulated effect: new clusters, applies, deletes (and uninstalls), checks; and
+/// shows its output unless it is secret.
+fn realize(
+    s: &Arc<Session>,
+    effect: &SimulatedEffect,
+    label: &str,
+    show_stdout: bool,
+) -> RhaiResult<()> {
     let fleet = s.fleet.clone();
     for c in &effect.new_clusters {
         s.block_on(fleet.add_simulated(&c.name))
@@ -172,6 +179,9 @@ fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResul
     }
     s.block_on(tools::run_checks(effect, label, fleet.as_ref()))
         .map_err(tool_err)?;
+    if !show_stdout {
+        return Ok(());
+    }
     for line in effect.stdout.lines() {
         s.emit(Event::ToolLine {
             label: format!("{label} (simulated)"),
@@ -190,7 +200,8 @@ fn call(
     opts: Option<&Map>,
 ) -> RhaiResult<Map> {
     let o = Opts::new(opts, program);
-    o.only(&["timeout", "env", "stdin", "allow_failure"])?;
+    o.only(&["timeout", "env", "stdin", "allow_failure", "secret_output"])?;
+    let secret_output = SecretOutput::from_opts(&o, program)?;
     let mut inv = base(s, program, m, o.duration("timeout")?).with_argv(program, argv);
     if let Some(env) = o.map("env")? {
         for (k, v) in string_map(&env, "env")? {
@@ -242,7 +253,10 @@ fn call(
         let effect = s
             .block_on(tools::match_simulated(&inv, rules, s.fleet.as_ref()))
             .map_err(|e| sim_err(e, &call_text(m, program, &inv.argv)))?;
-        realize(s, &effect, &inv.label)?;
+        if let Some(how) = &secret_output {
+            how.register(s, &effect.stdout, &inv.label)?;
+        }
+        realize(s, &effect, &inv.label, secret_output.is_none())?;
         tool_run_event(s, m, &inv, 0, start, true);
         let mut out = Map::new();
         out.insert("stdout".into(), effect.stdout.clone().into());
@@ -252,7 +266,32 @@ fn call(
         return Ok(out);
     }
     let label = inv.label.clone();
-    let result = super::convert::interruptible(s, tools::run(&inv, &on_line(s, label)))?;
+    let result = match &secret_output {
+        None => super::convert::interruptible(s, tools::run(&inv, &on_line(s, label)))?,
+        // Nothing streamed: stdout is kept for the script, stderr shown once the secrets
+        // found in stdout are registered.
+        Some(_) => {
+            let held = std::sync::Mutex::new(Vec::new());
+            let hold = |stream: Stream, line: &str| {
+                if stream == Stream::Stderr {
+                    held.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(line.to_string());
+                }
+            };
+            let result = super::convert::interruptible(s, tools::run(&inv, &hold))?;
+            if let (Ok(out), Some(how)) = (&result, &secret_output) {
+                how.register(s, &out.stdout, &label)?;
+                for line in held.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    s.emit(Event::ToolLine {
+                        label: label.clone(),
+                        line,
+                    });
+                }
+            }
+            result
+        }
+    };
     match result {
         Ok(out) => {
             tool_run_event(s, m, &inv, out.code, start, false);
@@ -357,7 +396,7 @@ fn helm_install(
                     ),
                 )
             })?;
-        realize(s, &effect, &base.label)?;
+        realize(s, &effect, &base.label, true)?;
         tool_run_event(s, Some(m), &shown, 0, start, true);
         let mut out = Map::new();
         out.insert("stdout".into(), effect.stdout.clone().into());
@@ -420,7 +459,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             move |m: &mut Member, a: Array| call(&s, Some(m), tool, argv(&a), None));
         let s = session.clone();
         define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "opts: map", "map"],
-            "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing).",
+            "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing), `secret_output` (`true`: stdout carries a secret, it is not shown and each line is masked from then on; or a regex whose captures are the secret).",
             move |m: &mut Member, a: Array, opts: Map| call(&s, Some(m), tool, argv(&a), Some(&opts)));
     }
     for (tool, doc) in [
@@ -443,6 +482,15 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             doc,
             move |a: Array| call(&s, None, tool, argv(&a), None),
         );
+        let s = session.clone();
+        define(
+            engine,
+            "tools",
+            tool,
+            &["argv: array", "opts: map", "map"],
+            "The same with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output`.",
+            move |a: Array, opts: Map| call(&s, None, tool, argv(&a), Some(&opts)),
+        );
     }
     let s = session.clone();
     define(engine, "tools", "run", &["program: string", "argv: array", "map"],
@@ -454,7 +502,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "tools",
         "run",
         &["program: string", "argv: array", "opts: map", "map"],
-        "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`.",
+        "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output` (`true`: stdout carries a secret: not shown, each line masked from then on, returned as usual; or a regex whose captures are the secret).",
         move |program: &str, a: Array, opts: Map| call(&s, None, program, argv(&a), Some(&opts)),
     );
 }

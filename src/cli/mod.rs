@@ -21,10 +21,12 @@ use clap::{Parser, Subcommand};
 pub mod exit {
     /// Every section passed.
     pub const OK: u8 = 0;
-    /// A section failed (a check, an expect, an operation).
+    /// A section failed (a check, an expect, an operation); or the run was stopped with `q`
+    /// at a step prompt; or `--fail-on-skip` found a skipped check.
     pub const FAILED: u8 = 1;
-    /// The runbook could not start: usage, syntax, unknown runbook, missing environment,
-    /// unknown context, unreachable cluster.
+    /// The runbook could not start: usage, syntax, unknown runbook, missing environment, a
+    /// secret too short to mask, an unwritable report path, unknown context, unreachable
+    /// cluster.
     pub const CANNOT_START: u8 = 2;
     /// Interrupted with Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
@@ -56,7 +58,8 @@ Examples:
   meshbook repl --sim                            # interactive Rhai on simulated clusters
   meshbook run global-mesh --step --pause-on-error   # section by section, stop on failures
 
-Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start.";
+Exit codes: 0 all sections passed, 1 a section failed (or the run stopped at a prompt), 2 the
+runbook could not start, 130 interrupted.";
 
 #[derive(Parser, Debug)]
 #[command(name = "meshbook", version = VERSION, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]

@@ -95,9 +95,14 @@ pub fn plan(
     let mut env_overrides = BTreeMap::new();
     let mut notices = Vec::new();
     let mut missing = Vec::new();
+    let mut too_short = Vec::new();
     for decl in environment(runbook, env_reads) {
         match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
-            Some(v) if decl.secret => redactor.add(&v),
+            Some(v) if decl.secret => {
+                if let Err(e) = redactor.add(&v) {
+                    too_short.push((decl.name.clone(), e));
+                }
+            }
             Some(_) => {}
             None if !decl.required => {}
             // Placeholders stand in for what the header declares (a license key) and for
@@ -117,6 +122,25 @@ pub fn plan(
             }
             None => missing.push(decl),
         }
+    }
+    if let Some((name, e)) = too_short.first() {
+        // Never printed: a value this short cannot be told apart from ordinary text.
+        return Err(format!(
+            "{}: the secret environment variable `{name}` is {e}; its value was not printed{}\nhelp: set `{name}` to the real secret (a value this short cannot be masked without masking ordinary text)",
+            runbook.display_path,
+            if too_short.len() > 1 {
+                format!(
+                    " (also too short: {})",
+                    too_short[1..]
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                String::new()
+            }
+        ));
     }
     if !missing.is_empty() {
         let list: Vec<String> = missing

@@ -65,6 +65,7 @@ fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
 
 pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
     let redactor = Redactor::new();
+    crate::logging::set_redactor(&redactor);
     let runbook = match &args.runbook {
         Some(name) => Runbook::load(name),
         None => Runbook::from_source(

@@ -1,5 +1,7 @@
 //! The terminal side: a rustyline editor with completion, multi-line input and a history kept
-//! in the user's state directory. Reads happen with the reporter's spinner hidden.
+//! in the user's state directory, redacted: every entry is masked with the run's secrets each
+//! time the file is written (an entry is added once it was evaluated, so a secret the entry
+//! itself registered is masked in it too). Reads happen with the reporter's spinner hidden.
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -8,7 +10,7 @@ use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
-use rustyline::history::FileHistory;
+use rustyline::history::{FileHistory, History};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{CompletionType, Config, Context, Editor};
 
@@ -101,8 +103,8 @@ impl Console {
         Some(&mut self.vocabulary)
     }
 
-    /// Reads one (possibly multi-line) entry with the spinner hidden, and adds it to the
-    /// history.
+    /// Reads one (possibly multi-line) entry with the spinner hidden. The caller adds it to
+    /// the history with [`Console::remember`] once it was evaluated.
     pub fn read(&mut self, session: &Session, prompt: &str) -> Read {
         let mut editor = match editor(self.vocabulary.clone(), self.history.as_deref()) {
             Ok(e) => e,
@@ -111,35 +113,52 @@ impl Console {
         match session.reporter.suspend(|| editor.readline(prompt)) {
             Ok(line) => {
                 echo_when_piped(session, prompt, &line);
-                if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
-                    if let Some(path) = &self.history {
-                        if let Some(dir) = path.parent() {
-                            let _ = std::fs::create_dir_all(dir);
-                        }
-                        let _ = editor.save_history(path);
-                    }
-                }
                 Read::Line(line)
             }
             Err(ReadlineError::Interrupted) => Read::Interrupted,
             Err(_) => Read::End,
         }
     }
+
+    /// Adds an entry to the history file and rewrites the file with every entry redacted by
+    /// the run's current secrets (older entries included).
+    pub fn remember(&self, session: &Session, line: &str) {
+        let Some(path) = &self.history else {
+            return;
+        };
+        if line.trim().is_empty() {
+            return;
+        }
+        let mut history = FileHistory::with_config(&config());
+        let _ = history.load(path);
+        let mut entries: Vec<String> = history.iter().map(|e| session.redact(e)).collect();
+        entries.push(session.redact(line));
+        let _ = history.clear();
+        for entry in &entries {
+            let _ = history.add(entry);
+        }
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = history.save(path);
+    }
+}
+
+fn config() -> Config {
+    Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(2000)
+        .unwrap_or_else(|_| Config::builder())
+        .build()
 }
 
 fn editor(
     vocabulary: Vocabulary,
     history: Option<&std::path::Path>,
 ) -> Result<Editor<Helper, FileHistory>, String> {
-    let config = Config::builder()
-        .completion_type(CompletionType::List)
-        .auto_add_history(false)
-        .max_history_size(2000)
-        .map_err(|e| e.to_string())?
-        .build();
     let mut editor: Editor<Helper, FileHistory> =
-        Editor::with_config(config).map_err(|e| format!("cannot open the terminal: {e}"))?;
+        Editor::with_config(config()).map_err(|e| format!("cannot open the terminal: {e}"))?;
     editor.set_helper(Some(Helper { vocabulary }));
     if let Some(path) = history {
         let _ = editor.load_history(path);

@@ -139,12 +139,22 @@ impl Repl<'_> {
             return;
         }
         let seen = self.session.state().sections.clone();
+        // The report knows what the checks decided (a passed section whose checks were all
+        // skipped is unverified).
+        let report = self.session.reporter.report();
         for t in titles {
             let status = seen
                 .iter()
                 .rev()
                 .find(|(title, _)| title == t)
-                .map(|(_, s)| s.as_str())
+                .map(|(_, s)| match s {
+                    crate::report::Status::Passed => report
+                        .sections
+                        .iter()
+                        .find(|r| &r.title == t)
+                        .map_or(s.as_str(), |r| r.status.as_str()),
+                    other => other.as_str(),
+                })
                 .unwrap_or("pending");
             self.out(&format!("  {status:<8} {t}"));
         }

@@ -180,18 +180,18 @@ impl Repl<'_> {
                     .cancelled
                     .store(false, std::sync::atomic::Ordering::Relaxed);
             }
-            match commands::parse(&line) {
-                Some(Ok(meta)) => {
-                    if let Some(outcome) = self.meta(scope, meta, mode) {
-                        return Transcript { outcome, lines };
-                    }
+            let ended = match commands::parse(&line) {
+                Some(Ok(meta)) => self.meta(scope, meta, mode),
+                Some(Err(message)) => {
+                    self.err(&format!("error: {message}"));
+                    None
                 }
-                Some(Err(message)) => self.err(&format!("error: {message}")),
-                None => {
-                    if let Some(outcome) = self.eval(scope, &line) {
-                        return Transcript { outcome, lines };
-                    }
-                }
+                None => self.eval(scope, &line),
+            };
+            // Remembered after it ran: a secret the line registered is masked in it too.
+            console.remember(self.session, &line);
+            if let Some(outcome) = ended {
+                return Transcript { outcome, lines };
             }
         }
     }
