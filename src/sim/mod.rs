@@ -11,6 +11,7 @@
 //! | `cluster.rs`, `defaults.rs` | writes: create, replace, patch, apply, delete; defaulting |
 //! | `patch.rs`, `ssa.rs` | merge / strategic / JSON patch; server-side apply ownership |
 //! | `selector.rs`, `status.rs` | label and field selectors; `Status` error bodies |
+//! | `validation/`, `openapi.rs` | what the API server checks on writes; `/openapi/v2`, `/openapi/v3` |
 //! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
 //! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |
@@ -19,6 +20,7 @@ mod cluster;
 mod controllers;
 mod defaults;
 mod discovery;
+mod openapi;
 pub mod patch;
 mod pods;
 mod protobuf;
@@ -32,6 +34,7 @@ pub mod ssa;
 mod status;
 mod store;
 mod table;
+pub mod validation;
 mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
