@@ -1,5 +1,6 @@
 //! Handlebars for simulator rules: strict mode, no HTML escaping, and the helpers rule
-//! templates use (`json`, `lower`, `b64`, `default`, `get`, `label`, `uniq_by`).
+//! templates use (`json`, `lower`, `b64`, `default`, `get`, `label`, `uniq_by`, and `stdlib`
+//! for the text of a bundled file such as `sim/manifests/istio/crds.yaml`).
 
 use handlebars::{handlebars_helper, Handlebars};
 use serde_json::Value;
@@ -37,6 +38,10 @@ handlebars_helper!(uniq_by: |list: Json, key: str| {
     Value::Array(out)
 });
 
+handlebars_helper!(stdlib_file: |path: str| {
+    crate::assets::Tree::Stdlib.read(path).map(|t| t.into_owned()).unwrap_or_default()
+});
+
 pub(super) fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
@@ -48,5 +53,6 @@ pub(super) fn registry() -> Handlebars<'static> {
     hb.register_helper("get", Box::new(get_helper));
     hb.register_helper("uniq_by", Box::new(uniq_by));
     hb.register_helper("label", Box::new(label_helper));
+    hb.register_helper("stdlib", Box::new(stdlib_file));
     hb
 }

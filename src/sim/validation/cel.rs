@@ -38,13 +38,39 @@ pub fn to_cel(v: &Value) -> Cel {
         Value::String(s) => Cel::String(Arc::new(s.clone())),
         Value::Array(a) => Cel::List(Arc::new(a.iter().map(to_cel).collect())),
         Value::Object(m) => {
-            let map: HashMap<Key, Cel> = m
-                .iter()
-                .map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v)))
-                .collect();
+            let mut map: HashMap<Key, Cel> = HashMap::with_capacity(m.len());
+            for (k, v) in m {
+                let value = to_cel(v);
+                if let Some(escaped) = escaped_name(k) {
+                    map.insert(Key::String(Arc::new(escaped)), value.clone());
+                }
+                map.insert(Key::String(Arc::new(k.clone())), value);
+            }
             Cel::Map(CelMap { map: Arc::new(map) })
         }
     }
+}
+
+/// Kubernetes CEL's name for a property that is a CEL keyword or holds `-`, `.` or `/`:
+/// `namespace` is `__namespace__`, `x-y` is `x__dash__y`.
+fn escaped_name(k: &str) -> Option<String> {
+    const RESERVED: &[&str] = &[
+        "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
+        "function", "if", "import", "let", "loop", "package", "namespace", "return", "var",
+        "void", "while",
+    ];
+    if RESERVED.contains(&k) {
+        return Some(format!("__{k}__"));
+    }
+    if k.contains(['-', '.', '/']) || k.contains("__") {
+        return Some(
+            k.replace("__", "__underscores__")
+                .replace('.', "__dot__")
+                .replace('-', "__dash__")
+                .replace('/', "__slash__"),
+        );
+    }
+    None
 }
 
 fn s_arg(v: &Cel, f: &str) -> Result<String, ExecutionError> {
@@ -184,6 +210,7 @@ mod tests {
             Ok(true)
         );
         assert_eq!(eval("isIP(self)", &json!("10.0.0.1"), None), Ok(true));
+        assert_eq!(eval("self.__namespace__ == 'a'", &json!({"namespace": "a"}), None), Ok(true));
         assert_eq!(
             eval("self == oldSelf", &json!("a"), Some(&json!("b"))),
             Ok(false)

@@ -203,6 +203,13 @@ impl Walk<'_> {
         }
         let (s, name) = self.resolve(schema);
         let s = s.clone();
+        // JSON (CRD defaults, enums, examples) and RawExtension hold any JSON value
+        if name.as_deref().is_some_and(|n| {
+            n == "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON"
+                || n == "io.k8s.apimachinery.pkg.runtime.RawExtension"
+        }) {
+            return;
+        }
         let owner = match &name {
             Some(n) if s.get("properties").is_some() => short_name(n),
             _ => owner.to_string(),
