@@ -55,9 +55,27 @@ pub fn to_cel(v: &Value) -> Cel {
 /// `namespace` is `__namespace__`, `x-y` is `x__dash__y`.
 fn escaped_name(k: &str) -> Option<String> {
     const RESERVED: &[&str] = &[
-        "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
-        "function", "if", "import", "let", "loop", "package", "namespace", "return", "var",
-        "void", "while",
+        "true",
+        "false",
+        "null",
+        "in",
+        "as",
+        "break",
+        "const",
+        "continue",
+        "else",
+        "for",
+        "function",
+        "if",
+        "import",
+        "let",
+        "loop",
+        "package",
+        "namespace",
+        "return",
+        "var",
+        "void",
+        "while",
     ];
     if RESERVED.contains(&k) {
         return Some(format!("__{k}__"));
@@ -210,7 +228,14 @@ mod tests {
             Ok(true)
         );
         assert_eq!(eval("isIP(self)", &json!("10.0.0.1"), None), Ok(true));
-        assert_eq!(eval("self.__namespace__ == 'a'", &json!({"namespace": "a"}), None), Ok(true));
+        assert_eq!(
+            eval(
+                "self.__namespace__ == 'a'",
+                &json!({"namespace": "a"}),
+                None
+            ),
+            Ok(true)
+        );
         assert_eq!(
             eval("self == oldSelf", &json!("a"), Some(&json!("b"))),
             Ok(false)

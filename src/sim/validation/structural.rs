@@ -286,8 +286,11 @@ fn check(
         Value::Bool(_) | Value::Null => {}
     }
     combinators(schema, v, p, errs);
-    // CEL rules run on values whose own schema checks passed
-    if errs.len() == before {
+    // CEL rules run on values of the right type
+    if !errs[before..]
+        .iter()
+        .any(|e| e.type_ == ErrorType::TypeInvalid)
+    {
         rules(schema, v, old, p, errs);
     }
 }
