@@ -11,6 +11,7 @@
 //! | `cluster.rs`, `defaults.rs` | writes: create, replace, patch, apply, delete; defaulting |
 //! | `patch.rs`, `ssa.rs` | merge / strategic / JSON patch; server-side apply ownership |
 //! | `selector.rs`, `status.rs` | label and field selectors; `Status` error bodies |
+//! | `validation/`, `openapi.rs` | what the API server checks on writes; `/openapi/v2`, `/openapi/v3` |
 //! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
 //! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
 //! | `dataplane/` | the traffic model: who serves a request, what it answers, why |
@@ -21,6 +22,7 @@ mod controllers;
 pub mod dataplane;
 mod defaults;
 mod discovery;
+mod openapi;
 pub mod patch;
 mod pods;
 mod protobuf;
@@ -34,6 +36,7 @@ pub mod ssa;
 mod status;
 mod store;
 mod table;
+pub mod validation;
 mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -13,10 +13,12 @@ use serde_json::{json, Value};
 
 use super::cluster::{scale_of, Cluster, PatchKind, WriteOpts};
 use super::discovery;
+use super::openapi;
 use super::resources::ResourceDef;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{success, ApiError};
 use super::table::table;
+use super::validation::{FieldValidation, Warnings};
 use super::watch::{watch, WatchRequest};
 
 /// The router serving one cluster.
@@ -80,6 +82,13 @@ struct Target {
     sub: Option<String>,
 }
 
+fn wants_protobuf(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("protobuf") && !a.contains("json"))
+}
+
 fn wants_table(headers: &HeaderMap) -> bool {
     headers
         .get("accept")
@@ -88,10 +97,18 @@ fn wants_table(headers: &HeaderMap) -> bool {
 }
 
 async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
-    match route(c, req).await {
+    let warnings = Warnings::default();
+    let mut resp = match route(c, req, warnings.clone()).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    for w in warnings.take() {
+        let text = format!("299 - {:?}", w);
+        if let Ok(v) = axum::http::HeaderValue::from_str(&text) {
+            resp.headers_mut().append("warning", v);
+        }
     }
+    resp
 }
 
 fn not_found_path() -> ApiError {
@@ -102,7 +119,7 @@ fn not_found_path() -> ApiError {
     )
 }
 
-async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
+async fn route(c: Arc<Cluster>, req: Request, warnings: Warnings) -> Result<Response, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let query = parse_query(req.uri().query());
     let method = req.method().clone();
@@ -111,6 +128,10 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
         "/api" => return Ok(json_response(200, &discovery::core_versions())),
         "/apis" => return Ok(json_response(200, &discovery::group_list(&c))),
         "/healthz" | "/livez" | "/readyz" => return Ok((StatusCode::OK, "ok").into_response()),
+        "/openapi/v3" => return Ok(json_response(200, &openapi::v3_index(&c))),
+        "/openapi/v2" if !wants_protobuf(req.headers()) => {
+            return Ok(json_response(200, &openapi::v2_document(&c)))
+        }
         "/openapi/v2" => {
             return Ok(Response::builder()
                 .status(200)
@@ -129,6 +150,16 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
         .map(String::from)
         .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    if let ["openapi", "v3", rest @ ..] = segs.as_slice() {
+        let doc = match rest {
+            ["api", v] => openapi::v3_document(&c, "", v),
+            ["apis", g, v] => openapi::v3_document(&c, g, v),
+            _ => None,
+        };
+        return doc
+            .map(|d| json_response(200, &d))
+            .ok_or_else(not_found_path);
+    }
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g] => {
@@ -233,6 +264,8 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
         dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
         manager,
         force: query.get("force").is_some_and(|v| v == "true"),
+        validation: FieldValidation::parse(query.get("fieldValidation").map(String::as_str))?,
+        warnings,
     };
     let ns_key = t.ns.clone().unwrap_or_default();
     let version = t.version.clone();

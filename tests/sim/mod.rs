@@ -5,6 +5,7 @@ mod http;
 mod kube_rs;
 mod kubectl;
 mod rules;
+mod validation;
 
 use std::path::Path;
 use std::process::Command;
