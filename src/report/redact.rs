@@ -57,7 +57,38 @@ struct Inner {
     /// Trimmed values, longest first.
     secrets: Vec<String>,
     /// Built on first use after a change.
-    matcher: Option<Arc<Regex>>,
+    matcher: Option<Arc<Matcher>>,
+}
+
+/// What finds the secrets in text: one regex for every form, or (for a set of secrets too
+/// large for a regex: megabytes of them) their plain and base64 forms, replaced one by one.
+enum Matcher {
+    Regex(Regex),
+    Plain(Vec<String>),
+}
+
+impl Matcher {
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Matcher::Regex(re) => re.is_match(text),
+            Matcher::Plain(forms) => forms.iter().any(|f| text.contains(f.as_str())),
+        }
+    }
+
+    fn replace_all(&self, text: &str) -> String {
+        match self {
+            Matcher::Regex(re) => re.replace_all(text, MASK).into_owned(),
+            Matcher::Plain(forms) => {
+                let mut out = text.to_string();
+                for f in forms {
+                    if out.contains(f.as_str()) {
+                        out = out.replace(f.as_str(), MASK);
+                    }
+                }
+                out
+            }
+        }
+    }
 }
 
 /// Never prints the values: a `{:?}` of a struct holding a redactor must not leak them.
@@ -126,7 +157,7 @@ impl Redactor {
     }
 
     /// The matcher for the current secrets, built once per change; `None` without secrets.
-    fn matcher(&self) -> Option<Arc<Regex>> {
+    fn matcher(&self) -> Option<Arc<Matcher>> {
         {
             let inner = self.read();
             if inner.secrets.is_empty() {
@@ -151,7 +182,7 @@ impl Redactor {
     /// Returns `text` with every secret, in every form, replaced by [`MASK`].
     pub fn redact(&self, text: &str) -> String {
         match self.matcher() {
-            Some(m) => m.replace_all(text, MASK).into_owned(),
+            Some(m) => m.replace_all(text),
             None => text.to_string(),
         }
     }
@@ -177,7 +208,7 @@ impl Redactor {
 /// One regex for all secrets: per secret, its whole base64 forms and its escaped spelling;
 /// then the base64 fragments at each alignment. Alternatives are tried in order at each
 /// position (leftmost-first), so longer forms win.
-fn build_matcher(secrets: &[String]) -> Regex {
+fn build_matcher(secrets: &[String]) -> Matcher {
     let mut alternatives: Vec<String> = Vec::new();
     for s in secrets {
         for form in base64_whole(s.as_bytes()) {
@@ -192,27 +223,26 @@ fn build_matcher(secrets: &[String]) -> Regex {
     fragments.sort_by_key(|f| std::cmp::Reverse(f.len()));
     fragments.dedup();
     alternatives.extend(fragments.iter().map(|f| regex::escape(f)));
-    let pattern = alternatives.join("|");
-    regex::RegexBuilder::new(&pattern)
+    match regex::RegexBuilder::new(&alternatives.join("|"))
         .size_limit(256 << 20)
         .dfa_size_limit(64 << 20)
         .build()
-        .unwrap_or_else(|_| {
-            // A pathological set (megabytes of secrets): mask the plain forms only.
-            let plain: Vec<String> = secrets
+    {
+        Ok(re) => Matcher::Regex(re),
+        Err(_) => {
+            let mut forms: Vec<String> = secrets
                 .iter()
                 .flat_map(|s| {
                     let mut forms = base64_whole(s.as_bytes());
                     forms.push(s.clone());
                     forms
                 })
-                .map(|f| regex::escape(&f))
+                .chain(fragments)
                 .collect();
-            regex::RegexBuilder::new(&plain.join("|"))
-                .size_limit(1 << 30)
-                .build()
-                .unwrap_or_else(|_| Regex::new(&regex::escape(MASK)).expect("a literal regex"))
-        })
+            forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+            Matcher::Plain(forms)
+        }
+    }
 }
 
 /// The value base64-encoded whole: standard and URL-safe, padded and not (padded first).
@@ -454,5 +484,13 @@ mod tests {
         assert_eq!(r.redact("aXXXb(c)|[d]^$"), "aXXXb(c)|[d]^$");
         assert!(r.contains_secret("-a.*b(c)|[d]^$-"));
         assert!(!r.contains_secret("abc"));
+    }
+
+    #[test]
+    fn the_plain_fallback_masks_whole_forms() {
+        let m = Matcher::Plain(vec![STANDARD.encode("s3cret-value"), "s3cret-value".into()]);
+        let text = format!("a s3cret-value b {}", STANDARD.encode("s3cret-value"));
+        assert!(m.is_match(&text));
+        assert_eq!(m.replace_all(&text), "a *** b ***");
     }
 }
