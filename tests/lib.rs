@@ -5,6 +5,7 @@ mod http;
 mod k8s;
 mod readme;
 mod repl;
+mod report_html;
 mod runbooks;
 mod sim;
 mod support;

@@ -8,6 +8,7 @@ use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
 
 use super::convert::{fail, from_json, Opts, RhaiResult};
 use super::define;
+use super::traffic::Seen;
 use crate::fleet::Member;
 use crate::http::{
     self, CheckOutcome, Expectations, KeyFn, Matcher, RequestOptions, Resolve, Response,
@@ -165,8 +166,9 @@ pub fn response_map(r: &Response) -> Map {
     m
 }
 
-/// Records a check outcome; a failure becomes the step's error with the evidence.
-fn record(s: &Session, name: String, outcome: &CheckOutcome) -> RhaiResult<Map> {
+/// Records a check outcome (and what answered it, for the traffic charts); a failure becomes
+/// the step's error with the evidence.
+fn record(s: &Session, name: String, outcome: &CheckOutcome, mut seen: Seen) -> RhaiResult<Map> {
     let (status, evidence) = match outcome {
         CheckOutcome::Passed { .. } => (CheckStatus::Passed, http::summary(outcome)),
         CheckOutcome::Failed { .. } => (CheckStatus::Failed, http::summary(outcome)),
@@ -178,6 +180,7 @@ fn record(s: &Session, name: String, outcome: &CheckOutcome) -> RhaiResult<Map> 
         evidence,
         trace: Vec::new(),
     });
+    s.emit(seen.event(name.clone(), status, None));
     let mut m = Map::new();
     match outcome {
         CheckOutcome::Failed { .. } => Err(fail(format!(
@@ -220,11 +223,12 @@ fn expect_http(s: &Session, url: &str, map: &Map) -> RhaiResult<Map> {
     let req = request_options(Some(map), "expect_http")?;
     let e = expectations(map, "expect_http")?;
     http::host_and_port(url).map_err(|err| fail(format!("expect_http: {err}")))?;
+    let mut seen = Seen::new(s, url, None);
     let outcome = super::convert::interruptible(
         s,
-        http::expect_http(url, &req, &e, s.fleet.as_ref(), |_| {}),
+        http::expect_http(url, &req, &e, s.fleet.as_ref(), |a| seen.attempt(a)),
     )?;
-    record(s, check_name(&req, url, &e, None), &outcome)
+    record(s, check_name(&req, url, &e, None), &outcome, seen)
 }
 
 fn curl_in_pod(
@@ -288,10 +292,27 @@ fn sample(
         }
         (None, None) => KeyFn::Status,
     };
+    // Each answer's key and serving cluster, for the traffic charts.
+    let seen = Arc::new(Mutex::new(Seen::new(s, url, None)));
+    let key = match (key, &closure) {
+        (key, None) => {
+            let seen = seen.clone();
+            KeyFn::Closure(Box::new(move |r: &Response| {
+                let k = key.key(r);
+                let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                let by = seen.names().served_by(r);
+                seen.answer(k.clone(), by);
+                k
+            }))
+        }
+        (key, Some(_)) => key,
+    };
     let result = super::convert::interruptible(
         s,
         http::sample(url, n, concurrency, &req, &key, s.fleet.as_ref()),
     )?;
+    drop(key);
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(reason) = result.skipped {
         s.emit(Event::Check {
             name: format!("sample {n} × {url}"),
@@ -299,6 +320,7 @@ fn sample(
             evidence: reason,
             trace: Vec::new(),
         });
+        s.emit(seen.event(format!("sample {n} × {url}"), CheckStatus::Skipped, None));
         return Ok(Map::new());
     }
     let mut counts: std::collections::BTreeMap<String, u64> = result.counts.clone();
@@ -308,6 +330,8 @@ fn sample(
             let key =
                 f.call_within_context::<Dynamic>(ctx, (Dynamic::from_map(response_map(r)),))?;
             *counts.entry(key.to_string()).or_default() += 1;
+            let by = seen.names().served_by(r);
+            seen.answer(key.to_string(), by);
         }
     }
     let spread = crate::http::SampleResult {
@@ -318,6 +342,11 @@ fn sample(
     s.emit(Event::Say {
         text: format!("sample {n} × {url}: {spread}"),
     });
+    s.emit(seen.event(
+        format!("sample {n} × {url}"),
+        CheckStatus::Passed,
+        Some(&counts),
+    ));
     Ok(counts
         .into_iter()
         .map(|(k, v)| (k.into(), Dynamic::from(v as i64)))
@@ -399,11 +428,12 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             let req = request_options(Some(&map), "expect_http_from")?;
             let e = expectations(&map, "expect_http_from")?;
             let name = check_name(&req, url, &e, Some((m, target)));
+            let mut seen = Seen::new(&s, url, Some(m.name().to_string()));
             if m.simulated {
                 let outcome = CheckOutcome::Skipped {
                     reason: format!("`{}` is a simulated cluster, which has no data plane: nothing was run in {target}", m.name()),
                 };
-                return record(&s, name, &outcome);
+                return record(&s, name, &outcome, seen);
             }
             let req = http::attempt_options(&req, &e);
             let argv = http::curl_argv(url, &req);
@@ -427,10 +457,10 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                         }
                     },
                     &e,
-                    |_| {},
+                    |a| seen.attempt(a),
                 ),
             )?;
-            record(&s, name, &outcome)
+            record(&s, name, &outcome, seen)
         },
     );
     define(engine, "data", "jsonpath", &["value: ?", "expr: string", "?"],

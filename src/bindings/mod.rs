@@ -10,6 +10,7 @@ pub mod pods;
 pub mod resources;
 pub mod structure;
 pub mod tools;
+pub mod traffic;
 pub mod waits;
 
 use std::sync::Arc;

@@ -24,7 +24,7 @@ Examples:
   meshbook run ./scenario.rhai --from 'Link Clusters' --report run.json --report run.xml
 
 A runbook's clusters are all mapped to contexts, or none (then it runs on simulated clusters and
-says so on the first line). Reports: .json, .xml (JUnit) or .md (Markdown transcript).
+says so on the first line). Reports: .json, .xml (JUnit), .md (Markdown transcript) or .html (a page with the timeline and traffic).
 Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start, 130 interrupted.";
 
 /// Run a runbook, section by section.
@@ -51,7 +51,8 @@ pub struct RunArgs {
     /// Start at this section, skipping the ones before it.
     #[arg(long, value_name = "SECTION")]
     pub from: Option<String>,
-    /// Write a report: .json, .xml (JUnit) or .md (Markdown transcript); repeatable.
+    /// Write a report: .json, .xml (JUnit), .md (Markdown transcript) or .html (timeline and
+    /// traffic charts, one self-contained page); repeatable.
     #[arg(long, value_name = "FILE")]
     pub report: Vec<PathBuf>,
     /// When a section fails, also write the diagnostics gathered from the clusters (events,
@@ -104,7 +105,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
             return cannot_start(
                 &redactor,
                 format!(
-                    "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit) or .md (Markdown) file name",
+                    "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
                     path.display()
                 ),
             );

@@ -15,6 +15,7 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -23,6 +24,7 @@ impl Format {
             "json" => Some(Format::Json),
             "xml" => Some(Format::Junit),
             "md" | "markdown" => Some(Format::Markdown),
+            "html" | "htm" => Some(Format::Html),
             _ => None,
         }
     }
@@ -40,6 +42,7 @@ pub fn render(report: &RunReport, format: Format, redactor: &Redactor) -> String
         }
         Format::Junit => redactor.redact(&junit(report)),
         Format::Markdown => redactor.redact(&markdown(report)),
+        Format::Html => super::html::render(report, redactor),
     }
 }
 
@@ -262,7 +265,7 @@ fn markdown(report: &RunReport) -> String {
 pub fn write(path: &Path, report: &RunReport, redactor: &Redactor) -> Result<(), String> {
     let format = Format::from_path(path).ok_or_else(|| {
         format!(
-            "cannot tell the report format of `{}`: use a .json, .xml (JUnit) or .md (Markdown) file name",
+            "cannot tell the report format of `{}`: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
             path.display()
         )
     })?;

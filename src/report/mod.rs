@@ -2,13 +2,14 @@
 
 pub mod events;
 pub mod files;
+pub mod html;
 pub mod record;
 pub mod redact;
 pub mod terminal;
 
 use std::sync::Mutex;
 
-pub use events::{ApplyOutcome, CheckStatus, Event, Status};
+pub use events::{ApplyOutcome, CheckStatus, Event, Status, TrafficAttempt, TrafficCount};
 pub use record::{Recorder, RunReport};
 pub use redact::Redactor;
 pub use terminal::{Terminal, TerminalOptions};

@@ -19,14 +19,22 @@ pub struct TimedEvent {
 pub struct StepReport {
     pub title: String,
     pub status: Status,
+    /// When it started, from the start of the run.
+    pub started_ms: u64,
     pub duration_ms: u64,
     pub error: Option<String>,
+    /// The section's events recorded while it ran (its `step_started` event first; nested
+    /// steps' events included), as indexes into the section's `events`.
+    #[serde(skip)]
+    pub events: std::ops::Range<usize>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SectionReport {
     pub title: String,
     pub status: Status,
+    /// When it started (or was skipped), from the start of the run; not run: the run's end.
+    pub started_ms: u64,
     pub duration_ms: u64,
     /// The same, in seconds.
     pub duration: f64,
@@ -92,7 +100,14 @@ pub struct Recorder {
     open_section: Option<usize>,
     /// Titles known statically, in order; those never reached are reported at the end.
     planned: Vec<String>,
+    /// Steps of the open section still running: title, start, index of its first event.
+    open_steps: Vec<(String, u64, usize)>,
+    /// The last lines of tool output not yet recorded; kept when the tool's run is recorded.
+    tool_tail: Vec<TimedEvent>,
 }
+
+/// Lines of a tool's output kept in the record (the tail; the terminal shows them all).
+pub const TOOL_TAIL_LINES: usize = 12;
 
 impl Recorder {
     pub fn new(planned: Vec<String>) -> Self {
@@ -114,6 +129,8 @@ impl Recorder {
             },
             open_section: None,
             planned,
+            open_steps: Vec::new(),
+            tool_tail: Vec::new(),
         }
     }
 
@@ -130,6 +147,9 @@ impl Recorder {
     }
 
     pub fn record(&mut self, event: &Event) {
+        if matches!(event, Event::ToolRun { .. } | Event::SectionFinished { .. }) {
+            self.keep_tool_tail();
+        }
         let s = &mut self.report.summary;
         match event {
             Event::RunStarted {
@@ -153,9 +173,11 @@ impl Recorder {
                 version: version.clone(),
             }),
             Event::SectionStarted { title } => {
+                self.open_steps.clear();
                 self.report.sections.push(SectionReport {
                     title: title.clone(),
                     status: Status::Passed,
+                    started_ms: self.elapsed_ms(),
                     duration_ms: 0,
                     duration: 0.0,
                     error: None,
@@ -177,6 +199,7 @@ impl Recorder {
                         self.report.sections.push(SectionReport {
                             title: title.clone(),
                             status: *status,
+                            started_ms: self.start.elapsed().as_millis() as u64,
                             duration_ms: 0,
                             duration: 0.0,
                             error: None,
@@ -200,6 +223,13 @@ impl Recorder {
                     self.report.status = Status::Failed;
                 }
             }
+            Event::StepStarted { title } => {
+                if let Some(i) = self.open_section {
+                    let first = self.report.sections[i].events.len();
+                    self.open_steps
+                        .push((title.clone(), self.elapsed_ms(), first));
+                }
+            }
             Event::StepFinished {
                 title,
                 status,
@@ -207,11 +237,23 @@ impl Recorder {
                 error,
             } => {
                 if let Some(i) = self.open_section {
+                    // Steps of parallel tasks may finish out of order: the latest of that title.
+                    let open = self.open_steps.iter().rposition(|(t, ..)| t == title);
+                    let end = self.report.sections[i].events.len();
+                    let (started_ms, first) = match open {
+                        Some(k) => {
+                            let (_, at, first) = self.open_steps.remove(k);
+                            (at, first)
+                        }
+                        None => (self.elapsed_ms().saturating_sub(*duration_ms), end),
+                    };
                     self.report.sections[i].steps.push(StepReport {
                         title: title.clone(),
                         status: *status,
+                        started_ms,
                         duration_ms: *duration_ms,
                         error: error.clone(),
+                        events: first..end,
                     });
                 }
             }
@@ -240,13 +282,16 @@ impl Recorder {
             }
             _ => {}
         }
+        if let Event::ToolLine { label, .. } = event {
+            self.hold_tool_line(label, event);
+            return;
+        }
         if matches!(
             event,
             Event::SectionStarted { .. }
                 | Event::SectionFinished { .. }
                 | Event::StepFinished { .. }
                 | Event::RunFinished { .. }
-                | Event::ToolLine { .. }
         ) {
             return;
         }
@@ -254,20 +299,50 @@ impl Recorder {
             at_ms: self.elapsed_ms(),
             event: event.clone(),
         };
+        self.push(timed);
+    }
+
+    fn push(&mut self, timed: TimedEvent) {
         match self.open_section {
             Some(i) => self.report.sections[i].events.push(timed),
             None => self.report.events.push(timed),
         }
     }
 
+    /// Holds a line of tool output, keeping only the last [`TOOL_TAIL_LINES`] of each tool.
+    fn hold_tool_line(&mut self, label: &str, event: &Event) {
+        let same =
+            |e: &TimedEvent| matches!(&e.event, Event::ToolLine { label: l, .. } if l == label);
+        if self.tool_tail.iter().filter(|e| same(e)).count() >= TOOL_TAIL_LINES {
+            if let Some(oldest) = self.tool_tail.iter().position(same) {
+                self.tool_tail.remove(oldest);
+            }
+        }
+        self.tool_tail.push(TimedEvent {
+            at_ms: self.elapsed_ms(),
+            event: event.clone(),
+        });
+    }
+
+    /// Records the held tool output (before the tool's run, or at the end of its section).
+    fn keep_tool_tail(&mut self) {
+        for timed in std::mem::take(&mut self.tool_tail) {
+            self.push(timed);
+        }
+    }
+
     /// The finished report: planned sections that never ran are listed as not run.
     pub fn finish(&self) -> RunReport {
         let mut report = self.report.clone();
+        if report.duration_ms == 0 {
+            report.duration_ms = self.elapsed_ms();
+        }
         for title in &self.planned {
             if !report.sections.iter().any(|s| &s.title == title) {
                 report.sections.push(SectionReport {
                     title: title.clone(),
                     status: Status::NotRun,
+                    started_ms: report.duration_ms,
                     duration_ms: 0,
                     duration: 0.0,
                     error: None,
@@ -285,9 +360,6 @@ impl Recorder {
                 .unwrap_or(usize::MAX)
         };
         report.sections.sort_by_key(|s| order(&s.title));
-        if report.duration_ms == 0 {
-            report.duration_ms = self.elapsed_ms();
-        }
         report.duration = report.duration_ms as f64 / 1000.0;
         for s in &mut report.sections {
             s.duration = s.duration_ms as f64 / 1000.0;
@@ -346,5 +418,62 @@ mod tests {
         assert_eq!(rep.summary.created, 1);
         assert_eq!(rep.summary.checks_failed, 1);
         assert_eq!(rep.summary.sections_not_run, 1);
+    }
+
+    #[test]
+    fn steps_know_their_start_and_events_and_tools_keep_their_tail() {
+        let mut r = Recorder::new(vec!["a".into()]);
+        r.record(&Event::SectionStarted { title: "a".into() });
+        r.record(&Event::Say {
+            text: "before".into(),
+        });
+        r.record(&Event::StepStarted { title: "s".into() });
+        for n in 0..20 {
+            r.record(&Event::ToolLine {
+                label: "c1 helm".into(),
+                line: format!("line {n}"),
+            });
+        }
+        r.record(&Event::ToolRun {
+            cluster: Some("c1".into()),
+            program: "helm".into(),
+            argv: vec![],
+            code: 0,
+            duration_ms: 1,
+            simulated: true,
+        });
+        r.record(&Event::StepFinished {
+            title: "s".into(),
+            status: Status::Passed,
+            duration_ms: 1,
+            error: None,
+        });
+        r.record(&Event::SectionFinished {
+            title: "a".into(),
+            status: Status::Passed,
+            duration_ms: 2,
+            error: None,
+        });
+        let rep = r.finish();
+        let sec = &rep.sections[0];
+        let step = &sec.steps[0];
+        assert!(sec.started_ms <= step.started_ms);
+        // say, step_started, 12 lines of tail, tool_run: the step holds all but the say.
+        assert_eq!(sec.events.len(), 3 + TOOL_TAIL_LINES);
+        assert_eq!(step.events, 1..sec.events.len());
+        let lines: Vec<&str> = sec
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::ToolLine { line, .. } => Some(line.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lines.first(), Some(&"line 8"));
+        assert_eq!(lines.last(), Some(&"line 19"));
+        assert!(matches!(
+            sec.events.last().unwrap().event,
+            Event::ToolRun { .. }
+        ));
     }
 }

@@ -273,6 +273,8 @@ impl Terminal {
                 }
             }
             Event::RunFinished { .. } => self.stop_spinner(),
+            // For the report files only: the check itself is shown by its `Check` or `Say`.
+            Event::Parameters { .. } | Event::Traffic { .. } => {}
         }
     }
 
