@@ -269,6 +269,25 @@ fn global_mesh_report_has_two_lanes_and_its_failover_chart() {
     }
     if rendered.is_some() {
         if let Some(b) = Browser::find() {
+            // Clicking a step's bar in cluster2's lane shows that step's events on cluster2.
+            let page = out.dir.path().join("r.html");
+            let clicked = out.dir.path().join("clicked.html");
+            let click = "<script>document.querySelector('.bar.step[data-cluster=\"cluster2\"]')\
+                .dispatchEvent(new MouseEvent('click', {bubbles: true}));</script></body>";
+            std::fs::write(&clicked, html.replace("</body>", click)).unwrap();
+            let r = b.open(&clicked, "").clean("a click on the timeline");
+            let inspector = &r.dom[r.dom.find("id=\"inspector\"").unwrap()..];
+            let inspector = &inspector[..inspector.find("</aside>").unwrap()];
+            assert!(inspector.contains("Set cluster contexts › "), "{inspector}");
+            assert!(inspector.contains("· on cluster2"), "{inspector}");
+            assert!(
+                inspector.contains("data-cluster=\"cluster2\""),
+                "{inspector}"
+            );
+            assert!(
+                !inspector.contains("data-cluster=\"cluster1\""),
+                "{inspector}"
+            );
             b.screenshot(
                 &out.dir.path().join("r.html"),
                 &screenshot_path("global-mesh"),
@@ -463,6 +482,15 @@ fn a_failed_run_shows_its_failure_first() {
         let inspector = &inspector[..inspector.find("</aside>").unwrap()];
         assert!(inspector.contains("two › check"), "{inspector}");
         assert!(inspector.contains("numbers agree"), "{inspector}");
+        // The filter keeps the failed section only.
+        let filtered = out.dir.path().join("filtered.html");
+        let pick = "<script>document.getElementById('f-failed').click();\
+            document.body.setAttribute('data-shown', Array.from(document.querySelectorAll('details.section'))\
+            .filter(function (d) { return getComputedStyle(d).display !== 'none'; })\
+            .map(function (d) { return d.getAttribute('data-title'); }).join('|'));</script></body>";
+        std::fs::write(&filtered, html.replace("</body>", pick)).unwrap();
+        let r = b.open(&filtered, "").clean("the filter");
+        assert!(r.dom.contains("data-shown=\"two\""), "{}", &r.dom[..400]);
         // A link to a section shows its events too.
         let r = b
             .open(&out.dir.path().join("r.html"), "#sec-0")

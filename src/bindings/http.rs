@@ -342,6 +342,8 @@ fn sample(
     s.emit(Event::Say {
         text: format!("sample {n} × {url}: {spread}"),
     });
+    // Answered, so sent to a real target (a sample answered by a simulated data plane would be
+    // `CheckStatus::Simulated`, drawn hatched).
     s.emit(seen.event(
         format!("sample {n} × {url}"),
         CheckStatus::Passed,

@@ -240,6 +240,9 @@ mod tests {
         assert_eq!(html.matches("class=\"shape bar section ").count(), 3);
         assert!(html.contains("exit 1"));
         assert!(html.contains("ISTIO_VERSION"));
+        // The simulated answers are hatched with the chart's own pattern.
+        assert!(html.contains("<pattern id=\"sim-0\""));
+        assert!(html.contains("class=\"simhatch\"") && html.contains("fill=\"url(#sim-0)\""));
     }
 
     #[test]

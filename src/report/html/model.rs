@@ -73,6 +73,18 @@ impl<'a> Model<'a> {
     }
 }
 
+/// The one cluster an error names in backticks (`` `c2` ``), if exactly one.
+fn named_cluster(lanes: &[String], error: &str) -> Option<String> {
+    let named: Vec<&String> = lanes
+        .iter()
+        .filter(|l| error.contains(&format!("`{l}`")))
+        .collect();
+    match named[..] {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
 fn in_lane_order(lanes: &[String], touched: impl Iterator<Item = String>) -> Vec<String> {
     let touched: Vec<String> = touched.collect();
     lanes
@@ -129,7 +141,12 @@ impl<'a> SectionModel<'a> {
             .map(|st| {
                 let end = st.events.end.min(report.events.len());
                 let start = st.events.start.min(end);
-                clusters_of(&report.events[start..end])
+                let touched = clusters_of(&report.events[start..end]);
+                // A wait that timed out leaves no event, only its error: "... on `c2`".
+                match (touched.is_empty(), &st.error) {
+                    (true, Some(e)) => named_cluster(lanes, e).into_iter().collect(),
+                    _ => touched,
+                }
             })
             .collect();
         SectionModel {
@@ -212,5 +229,14 @@ mod tests {
         assert_eq!(s.depth, [1, 0]);
         assert_eq!(s.step_clusters, [vec!["c2"], vec!["c1", "c2"]]);
         assert_eq!(s.clusters, ["c0", "c1", "c2"]);
+    }
+
+    #[test]
+    fn a_failed_step_without_events_is_on_the_cluster_its_error_names() {
+        let lanes = vec!["c1".to_string(), "c2".to_string()];
+        let e = "timed out after 1s waiting for rollout of Deployment demo/nope on `c2`";
+        assert_eq!(named_cluster(&lanes, e).as_deref(), Some("c2"));
+        assert_eq!(named_cluster(&lanes, "`c1` and `c2`"), None);
+        assert_eq!(named_cluster(&lanes, "on c2"), None);
     }
 }

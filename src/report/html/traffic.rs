@@ -234,11 +234,12 @@ fn card(model: &Model, url: &str, group: &[&Seen]) -> Card {
         keys,
     };
     let mut served: Vec<&str> = Vec::new();
-    for (c, _) in answers() {
-        if let Some(c) = c {
-            if !served.contains(&c) {
-                served.push(c);
-            }
+    let attempts = group
+        .iter()
+        .flat_map(|s| s.attempts.iter().map(|a| a.served_by.as_deref()));
+    for c in answers().map(|(c, _)| c).chain(attempts).flatten() {
+        if !served.contains(&c) {
+            served.push(c);
         }
     }
     let n = group.len().max(1) as f64;
