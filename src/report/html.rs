@@ -6,8 +6,8 @@
 //! | --- | --- |
 //! | `html/model.rs` | [`model::Model`]: events placed in steps, clusters touched, lanes |
 //! | `html/scale.rs` | [`scale::Scale`]: run time to x, every section at least a few pixels wide |
-//! | `html/timeline.rs` | the timeline's SVG shapes |
-//! | `html/traffic.rs` | the traffic charts' SVG columns and tables |
+//! | `html/timeline.rs`, `html/marks.rs` | the timeline's rows and its SVG shapes |
+//! | `html/traffic.rs`, `html/chart.rs` | the traffic charts, their columns and tables |
 //! | `html/rows.rs` | events as rows |
 //! | `html/page.rs` | [`page::Page`]: everything the template shows |
 //! | `html/page.hbs`, `page.css`, `page.js` | the template, its styles and its script |
@@ -15,6 +15,8 @@
 //! Secrets are masked like in every other report: the page's data is redacted value by value
 //! before it is escaped into HTML (so an escaped form cannot slip through), then the whole page.
 
+mod chart;
+mod marks;
 mod model;
 mod page;
 mod palette;

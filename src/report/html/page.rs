@@ -246,12 +246,12 @@ fn failure(model: &Model) -> Option<Failure> {
 }
 
 fn interventions(model: &Model) -> Vec<Intervention> {
-    let lists = std::iter::once(("set-up", &model.report.events)).chain(
+    let lists = std::iter::once(("between sections".to_string(), &model.report.events)).chain(
         model
             .report
             .sections
             .iter()
-            .map(|s| (s.title.as_str(), &s.events)),
+            .map(|s| (format!("in {}", s.title), &s.events)),
     );
     let mut out = Vec::new();
     for (section, events) in lists {
@@ -259,7 +259,7 @@ fn interventions(model: &Model) -> Vec<Intervention> {
             if let Event::Intervention { kind, detail } = event {
                 out.push(Intervention {
                     at: format!("+{}", human_ms(*at_ms)),
-                    section: section.to_string(),
+                    section: section.clone(),
                     kind: kind.clone(),
                     detail: detail.clone(),
                 });

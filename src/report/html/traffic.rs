@@ -6,28 +6,16 @@
 
 use serde::Serialize;
 
+use super::chart::{cells, line, spans, Cell, Line, Span};
 use super::model::Model;
-use super::palette::{self, fit, r1};
-use super::rows::{check_badge, Badge};
-use super::timeline::check_class;
+use super::palette::{self, r1};
 use crate::report::events::{CheckStatus, Event, TrafficAttempt, TrafficCount};
-use crate::report::terminal::human_ms;
 
 const WIDTH: f64 = 1200.0;
-const LEFT: f64 = 16.0;
+pub(super) const LEFT: f64 = 16.0;
 const TOP: f64 = 40.0;
-const BAR_H: f64 = 110.0;
+pub(super) const BAR_H: f64 = 110.0;
 const HEIGHT: f64 = TOP + BAR_H + 24.0;
-
-/// One answer (or a share of a sample's answers) in a column.
-#[derive(Clone, Debug, Serialize)]
-pub struct Cell {
-    pub y: f64,
-    pub h: f64,
-    pub fill: &'static str,
-    pub unmet: bool,
-    pub tip: String,
-}
 
 /// One check or sample.
 #[derive(Clone, Debug, Serialize)]
@@ -46,43 +34,10 @@ pub struct Column {
     pub tip: String,
 }
 
-/// A section's stretch of columns, labelled above them.
-#[derive(Clone, Debug, Serialize)]
-pub struct Span {
-    pub x: f64,
-    pub x1: f64,
-    pub label: Option<String>,
-    pub first: bool,
-}
-
 #[derive(Clone, Debug, Serialize)]
 pub struct LegendItem {
     pub label: String,
     pub fill: &'static str,
-}
-
-/// A coloured share of a table row's answers.
-#[derive(Clone, Debug, Serialize)]
-pub struct Share {
-    pub pct: f64,
-    pub fill: &'static str,
-    pub label: String,
-}
-
-/// One check or sample in the table under the chart.
-#[derive(Clone, Debug, Serialize)]
-pub struct Line {
-    pub id: String,
-    pub number: usize,
-    pub at: String,
-    pub place: String,
-    pub name: String,
-    pub badge: Badge,
-    pub simulated: bool,
-    pub shares: Vec<Share>,
-    pub counts: String,
-    pub attempts: String,
-    pub class: &'static str,
 }
 
 /// The traffic to one URL.
@@ -108,19 +63,19 @@ pub struct Card {
 }
 
 /// A traffic event and where it happened.
-struct Seen<'a> {
-    id: String,
-    section: Option<usize>,
-    step: Option<usize>,
-    at_ms: u64,
-    name: &'a str,
-    url: &'a str,
-    entry: Option<&'a str>,
-    status: CheckStatus,
-    simulated: bool,
-    counts: &'a [TrafficCount],
-    attempts: &'a [TrafficAttempt],
-    elapsed_ms: u64,
+pub(super) struct Seen<'a> {
+    pub id: String,
+    pub section: Option<usize>,
+    pub step: Option<usize>,
+    pub at_ms: u64,
+    pub name: &'a str,
+    pub url: &'a str,
+    pub entry: Option<&'a str>,
+    pub status: CheckStatus,
+    pub simulated: bool,
+    pub counts: &'a [TrafficCount],
+    pub attempts: &'a [TrafficAttempt],
+    pub elapsed_ms: u64,
 }
 
 /// The id of the traffic chart column of event `event` of section `section` (`None`: set-up).
@@ -169,14 +124,14 @@ fn collect<'a>(model: &'a Model) -> Vec<Seen<'a>> {
 }
 
 /// How answers are coloured in one chart.
-struct Colours<'a> {
+pub(super) struct Colours<'a> {
     model: &'a Model<'a>,
     by_cluster: bool,
     keys: Vec<String>,
 }
 
 impl Colours<'_> {
-    fn of(&self, served_by: Option<&str>, key: &str) -> &'static str {
+    pub fn of(&self, served_by: Option<&str>, key: &str) -> &'static str {
         if self.by_cluster {
             served_by
                 .and_then(|c| self.model.lanes.iter().position(|l| l == c))
@@ -187,7 +142,7 @@ impl Colours<'_> {
         }
     }
 
-    fn name(&self, served_by: Option<&str>, key: &str) -> String {
+    pub fn name(&self, served_by: Option<&str>, key: &str) -> String {
         match (self.by_cluster, served_by) {
             (true, Some(c)) => format!("{c} · {key}"),
             (true, None) => format!("no cluster named · {key}"),
@@ -363,156 +318,6 @@ fn place(model: &Model, s: &Seen) -> String {
             None => sec.report.title.clone(),
         },
     }
-}
-
-/// A column's cells, bottom to top: each attempt in order, or a sample's shares.
-fn cells(s: &Seen, colours: &Colours, base: f64) -> Vec<Cell> {
-    if !s.attempts.is_empty() {
-        let h = BAR_H / s.attempts.len() as f64;
-        return s
-            .attempts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Cell {
-                y: r1(base - h * (i + 1) as f64),
-                h: r1(h),
-                fill: colours.of(a.served_by.as_deref(), &a.key),
-                unmet: !a.held,
-                tip: format!(
-                    "attempt {} at +{}: {}{}",
-                    i + 1,
-                    human_ms(a.after_ms),
-                    colours.name(a.served_by.as_deref(), &a.key),
-                    if a.held {
-                        ""
-                    } else {
-                        " (expectations not met)"
-                    }
-                ),
-            })
-            .collect();
-    }
-    let total: u64 = s.counts.iter().map(|c| c.count).sum();
-    if total == 0 {
-        return Vec::new();
-    }
-    let mut y = base;
-    ordered(s.counts)
-        .into_iter()
-        .map(|c| {
-            let h = BAR_H * c.count as f64 / total as f64;
-            y -= h;
-            Cell {
-                y: r1(y),
-                h: r1(h),
-                fill: colours.of(c.served_by.as_deref(), &c.key),
-                unmet: false,
-                tip: format!(
-                    "{}: {} of {total}",
-                    colours.name(c.served_by.as_deref(), &c.key),
-                    c.count
-                ),
-            }
-        })
-        .collect()
-}
-
-/// Counts by serving cluster (named ones first), then key.
-fn ordered(counts: &[TrafficCount]) -> Vec<&TrafficCount> {
-    let mut v: Vec<&TrafficCount> = counts.iter().collect();
-    v.sort_by(|a, b| {
-        (a.served_by.is_none(), &a.served_by, &a.key).cmp(&(
-            b.served_by.is_none(),
-            &b.served_by,
-            &b.key,
-        ))
-    });
-    v
-}
-
-fn line(s: &Seen, number: usize, place: String, colours: &Colours) -> Line {
-    let total: u64 = s.counts.iter().map(|c| c.count).sum();
-    let counted = ordered(s.counts);
-    let shares = counted
-        .iter()
-        .map(|c| Share {
-            pct: r1(100.0 * c.count as f64 / total.max(1) as f64),
-            fill: colours.of(c.served_by.as_deref(), &c.key),
-            label: colours.name(c.served_by.as_deref(), &c.key),
-        })
-        .collect();
-    let counts = if counted.is_empty() {
-        "no answers".to_string()
-    } else {
-        counted
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}: {}",
-                    colours.name(c.served_by.as_deref(), &c.key),
-                    c.count
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let attempts = if s.attempts.is_empty() {
-        String::new()
-    } else {
-        let unmet = s.attempts.iter().filter(|a| !a.held).count();
-        format!(
-            "{} attempt{}{} in {}",
-            s.attempts.len(),
-            if s.attempts.len() == 1 { "" } else { "s" },
-            if unmet > 0 {
-                format!(", {unmet} not met")
-            } else {
-                String::new()
-            },
-            human_ms(s.elapsed_ms)
-        )
-    };
-    Line {
-        id: s.id.clone(),
-        number,
-        at: format!("+{}", human_ms(s.at_ms.saturating_sub(s.elapsed_ms))),
-        place,
-        name: s.name.to_string(),
-        badge: check_badge(s.status),
-        simulated: s.simulated,
-        shares,
-        counts,
-        attempts,
-        class: check_class(s.status),
-    }
-}
-
-/// Runs of columns in the same section, labelled with its title.
-fn spans(model: &Model, group: &[&Seen], slot: f64) -> Vec<Span> {
-    let mut spans: Vec<(Option<usize>, usize, usize)> = Vec::new();
-    for (k, s) in group.iter().enumerate() {
-        match spans.last_mut() {
-            Some((sec, _, end)) if *sec == s.section => *end = k + 1,
-            _ => spans.push((s.section, k, k + 1)),
-        }
-    }
-    spans
-        .into_iter()
-        .enumerate()
-        .map(|(n, (sec, a, b))| {
-            let x = LEFT + slot * a as f64;
-            let x1 = LEFT + slot * b as f64;
-            let title = sec
-                .and_then(|i| model.sections.get(i))
-                .map_or("set-up", |s| s.report.title.as_str());
-            Span {
-                x: r1(x),
-                x1: r1(x1),
-                label: fit(title, x1 - x - 6.0),
-                first: n == 0,
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
