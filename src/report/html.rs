@@ -4,12 +4,12 @@
 //!
 //! | file | holds |
 //! | --- | --- |
-//! | `html/model.rs` | [`model::Model`]: events placed in steps, clusters touched, lanes |
-//! | `html/scale.rs` | [`scale::Scale`]: run time to x, every section at least a few pixels wide |
+//! | `html/model.rs` | `Model`: events placed in steps, clusters touched, lanes |
+//! | `html/scale.rs` | `Scale`: run time to x, every section at least a few pixels wide |
 //! | `html/timeline.rs`, `html/marks.rs` | the timeline's rows and its SVG shapes |
 //! | `html/traffic.rs`, `html/chart.rs` | the traffic charts, their columns and tables |
 //! | `html/rows.rs` | events as rows |
-//! | `html/page.rs` | [`page::Page`]: everything the template shows |
+//! | `html/page.rs` | `Page`: everything the template shows |
 //! | `html/page.hbs`, `page.css`, `page.js` | the template, its styles and its script |
 //!
 //! Secrets are masked like in every other report: the page's data is redacted value by value
