@@ -8,6 +8,7 @@ mod k8s;
 mod readme;
 mod redaction;
 mod repl;
+mod report_html;
 mod reports;
 mod runbooks;
 mod sim;

@@ -11,6 +11,7 @@ pub mod resources;
 mod secret_output;
 pub mod structure;
 pub mod tools;
+pub mod traffic;
 pub mod waits;
 
 use std::sync::Arc;

@@ -250,6 +250,11 @@ pub fn announce(reporter: &Reporter, runbook: &Runbook, plan: &Plan, fleet: &Fle
     for n in &plan.notices {
         reporter.emit(Event::Notice { text: n.clone() });
     }
+    if !plan.params.is_empty() {
+        reporter.emit(Event::Parameters {
+            values: plan.params.clone(),
+        });
+    }
 }
 
 /// The session a plan runs in: no section filter, not interactive, no hooks. Callers that

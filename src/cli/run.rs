@@ -24,8 +24,9 @@ Examples:
   meshbook run ./scenario.rhai --from 'Link Clusters' --report run.json --report run.xml
 
 A runbook's clusters are all mapped to contexts, or none (then it runs on simulated clusters and
-says so on the first line). Reports: .json, .xml (JUnit) or .md (Markdown transcript); a report
-path that cannot be written is refused before anything runs.
+says so on the first line). Reports: .json, .xml (JUnit), .md (Markdown transcript) or .html (a
+page with the timeline and traffic); a report path that cannot be written is refused before
+anything runs.
 A section whose checks were all skipped is unverified, not passed; --fail-on-skip makes any
 skipped check fail the run.
 Exit codes: 0 all sections passed, 1 a section failed (or the run was stopped at a prompt, or a
@@ -55,7 +56,8 @@ pub struct RunArgs {
     /// Start at this section, skipping the ones before it.
     #[arg(long, value_name = "SECTION")]
     pub from: Option<String>,
-    /// Write a report: .json, .xml (JUnit) or .md (Markdown transcript); repeatable.
+    /// Write a report: .json, .xml (JUnit), .md (Markdown transcript) or .html (timeline and
+    /// traffic charts, one self-contained page); repeatable.
     #[arg(long, value_name = "FILE")]
     pub report: Vec<PathBuf>,
     /// When a section fails, also write the diagnostics gathered from the clusters (events,

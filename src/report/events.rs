@@ -1,6 +1,8 @@
 //! Structured events: everything observable in a run. Bindings emit them; the terminal view
 //! and the report files consume them.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// How a section, step or run ended.
@@ -196,6 +198,62 @@ pub enum Event {
         status: Status,
         duration_ms: u64,
     },
+    /// The runbook's parameters as the run uses them (header defaults and `--set`), for the
+    /// reports' headers. Masked like every other text when rendered.
+    Parameters {
+        values: BTreeMap<String, String>,
+    },
+    /// What a traffic check (`expect_http`, `expect_http_from`, `sample`) sent and what
+    /// answered, for the traffic charts. Emitted when the check ends, beside its `Check` or
+    /// `Say`; `at_ms - elapsed_ms` is when it started.
+    Traffic {
+        /// The check's name, as its `Check` event says it (or `sample N × URL`).
+        name: String,
+        url: String,
+        /// The cluster the requests entered by, when known (the pod's cluster for
+        /// `expect_http_from`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cluster: Option<String>,
+        /// How the check ended (`skipped` when nothing was sent).
+        status: CheckStatus,
+        /// The answers came from the simulated data plane, not a real one.
+        #[serde(default)]
+        simulated: bool,
+        /// Answers per key (the status code for `expect_http`, the sample's key) and per
+        /// serving cluster.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        counts: Vec<TrafficCount>,
+        /// Every attempt of an `expect_http`, in order (empty for `sample`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attempts: Vec<TrafficAttempt>,
+        elapsed_ms: u64,
+    },
+}
+
+/// How many answers of a traffic check had one key and one serving cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrafficCount {
+    pub key: String,
+    /// The cluster the answers named as theirs (a header or the page naming exactly one of the
+    /// run's clusters), when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
+    pub count: u64,
+}
+
+/// One attempt of an `expect_http` with retries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrafficAttempt {
+    /// Time since the check started.
+    pub after_ms: u64,
+    /// The HTTP status; 0 when nothing answered.
+    pub status: u16,
+    /// What the attempt is counted under: its status code, or `error` when nothing answered.
+    pub key: String,
+    /// Every expectation held on this attempt.
+    pub held: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
 }
 
 impl Event {
@@ -352,6 +410,42 @@ impl Event {
             } => Event::RunFinished {
                 status: *status,
                 duration_ms: *duration_ms,
+            },
+            Event::Parameters { values } => Event::Parameters {
+                values: values.iter().map(|(k, v)| (f(k), f(v))).collect(),
+            },
+            Event::Traffic {
+                name,
+                url,
+                cluster,
+                status,
+                simulated,
+                counts,
+                attempts,
+                elapsed_ms,
+            } => Event::Traffic {
+                name: f(name),
+                url: f(url),
+                cluster: o(cluster),
+                status: *status,
+                simulated: *simulated,
+                counts: counts
+                    .iter()
+                    .map(|c| TrafficCount {
+                        key: f(&c.key),
+                        served_by: o(&c.served_by),
+                        count: c.count,
+                    })
+                    .collect(),
+                attempts: attempts
+                    .iter()
+                    .map(|a| TrafficAttempt {
+                        key: f(&a.key),
+                        served_by: o(&a.served_by),
+                        ..a.clone()
+                    })
+                    .collect(),
+                elapsed_ms: *elapsed_ms,
             },
         }
     }

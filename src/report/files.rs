@@ -16,6 +16,7 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -24,6 +25,7 @@ impl Format {
             "json" => Some(Format::Json),
             "xml" => Some(Format::Junit),
             "md" | "markdown" => Some(Format::Markdown),
+            "html" | "htm" => Some(Format::Html),
             _ => None,
         }
     }
@@ -42,6 +44,7 @@ pub fn render(report: &RunReport, format: Format, redactor: &Redactor) -> String
         }
         Format::Junit => redactor.redact(&super::junit::render(&report)),
         Format::Markdown => redactor.redact(&super::markdown::render(&report)),
+        Format::Html => super::html::render(&report, redactor),
     }
 }
 
@@ -51,7 +54,7 @@ pub fn render(report: &RunReport, format: Format, redactor: &Redactor) -> String
 pub fn probe(path: &Path) -> Result<(), String> {
     if Format::from_path(path).is_none() {
         return Err(format!(
-            "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit) or .md (Markdown) file name",
+            "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
             path.display()
         ));
     }
@@ -86,7 +89,7 @@ pub fn probe(path: &Path) -> Result<(), String> {
 pub fn write(path: &Path, report: &RunReport, redactor: &Redactor) -> Result<(), String> {
     let format = Format::from_path(path).ok_or_else(|| {
         format!(
-            "cannot tell the report format of `{}`: use a .json, .xml (JUnit) or .md (Markdown) file name",
+            "cannot tell the report format of `{}`: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
             path.display()
         )
     })?;

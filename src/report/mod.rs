@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod files;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod record;
@@ -13,7 +14,7 @@ pub mod transcript;
 
 use std::sync::Mutex;
 
-pub use events::{ApplyOutcome, CheckStatus, Event, Status};
+pub use events::{ApplyOutcome, CheckStatus, Event, Status, TrafficAttempt, TrafficCount};
 pub use record::{Recorder, RunReport};
 pub use redact::Redactor;
 pub use terminal::{Terminal, TerminalOptions};

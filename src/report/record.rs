@@ -17,7 +17,14 @@ pub struct Recorder {
     open_section: Option<usize>,
     /// Titles known statically, in order; those never reached are reported at the end.
     planned: Vec<String>,
+    /// Steps of the open section still running: title, start, index of its first event.
+    open_steps: Vec<(String, u64, usize)>,
+    /// The last lines of tool output not yet recorded; kept when the tool's run is recorded.
+    tool_tail: Vec<TimedEvent>,
 }
+
+/// Lines of a tool's output kept in the record (the tail; the terminal shows them all).
+pub const TOOL_TAIL_LINES: usize = 12;
 
 impl Recorder {
     pub fn new(planned: Vec<String>) -> Self {
@@ -41,6 +48,8 @@ impl Recorder {
             },
             open_section: None,
             planned,
+            open_steps: Vec::new(),
+            tool_tail: Vec::new(),
         }
     }
 
@@ -57,6 +66,10 @@ impl Recorder {
     }
 
     pub fn record(&mut self, event: &Event) {
+        if matches!(event, Event::ToolRun { .. } | Event::SectionFinished { .. }) {
+            self.keep_tool_tail();
+        }
+        let now = self.elapsed_ms();
         let s = &mut self.report.summary;
         match event {
             Event::RunStarted {
@@ -80,9 +93,10 @@ impl Recorder {
                 version: version.clone(),
             }),
             Event::SectionStarted { title } => {
+                self.open_steps.clear();
                 self.report
                     .sections
-                    .push(SectionReport::new(title, Status::Passed));
+                    .push(SectionReport::started(title, Status::Passed, now));
                 self.open_section = Some(self.report.sections.len() - 1);
             }
             Event::AttemptFailed {
@@ -128,7 +142,7 @@ impl Recorder {
                         // A section that never started (skipped by a filter or at a prompt).
                         self.report
                             .sections
-                            .push(SectionReport::new(title, *status));
+                            .push(SectionReport::started(title, *status, now));
                         self.report.sections.len() - 1
                     }
                 };
@@ -164,13 +178,31 @@ impl Recorder {
                         Status::Unverified | Status::Skipped => (None, error.clone()),
                         _ => (error.clone(), None),
                     };
+                    // Steps of parallel tasks may finish out of order: the latest of that title.
+                    let open = self.open_steps.iter().rposition(|(t, ..)| t == title);
+                    let end = self.report.sections[i].events.len();
+                    let (started_ms, first) = match open {
+                        Some(k) => {
+                            let (_, at, first) = self.open_steps.remove(k);
+                            (at, first)
+                        }
+                        None => (now.saturating_sub(*duration_ms), end),
+                    };
                     self.report.sections[i].steps.push(StepReport {
                         title: title.clone(),
                         status: *status,
+                        started_ms,
                         duration_ms: *duration_ms,
                         error,
                         reason,
+                        events: first..end,
                     });
+                }
+            }
+            Event::StepStarted { title } => {
+                if let Some(i) = self.open_section {
+                    let first = self.report.sections[i].events.len();
+                    self.open_steps.push((title.clone(), now, first));
                 }
             }
             Event::Applied { outcome, .. } => match outcome {
@@ -205,13 +237,16 @@ impl Recorder {
             }
             _ => {}
         }
+        if let Event::ToolLine { label, .. } = event {
+            self.hold_tool_line(label, event);
+            return;
+        }
         if matches!(
             event,
             Event::SectionStarted { .. }
                 | Event::SectionFinished { .. }
                 | Event::StepFinished { .. }
                 | Event::RunFinished { .. }
-                | Event::ToolLine { .. }
         ) {
             return;
         }
@@ -219,9 +254,35 @@ impl Recorder {
             at_ms: self.elapsed_ms(),
             event: event.clone(),
         };
+        self.push(timed);
+    }
+
+    fn push(&mut self, timed: TimedEvent) {
         match self.open_section {
             Some(i) => self.report.sections[i].events.push(timed),
             None => self.report.events.push(timed),
+        }
+    }
+
+    /// Holds a line of tool output, keeping only the last [`TOOL_TAIL_LINES`] of each tool.
+    fn hold_tool_line(&mut self, label: &str, event: &Event) {
+        let same =
+            |e: &TimedEvent| matches!(&e.event, Event::ToolLine { label: l, .. } if l == label);
+        if self.tool_tail.iter().filter(|e| same(e)).count() >= TOOL_TAIL_LINES {
+            if let Some(oldest) = self.tool_tail.iter().position(same) {
+                self.tool_tail.remove(oldest);
+            }
+        }
+        self.tool_tail.push(TimedEvent {
+            at_ms: self.elapsed_ms(),
+            event: event.clone(),
+        });
+    }
+
+    /// Records the held tool output (before the tool's run, or at the end of its section).
+    fn keep_tool_tail(&mut self) {
+        for timed in std::mem::take(&mut self.tool_tail) {
+            self.push(timed);
         }
     }
 
@@ -229,11 +290,16 @@ impl Recorder {
     /// headline says what happened.
     pub fn finish(&self) -> RunReport {
         let mut report = self.report.clone();
+        let end = if report.duration_ms == 0 {
+            self.elapsed_ms()
+        } else {
+            report.duration_ms
+        };
         for title in &self.planned {
             if !report.sections.iter().any(|s| &s.title == title) {
                 report
                     .sections
-                    .push(SectionReport::new(title, Status::NotRun));
+                    .push(SectionReport::started(title, Status::NotRun, end));
                 report.summary.sections_not_run += 1;
             }
         }

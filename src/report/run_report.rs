@@ -21,11 +21,17 @@ pub struct TimedEvent {
 pub struct StepReport {
     pub title: String,
     pub status: Status,
+    /// When it started, from the start of the run.
+    pub started_ms: u64,
     pub duration_ms: u64,
     pub error: Option<String>,
     /// Why an unverified step is not passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The section's events recorded while it ran (its `step_started` event first; nested
+    /// steps' events included), as indexes into the section's `events`.
+    #[serde(skip)]
+    pub events: std::ops::Range<usize>,
 }
 
 /// An attempt of a section that failed, after which a person ran the section again
@@ -45,6 +51,8 @@ pub struct AttemptReport {
 pub struct SectionReport {
     pub title: String,
     pub status: Status,
+    /// When it started (or was skipped), from the start of the run; not run: the run's end.
+    pub started_ms: u64,
     pub duration_ms: u64,
     /// The same, in seconds.
     pub duration: f64,
@@ -66,9 +74,15 @@ pub struct SectionReport {
 impl SectionReport {
     /// A section with nothing recorded yet.
     pub fn new(title: &str, status: Status) -> Self {
+        Self::started(title, status, 0)
+    }
+
+    /// A section with nothing recorded yet, started `started_ms` after the run began.
+    pub fn started(title: &str, status: Status, started_ms: u64) -> Self {
         SectionReport {
             title: title.to_string(),
             status,
+            started_ms,
             duration_ms: 0,
             duration: 0.0,
             error: None,

@@ -338,6 +338,8 @@ impl Terminal {
             }
             Event::Stopped { .. } => {}
             Event::RunFinished { .. } => self.stop_spinner(),
+            // For the report files only: the check itself is shown by its `Check` or `Say`.
+            Event::Parameters { .. } | Event::Traffic { .. } => {}
         }
     }
 
