@@ -121,10 +121,27 @@ impl Repl<'_> {
         }
     }
 
-    /// Reads and evaluates lines until the person leaves.
+    /// Reads and evaluates lines until the person leaves, with an editor per entry (a REPL
+    /// opened inside a run).
     pub fn run(&self, scope: &mut Scope, mode: Mode) -> Transcript {
+        let console = Console::open(self.vocabulary());
+        self.run_with(console, scope, mode)
+    }
+
+    /// The same on a console opened beforehand (`meshbook repl`: one editor for the session).
+    pub fn run_on(&self, mut console: Console, scope: &mut Scope, mode: Mode) -> Transcript {
+        console.set_vocabulary(self.vocabulary());
+        self.run_with(Ok(console), scope, mode)
+    }
+
+    fn run_with(
+        &self,
+        console: Result<Console, String>,
+        scope: &mut Scope,
+        mode: Mode,
+    ) -> Transcript {
         let mut lines = Vec::new();
-        let mut console = match Console::open(self.vocabulary()) {
+        let mut console = match console {
             Ok(c) => c,
             Err(e) => {
                 self.err(&format!("error: {e}"));
