@@ -381,3 +381,22 @@ fn a_missing_simulated_rule_names_the_call_and_how_to_add_one() {
         .status(0)
         .stdout_has("NAME  CLUSTER  SYNCED");
 }
+
+// ---- The REPL -------------------------------------------------------------------------------
+
+#[test]
+fn the_repl_folds_managed_fields_unless_full() {
+    let out = Test::new()
+        .args(&["repl", "--sim"])
+        .stdin("let c = cluster(\"cluster1\");\nc.apply(\"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x, namespace: default}\\ndata: {a: b}\\n\");\nc.get(\"configmap\", \"x\", \"default\")\n:full c.get(\"configmap\", \"x\", \"default\")\n")
+        .run()
+        .status(0)
+        .stdout_has("managedFields: (1 entry folded; `:full EXPR` shows them)");
+    // Only the `:full` answer lists the field manager.
+    assert_eq!(
+        out.stdout.matches("manager: meshbook").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+}

@@ -226,6 +226,11 @@ impl Repl<'_> {
     /// Evaluates Rhai and shows the result or the error. `Some` when the line ended the run
     /// (an `:abort` in a nested pause).
     pub fn eval(&self, scope: &mut Scope, src: &str) -> Option<Outcome> {
+        self.eval_shown(scope, src, false)
+    }
+
+    /// Evaluates Rhai and shows the result, whole when `full` (`:full`).
+    pub fn eval_shown(&self, scope: &mut Scope, src: &str, full: bool) -> Option<Outcome> {
         let sources = Sources {
             main_name: "<repl>",
             main_text: src,
@@ -242,7 +247,7 @@ impl Repl<'_> {
         let ast = self.program.with_line(&line);
         match self.engine.eval_ast_with_scope::<Dynamic>(scope, &ast) {
             Ok(value) => {
-                if let Some(text) = render::show(&value) {
+                if let Some(text) = render::show_as(&value, full) {
                     self.out(&text);
                 }
                 None
