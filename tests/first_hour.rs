@@ -400,3 +400,15 @@ fn the_repl_folds_managed_fields_unless_full() {
         out.stdout
     );
 }
+
+#[test]
+fn a_long_wait_says_what_it_waits_for_and_what_it_last_saw() {
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.apply(\"apiVersion: apps/v1\\nkind: Deployment\\nmetadata: {name: web, namespace: default}\\nspec:\\n  replicas: 1\\n  selector: {matchLabels: {app: web}}\\n  template:\\n    metadata: {labels: {app: web}}\\n    spec: {containers: [{name: web, image: nginx}]}\\n\");\n  c.wait_rollout(\"default\", \"web\");\n  c.wait_for(\"deployment\", \"web\", \"default\", |d| d.spec.replicas == 99, \"1500ms\");\n});\n")
+        // A line every 300 ms instead of every 10 s, so the test is short; in a pipe as here.
+        .env("MESHBOOK_PROGRESS_MS", "300")
+        .run()
+        .status(1)
+        .stdout_has("still waiting for deployment/web -n default to match the condition on cluster1")
+        .stdout_has("last seen: wanted 1")
+        .stdout_has("Available=True");
+}
