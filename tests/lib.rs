@@ -4,6 +4,7 @@ mod cli;
 mod first_hour;
 mod http;
 mod k8s;
+mod newcomer;
 mod readme;
 mod repl;
 mod runbooks;
