@@ -412,3 +412,22 @@ fn a_long_wait_says_what_it_waits_for_and_what_it_last_saw() {
         .stdout_has("last seen: wanted 1")
         .stdout_has("Available=True");
 }
+
+#[test]
+fn docs_writes_rhai_definition_files() {
+    let out = Test::new()
+        .args(&["docs", "--definitions", "defs"])
+        .run()
+        .status(0)
+        .stdout_has("definition file");
+    let defs = out.file("defs/__static__.d.rhai");
+    assert!(
+        defs.contains("fn scale(cluster: Cluster, ns: string, deploy: string, replicas: int)"),
+        "{defs}"
+    );
+    assert!(defs.contains("fn wait_rollout("), "{defs}");
+    assert!(
+        defs.contains("Scales a Deployment"),
+        "doc comments are kept"
+    );
+}
