@@ -220,3 +220,89 @@ fn templating_with_parameters_and_a_secret() {
         .status(2)
         .stderr_has("parameter `REPLICAS` takes a whole number");
 }
+
+/// Namespaces and CRDs a `sim serve` cluster holds, as kubectl (an independent client) sees
+/// them.
+fn kubectl_sees(kubeconfig: &std::path::Path, context: &str) -> String {
+    let cache = tempfile::tempdir().unwrap();
+    let mut seen = String::new();
+    for kind in ["namespaces", "customresourcedefinitions", "deployments"] {
+        let out = std::process::Command::new("kubectl")
+            .args(["--context", context, "get", kind, "-A", "-o", "name"])
+            .env("KUBECONFIG", kubeconfig)
+            .env("KUBECACHEDIR", cache.path())
+            .output()
+            .expect("kubectl");
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    seen
+}
+
+#[test]
+fn a_dry_run_changes_nothing_and_lists_what_it_would_create() {
+    let served = Served::start("cluster1,cluster2");
+    let before = kubectl_sees(&served.kubeconfig, "cluster1");
+    let out = Test::new()
+        .args(&[
+            "run",
+            "global-mesh",
+            "--dry-run",
+            "--context",
+            "cluster1=cluster1",
+            "--context",
+            "cluster2=cluster2",
+        ])
+        .env("KUBECONFIG", &served.kubeconfig.to_string_lossy())
+        .run()
+        .stdout_has("dry run: applies are sent with dryRun=All")
+        .stdout_has("[cluster1] customresourcedefinition/gateways.gateway.networking.k8s.io created (dry run)")
+        .stdout_has("[cluster2] namespace/istio-system created (dry run)")
+        .stdout_has("deployment/productpage-v1 created (namespace bookinfo-frontends, dry run)")
+        .stdout_has("dry run: would install chart")
+        .stdout_has("(not waited)")
+        .no_backtrace();
+    assert_ne!(out.code, 2, "the dry run started");
+    assert_eq!(kubectl_sees(&served.kubeconfig, "cluster1"), before);
+    assert_eq!(kubectl_sees(&served.kubeconfig, "cluster2"), before);
+
+    // A scenario that checks what it wrote passes a dry run, its checks skipped.
+    const SMALL: &str = r#"let c = cluster("prod");
+section("Deploy", || {
+    c.create_namespace("shop");
+    c.apply(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-v1, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}`);
+    c.wait_rollout("shop", "web-v1");
+    expect(c.get("deployment", "web-v1", "shop") != (), "web-v1 is deployed");
+    c.scale("shop", "web-v1", 3);
+});
+section("Clean up", || { c.delete("namespace", "shop"); });
+"#;
+    let out = Test::runbook(SMALL)
+        .env("KUBECONFIG", &served.kubeconfig.to_string_lossy())
+        .args(&[
+            "--dry-run",
+            "--context",
+            "prod=cluster1",
+            "--report",
+            "r.json",
+        ])
+        .run()
+        .status(0)
+        .stdout_has("deployment/web-v1 created (namespace shop, dry run)")
+        .stdout_has("would scale deployment/web-v1 -n shop to 3")
+        .stdout_has("would delete namespace/shop");
+    assert!(
+        out.json("r.json")["summary"]["checks_skipped"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(kubectl_sees(&served.kubeconfig, "cluster1"), before);
+}

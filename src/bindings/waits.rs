@@ -41,6 +41,21 @@ fn progress_every() -> Duration {
         .unwrap_or(Duration::from_secs(10))
 }
 
+/// On a dry run nothing was written, so a wait is not waited: it says so (true) and the
+/// caller returns what the object is now.
+fn dry(s: &Session, m: &Member, what: &str) -> bool {
+    s.would(m.name(), &format!("wait for {what} (not waited)"))
+}
+
+/// The object as it is now, for a wait not waited on a dry run.
+fn current(s: &Session, m: &Member, kind: &str, name: &str, ns: &str) -> RhaiResult<Dynamic> {
+    Ok(
+        super::resources::read(s, m.cluster.get(kind, name, ns_arg(ns)))?
+            .map(|v| from_json(&v))
+            .unwrap_or(Dynamic::UNIT),
+    )
+}
+
 /// The object a wait watches, to say what it last saw.
 struct Probe<'a> {
     kind: &'a str,
@@ -122,6 +137,9 @@ fn satisfied(s: &Session, m: &Member, what: String, start: Instant) {
 }
 
 fn rollout(s: &Session, m: &Member, ns: &str, deploy: &str, t: Option<Duration>) -> RhaiResult<()> {
+    if dry(s, m, &format!("the rollout of deployment/{deploy} -n {ns}")) {
+        return Ok(());
+    }
     let start = Instant::now();
     waiting(
         s,
@@ -145,6 +163,9 @@ fn rollout(s: &Session, m: &Member, ns: &str, deploy: &str, t: Option<Duration>)
 }
 
 fn rollouts(s: &Session, m: &Member, ns: &str, t: Option<Duration>) -> RhaiResult<()> {
+    if dry(s, m, &format!("the rollouts of the deployments in {ns}")) {
+        return Ok(());
+    }
     let start = Instant::now();
     let names = waiting(
         s,
@@ -176,6 +197,13 @@ fn condition(
     cond: &str,
     t: Option<Duration>,
 ) -> RhaiResult<Dynamic> {
+    if dry(
+        s,
+        m,
+        &format!("{kind}/{name}{} to be {cond}", ns_suffix(ns)),
+    ) {
+        return current(s, m, kind, name, ns);
+    }
     let start = Instant::now();
     let obj = waiting(
         s,
@@ -214,6 +242,14 @@ fn wait_for(
     pred: &FnPtr,
     t: Option<Duration>,
 ) -> RhaiResult<Dynamic> {
+    if dry(
+        s,
+        m,
+        &format!("{kind}/{name}{} to match the condition", ns_suffix(ns)),
+    ) {
+        let _ = (ctx, pred);
+        return current(s, m, kind, name, ns);
+    }
     let start = Instant::now();
     let script_error = std::cell::RefCell::new(None);
     let predicate = |obj: &serde_json::Value| -> bool {
@@ -247,6 +283,13 @@ fn wait_for(
 }
 
 fn lb(s: &Session, m: &Member, ns: &str, svc: &str, t: Option<Duration>) -> RhaiResult<String> {
+    if dry(s, m, &format!("an address of service/{svc} -n {ns}")) {
+        let now = super::resources::read(s, m.cluster.get("service", svc, Some(ns)))?;
+        return Ok(now
+            .as_ref()
+            .and_then(crate::k8s::lb_ingress)
+            .unwrap_or_else(|| "0.0.0.0".into()));
+    }
     let start = Instant::now();
     let addr = waiting(
         s,
@@ -277,6 +320,9 @@ fn deleted(
     ns: &str,
     t: Option<Duration>,
 ) -> RhaiResult<()> {
+    if dry(s, m, &format!("{kind}/{name}{} to be gone", ns_suffix(ns))) {
+        return Ok(());
+    }
     let start = Instant::now();
     waiting(
         s,
