@@ -127,6 +127,9 @@ pub struct Session {
     pub hooks: crate::bindings::structure::Hooks,
     /// The clusters of the run.
     pub fleet: Arc<crate::fleet::Fleet>,
+    /// `run --dry-run`: writes are sent with `dryRun=All` or only described, tools are not
+    /// run, waits are not waited, and a failed expectation is a skipped check.
+    pub dry_run: bool,
 }
 
 impl Session {
@@ -152,6 +155,7 @@ impl Session {
             cancelled: Arc::new(AtomicBool::new(false)),
             hooks: crate::bindings::structure::Hooks::default(),
             fleet: Arc::new(crate::fleet::Fleet::empty()),
+            dry_run: false,
         }
     }
 
@@ -187,6 +191,17 @@ impl Session {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// On a dry run, says what a step would have done (and returns true): the caller then
+    /// skips it.
+    pub fn would(&self, cluster: &str, what: &str) -> bool {
+        if self.dry_run {
+            self.emit(Event::Notice {
+                text: format!("dry run: would {what} on {cluster}"),
+            });
+        }
+        self.dry_run
     }
 
     /// Sleeps, waking early when the run is cancelled.

@@ -381,3 +381,53 @@ fn a_missing_simulated_rule_names_the_call_and_how_to_add_one() {
         .status(0)
         .stdout_has("NAME  CLUSTER  SYNCED");
 }
+
+// ---- The REPL -------------------------------------------------------------------------------
+
+#[test]
+fn the_repl_folds_managed_fields_unless_full() {
+    let out = Test::new()
+        .args(&["repl", "--sim"])
+        .stdin("let c = cluster(\"cluster1\");\nc.apply(\"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x, namespace: default}\\ndata: {a: b}\\n\");\nc.get(\"configmap\", \"x\", \"default\")\n:full c.get(\"configmap\", \"x\", \"default\")\n")
+        .run()
+        .status(0)
+        .stdout_has("managedFields: (1 entry folded; `:full EXPR` shows them)");
+    // Only the `:full` answer lists the field manager.
+    assert_eq!(
+        out.stdout.matches("manager: meshbook").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_long_wait_says_what_it_waits_for_and_what_it_last_saw() {
+    Test::runbook("let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.apply(\"apiVersion: apps/v1\\nkind: Deployment\\nmetadata: {name: web, namespace: default}\\nspec:\\n  replicas: 1\\n  selector: {matchLabels: {app: web}}\\n  template:\\n    metadata: {labels: {app: web}}\\n    spec: {containers: [{name: web, image: nginx}]}\\n\");\n  c.wait_rollout(\"default\", \"web\");\n  c.wait_for(\"deployment\", \"web\", \"default\", |d| d.spec.replicas == 99, \"1500ms\");\n});\n")
+        // A line every 300 ms instead of every 10 s, so the test is short; in a pipe as here.
+        .env("MESHBOOK_PROGRESS_MS", "300")
+        .run()
+        .status(1)
+        .stdout_has("still waiting for deployment/web -n default to match the condition on cluster1")
+        .stdout_has("last seen: wanted 1")
+        .stdout_has("Available=True");
+}
+
+#[test]
+fn docs_writes_rhai_definition_files() {
+    let out = Test::new()
+        .args(&["docs", "--definitions", "defs"])
+        .run()
+        .status(0)
+        .stdout_has("definition file");
+    let defs = out.file("defs/__static__.d.rhai");
+    assert!(
+        defs.contains("fn scale(cluster: Cluster, ns: string, deploy: string, replicas: int)"),
+        "{defs}"
+    );
+    assert!(defs.contains("fn wait_rollout("), "{defs}");
+    assert!(
+        defs.contains("Scales a Deployment"),
+        "doc comments are kept"
+    );
+}

@@ -5,6 +5,7 @@ mod dataplane;
 mod first_hour;
 mod http;
 mod k8s;
+mod newcomer;
 mod readme;
 mod redaction;
 mod repl;

@@ -406,3 +406,49 @@ fn quit_at_a_step_prompt_says_where_it_stopped_and_exits_1() {
         .stderr_has("a-broke")
         .stdout_lacks("b-output");
 }
+
+// See: issue 16. Lines typed (or pasted) while an earlier line runs are all evaluated, in
+// order: one editor holds the input read ahead for the whole session.
+#[test]
+fn lines_typed_ahead_are_all_evaluated() {
+    on_a_terminal(lines_typed_ahead_are_all_evaluated_once);
+}
+
+fn lines_typed_ahead_are_all_evaluated_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = Driven::new(spawn(dir.path(), &["repl", "--sim"]));
+    r.expect("meshbook> ");
+    // Five lines at once, the first slow: the other four arrive while it runs.
+    r.line("sleep(\"300ms\"); \"got-\" + (10 + 1)");
+    for n in 2..=5 {
+        r.line(&format!("\"got-\" + (10 + {n})"));
+    }
+    for n in 1..=5 {
+        r.expect(&format!("got-{}", 10 + n));
+    }
+    r.at("meshbook> ", ":quit");
+    assert_eq!(r.finish(), 0, "{}", r.seen);
+}
+
+// See: issue 16. With one editor for the session, Ctrl-C still stops the line that runs.
+#[test]
+fn ctrl_c_stops_a_running_line_and_the_session_goes_on() {
+    on_a_terminal(ctrl_c_stops_a_running_line_and_the_session_goes_on_once);
+}
+
+fn ctrl_c_stops_a_running_line_and_the_session_goes_on_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = Driven::new(spawn(dir.path(), &["repl", "--sim"]));
+    r.at(
+        "meshbook> ",
+        "say(\"sleeping-now\"); sleep(\"60s\"); \"woke-late\"",
+    );
+    r.expect("sleeping-now");
+    r.p.send_control('c').expect("ctrl-c");
+    r.expect("interrupted");
+    r.expect("meshbook> ");
+    r.line("\"after-\" + 1");
+    r.expect("after-1");
+    r.at("meshbook> ", ":quit");
+    assert_eq!(r.finish(), 0, "{}", r.seen);
+}

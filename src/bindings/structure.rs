@@ -180,6 +180,16 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     trace: Vec::new(),
                 });
                 Ok(())
+            } else if s.dry_run {
+                // Nothing was changed before it: the expectation cannot be judged.
+                s.emit(Event::Check {
+                    name: message.to_string(),
+                    status: CheckStatus::Skipped,
+                    evidence: "dry run: did not hold, and the changes before it were not made"
+                        .into(),
+                    trace: Vec::new(),
+                });
+                Ok(())
             } else {
                 s.emit(Event::Check {
                     name: message.to_string(),

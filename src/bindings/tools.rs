@@ -214,6 +214,16 @@ fn call(
     let allow_failure = o.bool("allow_failure")?.unwrap_or(false);
     let start = Instant::now();
     let tool = tools::tool_name(program);
+    if s.would(
+        m.map(|m| m.name()).unwrap_or("this machine"),
+        &format!(
+            "run `{} {}` (tools do not run on a dry run)",
+            tool,
+            inv.argv.join(" ")
+        ),
+    ) {
+        return Ok(not_run());
+    }
     // Only what touches a cluster is simulated: the cluster CLIs (helm, istioctl, meshctl,
     // vcluster, kubectl). Any other program (`run("echo", ...)`, jq, openssl) runs for real.
     let cluster_cli = tools::is_cluster_cli(tool);
@@ -312,6 +322,16 @@ fn call(
     }
 }
 
+/// What a tool call returns on a dry run, where it does not run.
+fn not_run() -> Map {
+    let mut out = Map::new();
+    out.insert("stdout".into(), "".into());
+    out.insert("stderr".into(), "".into());
+    out.insert("code".into(), Dynamic::from(0_i64));
+    out.insert("dry_run".into(), true.into());
+    out
+}
+
 fn argv(a: &Array) -> Vec<String> {
     a.iter().map(|v| v.to_string()).collect()
 }
@@ -378,6 +398,15 @@ fn helm_install(
         base.cluster.as_ref().map(|c| c.context.as_str()),
     );
     let shown = base.with_argv("helm", argv_shown);
+    if s.would(
+        m.name(),
+        &format!(
+            "install chart `{chart}` as release `{release}` in {} (tools do not run on a dry run)",
+            install.namespace
+        ),
+    ) {
+        return Ok(not_run());
+    }
     if m.simulated {
         let rules = s.fleet.sim_rules().map_err(fail)?;
         let effect = s

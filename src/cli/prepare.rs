@@ -284,5 +284,6 @@ pub fn session(
         cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         hooks: Default::default(),
         fleet: fleet.clone(),
+        dry_run: false,
     }
 }

@@ -79,6 +79,10 @@ pub struct RunArgs {
     /// Fail the run (exit 1) if any check was skipped (nothing answered it).
     #[arg(long)]
     pub fail_on_skip: bool,
+    /// Change nothing: every apply is a server-side dry run (listed per object as it would
+    /// change), other writes and tools are described, not done, and waits are not waited.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Prints an error paragraph (redacted) and returns the exit code for "could not start".
@@ -154,6 +158,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         filter,
         interactive,
         hooks,
+        dry_run: args.dry_run,
         ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
     let reporter = session.reporter.clone();
@@ -165,6 +170,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     reporter.set_plan(titles);
 
     prepare::announce(&reporter, &runbook, &plan, &fleet);
+    if args.dry_run {
+        reporter.emit(Event::Notice {
+            text: "dry run: applies are sent with dryRun=All and listed as they would change; other writes and tools are only described; waits are not waited; nothing is changed".into(),
+        });
+    }
 
     let cancelled = session.cancelled.clone();
     handle.spawn(async move {

@@ -16,6 +16,7 @@ impl Repl<'_> {
             Meta::Help(topic) => self.help(topic.as_deref(), mode),
             Meta::Sections => self.sections(),
             Meta::Run(name) => self.run_section(scope, &name),
+            Meta::Full(expr) => return self.eval_shown(scope, &expr, true),
             Meta::Vars => {
                 let mut seen = std::collections::BTreeMap::new();
                 for (name, constant, value) in scope.iter() {
