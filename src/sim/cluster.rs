@@ -77,10 +77,13 @@ pub struct Cluster {
     /// Cancelled when the last `SimCluster` handle is dropped: controllers, servers and
     /// watches end.
     pub stop: tokio_util::sync::CancellationToken,
+    /// Injected faults and latency.
+    pub faults: super::faults::FaultPlan,
 }
 
 impl Cluster {
     pub fn new(name: &str, index: usize, opts: SimOptions) -> Self {
+        let faults = super::faults::FaultPlan::new(opts.faults.clone(), index);
         Cluster {
             name: name.into(),
             index,
@@ -93,6 +96,7 @@ impl Cluster {
             pod_ips: AtomicU32::new(10),
             peers: RwLock::new(Vec::new()),
             stop: tokio_util::sync::CancellationToken::new(),
+            faults,
         }
     }
 

@@ -15,11 +15,13 @@
 //! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
 //! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |
+//! | `faults.rs` | faults and latency on demand (`--sim-faults`, `--sim-latency`) |
 
 mod cluster;
 mod controllers;
 mod defaults;
 mod discovery;
+pub mod faults;
 mod openapi;
 pub mod patch;
 mod pods;
@@ -62,6 +64,8 @@ pub struct SimOptions {
     pub lb_delay: Duration,
     /// How long a watch that allows bookmarks stays quiet before it gets one.
     pub bookmark_every: Duration,
+    /// Injected faults and latency (`--sim-faults`, `--sim-latency`).
+    pub faults: faults::FaultOptions,
 }
 
 impl Default for SimOptions {
@@ -70,6 +74,7 @@ impl Default for SimOptions {
             reaction_delay: Duration::from_millis(20),
             lb_delay: Duration::from_millis(50),
             bookmark_every: Duration::from_secs(10),
+            faults: faults::FaultOptions::for_runs(),
         }
     }
 }

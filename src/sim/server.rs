@@ -97,6 +97,21 @@ fn wants_table(headers: &HeaderMap) -> bool {
 }
 
 async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
+    let latency = c.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let upgrade = req.headers().contains_key("upgrade");
+    if !upgrade {
+        let watch = req
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
+        if let Some(f) = c.faults.draw(watch) {
+            tracing::debug!("simulated fault {f:?} for {} {}", req.method(), req.uri());
+            return super::faults::respond(f);
+        }
+    }
     let warnings = Warnings::default();
     let mut resp = match route(c, req, warnings.clone()).await {
         Ok(r) => r,
