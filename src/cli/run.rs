@@ -64,6 +64,9 @@ pub struct RunArgs {
     /// not-ready workloads, logs) into this directory.
     #[arg(long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
+    /// Faults and latency of the simulated clusters this run starts.
+    #[command(flatten)]
+    pub faults: super::sim::FaultArgs,
     /// Ask before every section: Enter runs it, s skips, r opens the REPL, c continues, q quits.
     #[arg(long)]
     pub step: bool,
@@ -98,6 +101,7 @@ fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
 }
 
 pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
+    args.faults.apply();
     let redactor = Redactor::new();
     crate::logging::set_redactor(&redactor);
     let runbook = match Runbook::load(&args.runbook) {

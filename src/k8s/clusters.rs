@@ -115,7 +115,8 @@ impl Cluster {
 
     /// Asks `/version` and remembers `vX.Y`.
     pub async fn probe(&self) -> std::result::Result<String, kube::Error> {
-        let info = self.inner.client.apiserver_version().await?;
+        // a 429 or 5xx at start is as transient as anywhere else
+        let info = retrying(|| self.inner.client.apiserver_version()).await?;
         let minor = info.minor.trim_end_matches('+');
         let v = format!("v{}.{}", info.major, minor);
         let _ = self.inner.version.set(v.clone());

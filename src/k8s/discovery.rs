@@ -203,7 +203,8 @@ pub async fn fetch(client: &Client) -> Result<Catalog, kube::Error> {
             let is_preferred = v.version == preferred;
             let (group, version, gv) = (g.name.clone(), v.version.clone(), v.group_version.clone());
             requests.push(async move {
-                let list = client.list_api_group_resources(&gv).await;
+                // transient answers (429, 5xx) are retried; a group still failing is skipped
+                let list = super::retry::retrying(|| client.list_api_group_resources(&gv)).await;
                 (group, version, is_preferred, list)
             });
         }

@@ -80,10 +80,13 @@ pub struct Cluster {
     /// Round-robin turns of the simulated data plane for requests made from this cluster's
     /// pods (`exec ... curl`).
     pub balancer: super::dataplane::Balancer,
+    /// Injected faults and latency.
+    pub faults: super::faults::FaultPlan,
 }
 
 impl Cluster {
     pub fn new(name: &str, index: usize, opts: SimOptions) -> Self {
+        let faults = super::faults::FaultPlan::new(opts.faults.clone(), index);
         Cluster {
             name: name.into(),
             index,
@@ -97,6 +100,7 @@ impl Cluster {
             peers: RwLock::new(Vec::new()),
             stop: tokio_util::sync::CancellationToken::new(),
             balancer: super::dataplane::Balancer::default(),
+            faults,
         }
     }
 

@@ -17,6 +17,10 @@ pub fn admit(
     opts: &WriteOpts,
 ) -> Result<(), ApiError> {
     validation::decode(cluster, def, obj, opts.validation, &opts.warnings)?;
+    // built-in kinds always carry their status struct (`status: {}` from the first answer)
+    if !def.custom && def.status && obj["status"].is_null() {
+        obj["status"] = json!({});
+    }
     let name = obj["metadata"]["name"]
         .as_str()
         .unwrap_or_default()

@@ -350,6 +350,23 @@ const BUILTINS: &[Builtin] = &[
         "",
     ),
     Builtin(
+        "admissionregistration.k8s.io/v1",
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicy",
+        "ValidatingAdmissionPolicy",
+        false,
+        "",
+    ),
+    Builtin(
+        "admissionregistration.k8s.io/v1",
+        "validatingadmissionpolicybindings",
+        "validatingadmissionpolicybinding",
+        "ValidatingAdmissionPolicyBinding",
+        false,
+        "",
+    ),
+    Builtin("events.k8s.io/v1", "events", "event", "Event", true, "ev"),
+    Builtin(
         "apiextensions.k8s.io/v1",
         "customresourcedefinitions",
         "customresourcedefinition",
@@ -459,6 +476,7 @@ const WITH_STATUS: &[&str] = &[
     "resourcequotas",
     "certificatesigningrequests",
     "apiservices",
+    "validatingadmissionpolicies",
 ];
 const WITH_SCALE: &[&str] = &["deployments", "replicasets", "statefulsets"];
 

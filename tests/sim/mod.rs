@@ -6,6 +6,7 @@ mod kube_rs;
 mod kubectl;
 mod rules;
 mod validation;
+mod writes;
 
 use std::path::Path;
 use std::process::Command;

@@ -698,14 +698,15 @@ pub fn validate(group: &str, plural: &str, obj: &Value, old: Option<&Value>) -> 
         ("scheduling.k8s.io", "priorityclasses") => {
             let name = obj["metadata"]["name"].as_str().unwrap_or("");
             let value = obj["value"].as_i64().unwrap_or(0);
-            if old.is_none() && name.starts_with("system-") {
+            let builtin_class = matches!(name, "system-cluster-critical" | "system-node-critical");
+            if old.is_none() && name.starts_with("system-") && !builtin_class {
                 errs.push(FieldError::invalid(
                     &FieldPath::root("metadata").child("name"),
                     name,
                     "priority class names with 'system-' prefix are reserved",
                 ));
             }
-            if old.is_none() && value > 1_000_000_000 && !name.starts_with("system-") {
+            if old.is_none() && value > 1_000_000_000 && !builtin_class {
                 errs.push(FieldError::forbidden(
                     &FieldPath::root("value"),
                     "maximum allowed value of a user defined priority is 1000000000",
