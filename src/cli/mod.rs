@@ -2,6 +2,7 @@
 
 mod check;
 mod completions;
+mod diff;
 pub mod docs;
 mod doctor;
 mod list;
@@ -92,6 +93,7 @@ pub enum Command {
     Repl(repl::ReplArgs),
     New(new::NewArgs),
     Completions(completions::CompletionsArgs),
+    Diff(diff::DiffArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -132,6 +134,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
         Command::New(args) => new::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Diff(args) => diff::run(args, runtime.handle()),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)
