@@ -56,6 +56,8 @@ Examples:
   meshbook docs > FUNCTIONS.md                   # reference of every script function
   meshbook repl --sim                            # interactive Rhai on simulated clusters
   meshbook run global-mesh --step --pause-on-error   # section by section, stop on failures
+  meshbook new canary --clusters east,west       # a starter runbook: canary.rhai
+  meshbook diff ./scenario.rhai --context cluster1=prod-east   # what a run would change
 
 Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start.";
 
