@@ -104,6 +104,8 @@ pub struct RunState {
     pub sections: Vec<(String, crate::report::Status)>,
     /// Namespaces the run touched, per cluster (for the failure bundle).
     pub namespaces: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// On a dry run, what each apply would change (unified diffs, for `meshbook diff`).
+    pub diffs: Vec<String>,
 }
 
 /// Shared by every binding of one engine.
