@@ -175,9 +175,8 @@ impl<'a> Walk<'a> {
         let (s, _) = self.resolve(schema);
         let mut got = kind_of(v);
         if let Value::Number(n) = v {
-            if n.as_i64().is_none() && n.as_u64().is_none() {
-                got = format!("number {n}");
-            } else if s.get("type").and_then(Value::as_str) == Some("integer") {
+            let fractional = n.as_i64().is_none() && n.as_u64().is_none();
+            if fractional || s.get("type").and_then(Value::as_str) == Some("integer") {
                 got = format!("number {n}");
             }
         }
@@ -296,16 +295,8 @@ impl<'a> Walk<'a> {
                     self.mismatch(schema, v, path, go_path, &owner);
                 }
             }
-            Some("number") => {
-                if !v.is_number() {
-                    self.mismatch(schema, v, path, go_path, &owner);
-                }
-            }
-            Some("boolean") => {
-                if !v.is_boolean() {
-                    self.mismatch(schema, v, path, go_path, &owner);
-                }
-            }
+            Some("number") if !v.is_number() => self.mismatch(schema, v, path, go_path, &owner),
+            Some("boolean") if !v.is_boolean() => self.mismatch(schema, v, path, go_path, &owner),
             _ => {}
         }
     }
