@@ -3,8 +3,12 @@
 //! same server (into a second namespace, so both create the same objects), then re-applies
 //! both (every object unchanged).
 //!
+//! The server answers every request after `--sim-latency` (20 ms by default: a remote cluster's
+//! round trip), so the numbers show what concurrency buys.
+//!
 //! Run: `cargo bench --bench apply_bench`
-//! (`MESHBOOK_BENCH_OBJECTS=N` changes the object count; kubectl is skipped when absent.)
+//! (`MESHBOOK_BENCH_OBJECTS=N` changes the object count, `MESHBOOK_BENCH_LATENCY=5ms` the
+//! round trip; kubectl is skipped when absent.)
 
 use std::io::Write;
 use std::process::Command;
@@ -63,7 +67,16 @@ fn main() {
         .unwrap_or(if benching { 500 } else { 20 });
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     rt.block_on(async move {
-        let sim = SimCluster::start("bench", 0, SimOptions::default());
+        let latency = std::env::var("MESHBOOK_BENCH_LATENCY")
+            .ok()
+            .and_then(|v| meshbook::sim::faults::parse_duration(&v).ok())
+            .unwrap_or(if benching { Duration::from_millis(20) } else { Duration::ZERO });
+        let opts = SimOptions {
+            faults: meshbook::sim::faults::FaultOptions { rate: 0.0, latency, seed: 1 },
+            ..SimOptions::default()
+        };
+        println!("simulated round trip: {latency:?}");
+        let sim = SimCluster::start("bench", 0, opts);
         let url = format!("http://{}", sim.serve_local().await.expect("serve"));
         let config = kube::Config::new(url.parse().expect("url"));
         let client = kube::Client::try_from(config).expect("client");

@@ -11,15 +11,19 @@ use super::clusters::{object_ref, Cluster};
 use super::discovery::ResourceType;
 use super::error::{is_not_found, K8sError, Result};
 use super::manifest::{self, Document};
-use super::retry::retrying;
+use super::retry::{retrying, transient_delay};
 use super::rollout::condition_true;
 use super::selector::Selector;
 use super::waits::Outcome;
 
 /// Field manager of every meshbook write.
 pub const FIELD_MANAGER: &str = "meshbook";
-/// Documents applied at once.
+/// Documents applied at once at first; the window grows by one with every success (doubling
+/// each round trip while the server keeps up) up to [`MAX_CONCURRENCY`], and halves when the
+/// server answers 429 or 503 (additive increase, multiplicative decrease).
 const CONCURRENCY: usize = 16;
+/// Largest window of concurrent applies.
+const MAX_CONCURRENCY: usize = 256;
 /// Longest wait for a CRD to become Established before applying its objects.
 const CRD_ESTABLISH_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -88,17 +92,18 @@ pub struct Deleted {
     pub existed: bool,
 }
 
-/// The outcome from the object before and after the apply: absent before = created, same
-/// resourceVersion = unchanged. A dry run keeps the resourceVersion, so it compares content.
+/// The outcome from the object before and after the apply: absent before = created, the same
+/// resourceVersion, or the same content but for status, = unchanged.
 pub fn outcome(before: Option<&Value>, after: &Value, dry_run: bool) -> ApplyOutcome {
     let Some(before) = before else {
         return ApplyOutcome::Created;
     };
-    let same = if dry_run {
-        comparable(before) == comparable(after)
-    } else {
-        before.pointer("/metadata/resourceVersion") == after.pointer("/metadata/resourceVersion")
-    };
+    // A controller may have written the object's status between the read and the apply (the
+    // read can come from one list for many documents): only what the apply sets counts.
+    let same = comparable(before) == comparable(after)
+        || (!dry_run
+            && before.pointer("/metadata/resourceVersion")
+                == after.pointer("/metadata/resourceVersion"));
     if same {
         ApplyOutcome::Unchanged
     } else {
@@ -108,6 +113,9 @@ pub fn outcome(before: Option<&Value>, after: &Value, dry_run: bool) -> ApplyOut
 
 fn comparable(obj: &Value) -> Value {
     let mut o = obj.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.remove("status");
+    }
     if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in ["resourceVersion", "managedFields", "generation"] {
             meta.remove(k);
@@ -185,9 +193,18 @@ impl Cluster {
         docs: Vec<(usize, Document)>,
         opts: &ApplyOptions,
     ) -> Vec<(usize, Result<Applied>)> {
+        let window = Window::new(CONCURRENCY, MAX_CONCURRENCY);
+        let window = &window;
+        let known = self.prefetch(&docs, opts).await;
+        let known = &known;
         stream::iter(docs)
-            .map(|(i, d)| async move { (i, self.apply_document(&d, opts).await) })
-            .buffer_unordered(CONCURRENCY)
+            .map(|(i, d)| async move {
+                let permit = window.acquire().await;
+                let r = self.apply_document_in(&d, opts, Some(window), known).await;
+                window.release(permit);
+                (i, r)
+            })
+            .buffer_unordered(MAX_CONCURRENCY)
             .collect()
             .await
     }
@@ -205,6 +222,64 @@ impl Cluster {
     }
 
     async fn apply_document(&self, doc: &Document, opts: &ApplyOptions) -> Result<Applied> {
+        self.apply_document_in(doc, opts, None, &Known::default())
+            .await
+    }
+
+    /// Lists once each (kind, namespace) that several documents go to, so their "before"
+    /// states cost one round trip instead of one each. Anything that fails is left to the
+    /// per-document path.
+    async fn prefetch(&self, docs: &[(usize, Document)], opts: &ApplyOptions) -> Known {
+        let mut groups: std::collections::BTreeMap<GroupKey, usize> = Default::default();
+        for (_, d) in docs {
+            let Ok(t) = self.type_of(d.api_version(), d.kind()).await else {
+                continue;
+            };
+            let Ok(ns) = manifest::place(
+                d,
+                opts.namespace.as_deref(),
+                self.default_namespace(),
+                t.namespaced,
+            ) else {
+                continue;
+            };
+            *groups
+                .entry((d.api_version().to_string(), d.kind().to_string(), ns))
+                .or_default() += 1;
+        }
+        let lists = groups.into_iter().filter(|(_, n)| *n >= PREFETCH_AT).map(
+            |((api_version, kind, ns), _)| async move {
+                let t = self.type_of(&api_version, &kind).await.ok()?;
+                let api = self.api(&t, ns.as_deref());
+                let lp = kube::api::ListParams::default();
+                let list = retrying(|| api.list(&lp)).await.ok()?;
+                let objects = list
+                    .items
+                    .into_iter()
+                    .filter_map(|o| {
+                        let name = o.metadata.name.clone()?;
+                        Some((name, serde_json::to_value(o).unwrap_or_default()))
+                    })
+                    .collect();
+                Some(((api_version, kind, ns), objects))
+            },
+        );
+        Known(
+            futures::future::join_all(lists)
+                .await
+                .into_iter()
+                .flatten()
+                .collect(),
+        )
+    }
+
+    async fn apply_document_in(
+        &self,
+        doc: &Document,
+        opts: &ApplyOptions,
+        window: Option<&Window>,
+        known: &Known,
+    ) -> Result<Applied> {
         let t = self.type_of(doc.api_version(), doc.kind()).await?;
         let ns = manifest::place(
             doc,
@@ -216,16 +291,27 @@ impl Cluster {
         let api = self.api(&t, ns.as_deref());
         let name = doc.name();
         let what = object_ref(&t.kind, ns.as_deref(), name);
-        let before = retrying(|| api.get_opt(name))
-            .await
-            .map_err(|e| self.api_error("apply", &what, e))?;
+        let group: GroupKey = (
+            doc.api_version().to_string(),
+            doc.kind().to_string(),
+            ns.clone(),
+        );
+        let before = match known.0.get(&group) {
+            Some(objects) => objects.get(name).cloned(),
+            None => retrying_in(window, || api.get_opt(name))
+                .await
+                .map_err(|e| self.api_error("apply", &what, e))?
+                .map(|b| serde_json::to_value(b).unwrap_or_default()),
+        };
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.dry_run = opts.dry_run;
         let patch = Patch::Apply(&object);
-        let after = retrying(|| api.patch(name, &params, &patch))
+        let after = retrying_in(window, || api.patch(name, &params, &patch))
             .await
             .map_err(|e| self.api_error("apply", &what, e))?;
-        let before = before.map(|b| serde_json::to_value(b).unwrap_or_default());
+        if let Some(w) = window {
+            w.succeeded();
+        }
         let after = serde_json::to_value(after).unwrap_or_default();
         tracing::debug!("applied {what} on {}", self.name());
         let diff = if opts.dry_run {
@@ -370,10 +456,125 @@ impl Cluster {
     }
 }
 
+/// Documents of one (kind, namespace) from which one list replaces their GETs.
+const PREFETCH_AT: usize = 4;
+
+/// (apiVersion, kind, namespace) of documents applied together.
+type GroupKey = (String, String, Option<String>);
+
+/// Objects listed before an apply, by group and name.
+#[derive(Default)]
+struct Known(std::collections::HashMap<GroupKey, std::collections::HashMap<String, Value>>);
+
+/// The window of concurrent applies: grows by one per success, halves on overload.
+struct Window {
+    permits: tokio::sync::Semaphore,
+    /// (current size, permits still to withdraw after a halving)
+    state: std::sync::Mutex<(usize, usize)>,
+    max: usize,
+}
+
+impl Window {
+    fn new(start: usize, max: usize) -> Self {
+        Window {
+            permits: tokio::sync::Semaphore::new(start),
+            state: std::sync::Mutex::new((start, 0)),
+            max,
+        }
+    }
+
+    async fn acquire(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.permits.acquire().await.ok()
+    }
+
+    fn release(&self, permit: Option<tokio::sync::SemaphorePermit<'_>>) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = permit {
+            if st.1 > 0 {
+                st.1 -= 1;
+                p.forget();
+            }
+        }
+    }
+
+    fn succeeded(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.0 < self.max && st.1 == 0 {
+            st.0 += 1;
+            self.permits.add_permits(1);
+        }
+    }
+
+    fn overloaded(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let half = (st.0 / 2).max(1);
+        if st.0 > half {
+            st.1 += st.0 - half;
+            st.0 = half;
+        }
+    }
+
+    #[cfg(test)]
+    fn size(&self) -> usize {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+}
+
+/// [`retrying`], telling the window when the server says it is overloaded (429, 503).
+async fn retrying_in<T, F, Fut>(
+    window: Option<&Window>,
+    mut op: F,
+) -> std::result::Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+{
+    let Some(window) = window else {
+        return retrying(op).await;
+    };
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                if let kube::Error::Api(s) = &e {
+                    if s.code == 429 || s.code == 503 {
+                        window.overloaded();
+                    }
+                }
+                attempt += 1;
+                match transient_delay(&e, attempt - 1) {
+                    Some(delay) if attempt < 6 => tokio::time::sleep(delay).await,
+                    _ => return Err(e),
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn the_window_grows_while_the_server_keeps_up_and_halves_on_overload() {
+        let w = Window::new(4, 10);
+        for _ in 0..20 {
+            let p = w.acquire().await;
+            w.succeeded();
+            w.release(p);
+        }
+        assert_eq!(w.size(), 10);
+        w.overloaded();
+        assert_eq!(w.size(), 5);
+        // the withdrawn permits are taken back as work finishes
+        for _ in 0..5 {
+            let p = w.acquire().await;
+            w.release(p);
+        }
+        assert_eq!(w.permits.available_permits(), 5);
+    }
 
     #[test]
     fn outcomes_from_resource_versions() {

@@ -10,7 +10,10 @@ use cel::objects::{Key, Map as CelMap};
 use cel::{Context, ExecutionError, Program, Value as Cel};
 use serde_json::Value;
 
-static PROGRAMS: LazyLock<Mutex<HashMap<String, Result<Arc<Program>, String>>>> =
+/// A compiled rule, or why it does not compile.
+type Compiled = Result<Arc<Program>, String>;
+
+static PROGRAMS: LazyLock<Mutex<HashMap<String, Compiled>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Compiles a rule (cached): the parse error when it is not CEL.

@@ -113,8 +113,11 @@ fn go_package_type(def: &str) -> String {
     }
 }
 
-impl Walk<'_> {
-    fn resolve<'s>(&'s self, mut s: &'s Value) -> (&'s Value, Option<String>) {
+impl<'a> Walk<'a> {
+    fn resolve<'s>(&self, mut s: &'s Value) -> (&'s Value, Option<String>)
+    where
+        'a: 's,
+    {
         let mut name = None;
         for _ in 0..8 {
             if let Some(r) = s.get("$ref").and_then(Value::as_str) {
@@ -172,9 +175,8 @@ impl Walk<'_> {
         let (s, _) = self.resolve(schema);
         let mut got = kind_of(v);
         if let Value::Number(n) = v {
-            if n.as_i64().is_none() && n.as_u64().is_none() {
-                got = format!("number {n}");
-            } else if s.get("type").and_then(Value::as_str) == Some("integer") {
+            let fractional = n.as_i64().is_none() && n.as_u64().is_none();
+            if fractional || s.get("type").and_then(Value::as_str) == Some("integer") {
                 got = format!("number {n}");
             }
         }
@@ -197,12 +199,11 @@ impl Walk<'_> {
         });
     }
 
-    fn value(&mut self, schema: &Value, v: &mut Value, path: &str, go_path: &str, owner: &str) {
+    fn value(&mut self, schema: &'a Value, v: &mut Value, path: &str, go_path: &str, owner: &str) {
         if v.is_null() {
             return;
         }
         let (s, name) = self.resolve(schema);
-        let s = s.clone();
         // JSON (CRD defaults, enums, examples) and RawExtension hold any JSON value
         if name.as_deref().is_some_and(|n| {
             n == "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON"
@@ -258,10 +259,11 @@ impl Walk<'_> {
                 let Some(items) = v.as_array_mut() else {
                     return self.mismatch(schema, v, path, go_path, &owner);
                 };
-                let item_schema = s.get("items").cloned().unwrap_or(Value::Null);
+                static NULL: Value = Value::Null;
+                let item_schema: &'a Value = s.get("items").unwrap_or(&NULL);
                 for (i, item) in items.iter_mut().enumerate() {
                     let p = format!("{path}[{i}]");
-                    self.value(&item_schema, item, &p, go_path, &owner);
+                    self.value(item_schema, item, &p, go_path, &owner);
                 }
             }
             Some("string") => {
@@ -293,23 +295,15 @@ impl Walk<'_> {
                     self.mismatch(schema, v, path, go_path, &owner);
                 }
             }
-            Some("number") => {
-                if !v.is_number() {
-                    self.mismatch(schema, v, path, go_path, &owner);
-                }
-            }
-            Some("boolean") => {
-                if !v.is_boolean() {
-                    self.mismatch(schema, v, path, go_path, &owner);
-                }
-            }
+            Some("number") if !v.is_number() => self.mismatch(schema, v, path, go_path, &owner),
+            Some("boolean") if !v.is_boolean() => self.mismatch(schema, v, path, go_path, &owner),
             _ => {}
         }
     }
 
     fn object(
         &mut self,
-        props: &Map<String, Value>,
+        props: &'a Map<String, Value>,
         map: &mut Map<String, Value>,
         path: &str,
         go_path: &str,
