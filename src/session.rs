@@ -104,6 +104,33 @@ pub struct RunState {
     pub sections: Vec<(String, crate::report::Status)>,
     /// Namespaces the run touched, per cluster (for the failure bundle).
     pub namespaces: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// The first section failure (rendered): later sections run only if `always: true`.
+    pub failure: Option<String>,
+    /// Undos registered with `cleanup(...)`, oldest first; run newest first when the run ends.
+    pub undos: Vec<Undo>,
+    /// Objects the run created and has not deleted, in creation order (for `meshbook cleanup`).
+    pub created: Vec<crate::checkpoint::CreatedObject>,
+    /// `--keep`: neither undos nor `always` sections run; the state file says what to clean.
+    pub keep: bool,
+    /// Where the run's state file is written (runs only; the REPL keeps none).
+    pub state_file: Option<std::path::PathBuf>,
+}
+
+/// An undo registered with `cleanup(|| ...)`.
+#[derive(Debug, Clone)]
+pub struct Undo {
+    /// The section that registered it (`None`: top level).
+    pub section: Option<String>,
+    pub body: rhai::FnPtr,
+}
+
+impl Undo {
+    pub fn describe(&self) -> String {
+        match &self.section {
+            Some(t) => format!("the undo registered in section `{t}`"),
+            None => "an undo registered at top level".to_string(),
+        }
+    }
 }
 
 /// Shared by every binding of one engine.
@@ -156,7 +183,50 @@ impl Session {
     }
 
     pub fn emit(&self, event: Event) {
+        self.record_object(&event);
         self.reporter.emit(event);
+    }
+
+    /// Keeps the list of objects the run created (and has not deleted since) up to date.
+    fn record_object(&self, event: &Event) {
+        use crate::checkpoint::CreatedObject;
+        match event {
+            Event::Applied {
+                cluster,
+                kind,
+                namespace,
+                name,
+                outcome: crate::report::ApplyOutcome::Created,
+                dry_run: false,
+            } => self.state().created.push(CreatedObject {
+                cluster: cluster.clone(),
+                kind: kind.clone(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+            }),
+            Event::Deleted {
+                cluster,
+                kind,
+                namespace,
+                name,
+                ..
+            } => {
+                let namespace_deleted = kind.eq_ignore_ascii_case("namespace")
+                    || kind.eq_ignore_ascii_case("namespaces")
+                    || kind.eq_ignore_ascii_case("ns");
+                self.state().created.retain(|o| {
+                    let same = &o.cluster == cluster
+                        && o.kind.eq_ignore_ascii_case(kind)
+                        && &o.name == name
+                        && (namespace_deleted || o.namespace == *namespace);
+                    let inside = namespace_deleted
+                        && &o.cluster == cluster
+                        && o.namespace.as_ref() == Some(name);
+                    !(same || inside)
+                });
+            }
+            _ => {}
+        }
     }
 
     pub fn state(&self) -> std::sync::MutexGuard<'_, RunState> {
@@ -216,6 +286,47 @@ impl Session {
 
     pub fn redact(&self, text: &str) -> String {
         self.reporter.redactor().redact(text)
+    }
+
+    /// The state file's content for where the run is now.
+    pub fn record(&self, status: &str) -> crate::checkpoint::Record {
+        let members = self.fleet.members();
+        let contexts = members
+            .iter()
+            .filter_map(|m| {
+                m.cluster
+                    .context()
+                    .map(|c| (m.name().to_string(), c.to_string()))
+            })
+            .collect();
+        let st = self.state();
+        crate::checkpoint::Record {
+            runbook: self.runbook.display_path.clone(),
+            runbook_hash: crate::checkpoint::content_hash(&self.runbook.source),
+            in_process: members.iter().any(|m| m.cluster.context().is_none()),
+            kubeconfig: std::env::var("KUBECONFIG").ok(),
+            contexts,
+            params: self.params.clone(),
+            sections: st
+                .sections
+                .iter()
+                .map(|(t, s)| (t.clone(), s.as_str().to_string()))
+                .collect(),
+            created: st.created.clone(),
+            undos_left: st.undos.iter().rev().map(Undo::describe).collect(),
+            status: status.to_string(),
+        }
+    }
+
+    /// Writes the state file of a run (nothing for the REPL); a failure to write is a notice.
+    pub fn checkpoint(&self, status: &str) {
+        let Some(path) = self.state().state_file.clone() else {
+            return;
+        };
+        let record = self.record(status);
+        if let Err(e) = crate::checkpoint::save(&path, &record) {
+            self.emit(Event::Notice { text: e });
+        }
     }
 
     /// Records that the run touched a namespace on a cluster.

@@ -4,6 +4,7 @@ mod cli;
 mod dataplane;
 mod http;
 mod k8s;
+mod lifecycle;
 mod readme;
 mod repl;
 mod runbooks;

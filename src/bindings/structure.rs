@@ -138,7 +138,46 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "section",
         &["title: string", "body: closure", "()"],
         "Runs `body` as a section of the runbook, titled after a heading of the walkthrough.\nTop level only; `--only`, `--skip` and `--from` select sections by title. A failure stops the run.",
-        move |ctx: NativeCallContext, title: &str, body: FnPtr| -> RhaiResult<()> { run_section(&s, &ctx, title, &body) },
+        move |ctx: NativeCallContext, title: &str, body: FnPtr| -> RhaiResult<()> { run_section(&s, &ctx, title, &body, false) },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "structure",
+        "section",
+        &["title: string", "options: map", "body: closure", "()"],
+        "Runs `body` as a section with options: `always: true` runs it even after an earlier section failed (clean-up sections); `--keep` skips it.",
+        move |ctx: NativeCallContext, title: &str, opts: rhai::Map, body: FnPtr| -> RhaiResult<()> {
+            let mut always = false;
+            for (k, v) in &opts {
+                match k.as_str() {
+                    "always" => {
+                        always = v.as_bool().map_err(|_| {
+                            fail(format!("section `{title}`: option `always` must be true or false"))
+                        })?
+                    }
+                    other => {
+                        return Err(fail(format!(
+                            "section `{title}`: unknown option `{other}`\nhelp: the only section option is `always: true`"
+                        )))
+                    }
+                }
+            }
+            run_section(&s, &ctx, title, &body, always)
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "structure",
+        "cleanup",
+        &["undo: closure", "()"],
+        "Registers an undo that runs when the run ends for any reason (passed, failed, Ctrl-C, `:abort`), newest first; `--keep` skips them. Register it right after creating what it undoes.",
+        move |undo: FnPtr| {
+            let mut st = s.state();
+            let section = st.at.section.clone();
+            st.undos.push(crate::session::Undo { section, body: undo });
+        },
     );
     let s = session.clone();
     define(
@@ -313,6 +352,7 @@ fn run_section(
     ctx: &NativeCallContext,
     title: &str,
     body: &FnPtr,
+    always: bool,
 ) -> RhaiResult<()> {
     {
         let st = s.state();
@@ -329,9 +369,18 @@ fn run_section(
         st.from_reached = reached;
         r
     };
+    let (failed_before, keep) = {
+        let st = s.state();
+        (st.failure.is_some(), st.keep)
+    };
+    if failed_before && !always && exclusion.is_none() {
+        // After a failure only `always` sections run; this one is reported "not run".
+        return Ok(());
+    }
     let hooks = &s.hooks;
     let skip_reason = match exclusion {
         Some(reason) => Some(reason.to_string()),
+        None if always && keep => Some("--keep".to_string()),
         None => match &hooks.before_section {
             Some(hook) if s.interactive => match hook(ctx, s, title, body) {
                 BeforeSection::Run => None,
@@ -385,6 +434,7 @@ fn run_section(
                     error: None,
                 });
                 s.state().sections.push((title.to_string(), Status::Passed));
+                s.checkpoint("running");
                 return Ok(());
             }
             Err(err)
@@ -426,6 +476,15 @@ fn run_section(
                     }
                     AfterFailure::Abort => {
                         report_failed();
+                        s.checkpoint("running");
+                        if !s.is_cancelled() {
+                            // The run goes on to its `always` sections; the others are not run.
+                            let mut st = s.state();
+                            if st.failure.is_none() {
+                                st.failure = Some(rendered);
+                            }
+                            return Ok(());
+                        }
                         return Err(EvalAltResult::ErrorRuntime(
                             Dynamic::from(SectionFailed { rendered }),
                             Position::NONE,
@@ -468,4 +527,85 @@ fn run_step(
         error,
     });
     result
+}
+
+/// What running the registered undos did.
+#[derive(Debug, Default)]
+pub struct UndoOutcome {
+    /// How many ran without error.
+    pub ran: usize,
+    /// How many failed (each reported as a notice).
+    pub failed: usize,
+    /// Not run: stopped by a second Ctrl-C, or `--keep` (newest first).
+    pub left: Vec<String>,
+}
+
+/// Runs the undos registered with `cleanup(...)`, newest first, once the script has ended for
+/// any reason. A Ctrl-C that ended the script does not stop them; one pressed while they run
+/// does, and the ones left are returned. With `--keep` none run.
+pub fn run_undos(engine: &Engine, ast: &rhai::AST, s: &Session) -> UndoOutcome {
+    use std::sync::atomic::Ordering;
+    let mut out = UndoOutcome::default();
+    let (mut rest, keep) = {
+        let mut st = s.state();
+        (std::mem::take(&mut st.undos), st.keep)
+    };
+    if rest.is_empty() {
+        return out;
+    }
+    if keep {
+        out.left = rest
+            .iter()
+            .rev()
+            .map(crate::session::Undo::describe)
+            .collect();
+        s.state().undos = rest;
+        return out;
+    }
+    let interrupted = s.cancelled.swap(false, Ordering::SeqCst);
+    s.emit(Event::Notice {
+        text: format!(
+            "cleaning up: {} undo{} registered with cleanup(), newest first{}",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" },
+            if interrupted {
+                " (Ctrl-C again stops the clean-up)"
+            } else {
+                ""
+            }
+        ),
+    });
+    while let Some(undo) = rest.pop() {
+        if s.is_cancelled() {
+            rest.push(undo);
+            break;
+        }
+        match undo.body.call::<Dynamic>(engine, ast, ()) {
+            Ok(_) => out.ran += 1,
+            Err(_) if s.is_cancelled() => {
+                rest.push(undo);
+                break;
+            }
+            Err(e) => {
+                out.failed += 1;
+                s.emit(Event::Notice {
+                    text: format!(
+                        "clean-up: {} failed: {}",
+                        undo.describe(),
+                        super::convert::message_of(&e)
+                    ),
+                });
+            }
+        }
+    }
+    out.left = rest
+        .iter()
+        .rev()
+        .map(crate::session::Undo::describe)
+        .collect();
+    s.state().undos = rest;
+    if interrupted {
+        s.cancelled.store(true, Ordering::SeqCst);
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each owning its flags and a `run()`.
 
 mod check;
+mod cleanup;
 pub mod docs;
 mod doctor;
 mod list;
@@ -80,6 +81,7 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     Sim(sim::SimArgs),
     Repl(repl::ReplArgs),
+    Cleanup(cleanup::CleanupArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -118,6 +120,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Doctor(args) => doctor::run(args, runtime.handle()),
         Command::Sim(args) => sim::run(args, runtime.handle()),
         Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
+        Command::Cleanup(args) => cleanup::run(args, runtime.handle()),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)

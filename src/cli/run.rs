@@ -70,6 +70,10 @@ pub struct RunArgs {
     /// Ask questions even without a terminal (lines are read from stdin).
     #[arg(long)]
     pub interactive: bool,
+    /// Leave everything for inspection: neither the undos registered with cleanup() nor the
+    /// `always` sections run; `meshbook cleanup RUNBOOK` deletes what the run created later.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Prints an error paragraph (redacted) and returns the exit code for "could not start".
@@ -156,20 +160,33 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
 
     prepare::announce(&reporter, &runbook, &plan, &fleet);
 
+    {
+        let mut st = session.state();
+        st.keep = args.keep;
+        st.state_file = Some(crate::checkpoint::path_for(&runbook));
+    }
+    session.checkpoint("running");
+
+    // Every Ctrl-C cancels what runs: the first the script, a second the clean-up after it.
     let cancelled = session.cancelled.clone();
     handle.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+        while tokio::signal::ctrl_c().await.is_ok() {
+            cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     });
 
     let started = std::time::Instant::now();
     let script_session = session.clone();
+    let undo_outcome = Arc::new(std::sync::Mutex::new(None));
+    let undo_slot = undo_outcome.clone();
     let result = std::thread::Builder::new()
         .name("meshbook-script".into())
         .stack_size(16 * 1024 * 1024)
         .spawn(move || {
             let r = engine.run_ast(&ast);
+            // The undos run whatever ended the script, in its engine (closures need it).
+            let undone = crate::bindings::structure::run_undos(&engine, &ast, &script_session);
+            *undo_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(undone);
             drop(script_session);
             r.map_err(|e| *e)
         })
@@ -181,7 +198,18 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
 
     let (status, code, error_text) = match result {
         Err(e) => (Status::Failed, exit::FAILED, Some(format!("error: {e}"))),
-        Ok(Ok(())) => (Status::Passed, exit::OK, None),
+        Ok(Ok(())) => match session.state().failure.clone() {
+            Some(rendered) if session.is_cancelled() => {
+                (Status::Failed, exit::INTERRUPTED, Some(rendered))
+            }
+            Some(rendered) => (Status::Failed, exit::FAILED, Some(rendered)),
+            None if session.is_cancelled() => (
+                Status::Failed,
+                exit::INTERRUPTED,
+                Some("error: interrupted during the clean-up".to_string()),
+            ),
+            None => (Status::Passed, exit::OK, None),
+        },
         Ok(Err(err)) => {
             if let Some(stop) = stop_request(&err) {
                 let failed = stop.abort
@@ -239,6 +267,17 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     if let Some(text) = &error_text {
         eprintln!("\n{}", redactor.redact(text.trim_end()));
     }
+    let undone = undo_outcome
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or_default();
+    let code = report_cleanup(&session, &runbook, &args, &undone, code);
+    session.checkpoint(match code {
+        exit::OK => "passed",
+        exit::INTERRUPTED => "interrupted",
+        _ => "failed",
+    });
     if status == Status::Failed && code != exit::INTERRUPTED && !fleet.members().is_empty() {
         gather_bundle(&session, &fleet, args.bundle.as_deref());
     }
@@ -257,6 +296,80 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         }
     }
     code
+}
+
+/// Says what the clean-up did and what is left (with how to clean it later); a failed undo
+/// makes a passing run fail.
+fn report_cleanup(
+    session: &Session,
+    runbook: &Runbook,
+    args: &RunArgs,
+    undone: &crate::bindings::structure::UndoOutcome,
+    code: u8,
+) -> u8 {
+    let created = session.state().created.len();
+    let how = format!("meshbook cleanup {}", shell_word(&args.runbook));
+    let in_process = session
+        .fleet
+        .members()
+        .iter()
+        .any(|m| m.cluster.context().is_none());
+    if args.keep {
+        if created > 0 || !undone.left.is_empty() {
+            eprintln!(
+                "\nkept for inspection (--keep): {} undo{} and the `always` sections not run; {created} object{} the run created left",
+                undone.left.len(),
+                if undone.left.len() == 1 { "" } else { "s" },
+                if created == 1 { "" } else { "s" },
+            );
+            if in_process {
+                eprintln!("(the simulated clusters were inside this run and are gone with it)");
+            } else {
+                eprintln!("clean up later with: {how}");
+            }
+        }
+        return code;
+    }
+    if !undone.left.is_empty() {
+        eprintln!(
+            "\nthe clean-up was stopped; not run: {}",
+            undone.left.join(", ")
+        );
+        if created > 0 && !in_process {
+            eprintln!(
+                "{created} object{} the run created may be left: {how} deletes them",
+                if created == 1 { "" } else { "s" }
+            );
+        }
+        return code.max(exit::INTERRUPTED);
+    }
+    if undone.failed > 0 {
+        eprintln!(
+            "\n{} undo{} failed (see above){}",
+            undone.failed,
+            if undone.failed == 1 { "" } else { "s" },
+            if in_process {
+                String::new()
+            } else {
+                format!("; {how} deletes what the run created and is left")
+            }
+        );
+        return code.max(exit::FAILED);
+    }
+    let _ = runbook;
+    code
+}
+
+/// A runbook argument as it can be typed again in a shell.
+fn shell_word(arg: &str) -> String {
+    if arg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 /// Whether a person may be asked (a terminal on stdin and stdout, or `--interactive`), and the

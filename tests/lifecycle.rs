@@ -1,0 +1,364 @@
+//! Runs that survive the real world (issue #18): clean-up that always runs (failures, Ctrl-C,
+//! `--keep` then `meshbook cleanup`), checked with kubectl against `meshbook sim serve`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::support::BIN;
+
+/// `meshbook sim serve` in the background, and a working directory with its own state
+/// directory; the server is killed on drop.
+struct Bed {
+    server: Child,
+    dir: tempfile::TempDir,
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn dump(&self) -> String {
+        format!(
+            "--- exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+    fn status(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "unexpected exit code\n{}", self.dump());
+        self
+    }
+    fn has(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "output lacks {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+    fn lacks(self, text: &str) -> Self {
+        assert!(
+            !self.stdout.contains(text) && !self.stderr.contains(text),
+            "output has {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+}
+
+impl Bed {
+    fn start(clusters: &str) -> Bed {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("sim.kubeconfig");
+        let mut server = Command::new(BIN)
+            .args(["sim", "serve", "--clusters", clusters, "--kubeconfig"])
+            .arg(&kubeconfig)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sim serve");
+        let out = server.stdout.take().unwrap();
+        let mut lines = BufReader::new(out).lines();
+        let ready = lines
+            .by_ref()
+            .any(|l| l.unwrap_or_default().starts_with("serving"));
+        assert!(ready, "sim serve did not become ready");
+        // Keep reading so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Bed { server, dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.path().join("sim.kubeconfig")
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join(name), text).unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(self.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CLUSTER") || k.starts_with("MESHBOOK_") || k == "KUBECONFIG" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("KUBECONFIG", self.kubeconfig())
+            .env("HOME", self.path())
+            .env("XDG_STATE_HOME", self.path().join(".state"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Ran {
+        let out = self.command(args).output().expect("run meshbook");
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs meshbook and sends it SIGINT each time a line containing one of `marks` appears
+    /// on its stdout (in order).
+    fn run_interrupted(&self, args: &[&str], marks: &[&str]) -> Ran {
+        let mut child = self.command(args).spawn().expect("run meshbook");
+        let stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+            s
+        });
+        let mut seen = String::new();
+        let mut marks = marks.iter();
+        let mut next = marks.next();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap_or_default();
+            seen.push_str(&line);
+            seen.push('\n');
+            if next.is_some_and(|m| line.contains(m)) {
+                let ok = Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status()
+                    .expect("kill")
+                    .success();
+                assert!(ok, "kill -INT failed");
+                next = marks.next();
+            }
+        }
+        let status = child.wait().expect("wait");
+        Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: seen,
+            stderr: err.join().unwrap_or_default(),
+        }
+    }
+
+    /// `kubectl get` of all namespaces and config maps on a context, as names.
+    fn objects(&self, context: &str) -> String {
+        let cache = self.path().join(".kube-cache");
+        let out = Command::new("kubectl")
+            .args([
+                "--context",
+                context,
+                "get",
+                "namespaces,configmaps",
+                "-A",
+                "-o",
+                "custom-columns=KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name",
+                "--no-headers",
+            ])
+            .env("KUBECONFIG", self.kubeconfig())
+            .env("KUBECACHEDIR", cache)
+            .output()
+            .expect("kubectl");
+        assert!(
+            out.status.success(),
+            "kubectl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// Creates a namespace (section 1) and two config maps (section 2), registering undos for the
+/// namespace and one map; section 3 fails (after waiting forever when HANG is set).
+const FAILS_THIRD: &str = r#"//! clusters:
+//!   cluster1: CLUSTER1
+let c1 = cluster("cluster1");
+section("Namespace", || {
+    c1.create_namespace("demo");
+    cleanup(|| c1.delete("namespace", "demo", "", #{wait: true}));
+});
+section("Config", || {
+    c1.apply(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default}
+data: {a: "1"}`);
+    cleanup(|| {
+        if env("HANG_UNDO", "") != "" {
+            say("undo waiting");
+            c1.wait_condition("configmap", "never", "default", "Ready", "10m");
+        }
+        c1.delete("configmap", "settings", "default");
+    });
+    c1.apply(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: inside, namespace: demo}
+data: {a: "1"}`);
+});
+section("Break", || {
+    if env("HANG", "") != "" {
+        say("waiting now");
+        c1.wait_condition("configmap", "never", "demo", "Ready", "10m");
+    }
+    expect(false, "this section fails");
+});
+section("Never", || { c1.create_namespace("never"); });
+section("Clean up", #{always: true}, || { say("the always section ran"); });
+"#;
+
+fn have_kubectl() -> bool {
+    Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn created_ones(objects: &str) -> Vec<&str> {
+    objects
+        .lines()
+        .filter(|l| l.contains("demo") || l.contains("settings") || l.contains("never"))
+        .collect()
+}
+
+#[test]
+fn a_failure_in_the_third_section_leaves_nothing_the_run_created() {
+    if !have_kubectl() {
+        eprintln!("skipping: kubectl not found");
+        return;
+    }
+    let bed = Bed::start("cluster1");
+    bed.write("fails.rhai", FAILS_THIRD);
+    bed.run(&["run", "fails.rhai", "--context", "cluster1=cluster1"])
+        .status(1)
+        .has("expectation failed: this section fails")
+        .has("the always section ran")
+        .has("cleaning up: 2 undos")
+        .has("1 not run");
+    let objects = bed.objects("cluster1");
+    assert!(objects.contains("default"), "{objects}");
+    assert!(created_ones(&objects).is_empty(), "{objects}");
+}
+
+#[test]
+fn sigint_during_a_wait_still_cleans_up_and_exits_130() {
+    if !have_kubectl() {
+        eprintln!("skipping: kubectl not found");
+        return;
+    }
+    let bed = Bed::start("cluster1");
+    bed.write(
+        "fails.rhai",
+        FAILS_THIRD
+            .replace("env(\"HANG\", \"\") != \"\"", "true")
+            .as_str(),
+    );
+    bed.run_interrupted(
+        &["run", "fails.rhai", "--context", "cluster1=cluster1"],
+        &["waiting now"],
+    )
+    .status(130)
+    .has("interrupted")
+    .has("cleaning up: 2 undos");
+    let objects = bed.objects("cluster1");
+    assert!(created_ones(&objects).is_empty(), "{objects}");
+}
+
+#[test]
+fn a_second_sigint_stops_the_clean_up_and_says_what_was_left() {
+    if !have_kubectl() {
+        eprintln!("skipping: kubectl not found");
+        return;
+    }
+    let bed = Bed::start("cluster1");
+    let src = FAILS_THIRD
+        .replace("env(\"HANG\", \"\") != \"\"", "true")
+        .replace("env(\"HANG_UNDO\", \"\") != \"\"", "true");
+    bed.write("fails.rhai", &src);
+    bed.run_interrupted(
+        &["run", "fails.rhai", "--context", "cluster1=cluster1"],
+        &["waiting now", "undo waiting"],
+    )
+    .status(130)
+    .has("the clean-up was stopped; not run: the undo registered in section `Config`, the undo registered in section `Namespace`")
+    .has("meshbook cleanup fails.rhai");
+    let objects = bed.objects("cluster1");
+    assert_eq!(created_ones(&objects).len(), 3, "{objects}");
+    bed.run(&["cleanup", "fails.rhai"])
+        .status(0)
+        .has("3 deleted");
+    let objects = bed.objects("cluster1");
+    assert!(created_ones(&objects).is_empty(), "{objects}");
+}
+
+#[test]
+fn keep_leaves_everything_and_meshbook_cleanup_removes_it() {
+    if !have_kubectl() {
+        eprintln!("skipping: kubectl not found");
+        return;
+    }
+    let bed = Bed::start("cluster1");
+    bed.write("fails.rhai", FAILS_THIRD);
+    bed.run(&["cleanup", "fails.rhai"])
+        .status(2)
+        .has("no run of fails.rhai is recorded");
+    bed.run(&[
+        "run",
+        "fails.rhai",
+        "--context",
+        "cluster1=cluster1",
+        "--keep",
+    ])
+    .status(1)
+    .lacks("the always section ran")
+    .lacks("cleaning up")
+    .has("kept for inspection (--keep)")
+    .has("clean up later with: meshbook cleanup fails.rhai");
+    let objects = bed.objects("cluster1");
+    assert_eq!(created_ones(&objects).len(), 3, "{objects}");
+    bed.run(&["cleanup", "fails.rhai"])
+        .status(0)
+        .has("deleted cluster1: ConfigMap demo/inside")
+        .has("deleted cluster1: Namespace demo")
+        .has("3 deleted")
+        .has("not replayed");
+    let objects = bed.objects("cluster1");
+    assert!(created_ones(&objects).is_empty(), "{objects}");
+    bed.run(&["cleanup", "fails.rhai"])
+        .status(0)
+        .has("nothing left to delete");
+}
+
+#[test]
+fn section_options_are_checked_and_passing_runs_undo_too() {
+    let bed = Bed::start("cluster1");
+    bed.write("bad.rhai", "section(\"A\", #{alway: true}, || {});\n");
+    bed.run(&["run", "bad.rhai"])
+        .status(1)
+        .has("unknown option `alway`");
+    bed.write(
+        "ok.rhai",
+        "let log = [];\nsection(\"A\", || { cleanup(|| say(\"undo one\")); cleanup(|| say(\"undo two\")); });\nsection(\"B\", || { say(\"b ran\"); });\n",
+    );
+    let out = bed.run(&["run", "ok.rhai"]).status(0);
+    let two = out.stdout.find("undo two").expect("undo two ran");
+    let one = out.stdout.find("undo one").expect("undo one ran");
+    let b = out.stdout.find("b ran").unwrap();
+    assert!(
+        b < two && two < one,
+        "undos run last, newest first:\n{}",
+        out.stdout
+    );
+}
