@@ -66,6 +66,52 @@ pub struct Record {
     /// `running`, `passed`, `failed` or `interrupted`.
     #[serde(default)]
     pub status: String,
+    /// The runbook's top-level variables after the last section, as JSON (values that are
+    /// not data, such as cluster handles, are left out: the top-level code makes them again).
+    /// A secret is kept by reference, `{"$secret_env": "NAME"}`, never in clear.
+    #[serde(default)]
+    pub variables: BTreeMap<String, serde_json::Value>,
+    /// The section the run got to and did not pass (where `--resume` goes on).
+    #[serde(default)]
+    pub resume_at: Option<String>,
+    /// The last run cleaned up after its failure (undos or `always` sections ran).
+    #[serde(default)]
+    pub cleaned_up: bool,
+}
+
+/// What a run on simulated clusters of its own process looked like just before a section:
+/// every cluster's objects and the top-level variables (see [`boundary_path`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Boundary {
+    pub section: String,
+    pub runbook_hash: String,
+    pub variables: BTreeMap<String, serde_json::Value>,
+    pub clusters: BTreeMap<String, crate::sim::ClusterSnapshot>,
+}
+
+/// Where the snapshot taken before `section` lives, next to the state file.
+pub fn boundary_path(state_file: &Path, section: &str) -> PathBuf {
+    let dir = state_file.with_extension("sections");
+    dir.join(format!("{}.json", content_hash(section)))
+}
+
+/// Reads a boundary snapshot; `None` when there is none or it cannot be read.
+pub fn load_boundary(path: &Path) -> Option<Boundary> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Writes a boundary snapshot.
+pub fn save_boundary(path: &Path, b: &Boundary) -> Result<(), String> {
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(b).unwrap_or_default())?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| format!("cannot write a snapshot to `{}`: {e}", path.display()))
 }
 
 /// FNV-1a 64 of a text, hex: a change detector, not a security measure.

@@ -114,6 +114,13 @@ pub struct RunState {
     pub keep: bool,
     /// Where the run's state file is written (runs only; the REPL keeps none).
     pub state_file: Option<std::path::PathBuf>,
+    /// Sections that passed in the run being resumed: skipped, and recorded passed again.
+    pub resume_skip: Vec<String>,
+    /// Top-level values to put back (`--resume`, `--from` on simulated clusters), each set
+    /// when the script first reaches a section call with the variable in scope.
+    pub restore_vars: BTreeMap<String, serde_json::Value>,
+    /// Undos ran or an `always` section ran after a failure.
+    pub cleaned_up: bool,
 }
 
 /// An undo registered with `cleanup(|| ...)`.
@@ -299,7 +306,7 @@ impl Session {
                     .map(|c| (m.name().to_string(), c.to_string()))
             })
             .collect();
-        let st = self.state();
+        let mut st = self.state();
         crate::checkpoint::Record {
             runbook: self.runbook.display_path.clone(),
             runbook_hash: crate::checkpoint::content_hash(&self.runbook.source),
@@ -315,7 +322,91 @@ impl Session {
             created: st.created.clone(),
             undos_left: st.undos.iter().rev().map(Undo::describe).collect(),
             status: status.to_string(),
+            variables: {
+                drop(st);
+                let v = self.variables_json();
+                st = self.state();
+                v
+            },
+            resume_at: st
+                .sections
+                .iter()
+                .find(|(_, s)| *s == crate::report::Status::Failed)
+                .map(|(t, _)| t.clone()),
+            cleaned_up: st.cleaned_up,
         }
+    }
+
+    /// The top-level variables seen at the last section call, as JSON: data only (cluster
+    /// handles and closures are left out), secrets by reference.
+    pub fn variables_json(&self) -> BTreeMap<String, serde_json::Value> {
+        let mut out = BTreeMap::new();
+        for (name, v) in self.hooks.top_level() {
+            let v = v.flatten_clone();
+            if !is_data(&v) {
+                continue;
+            }
+            if let Ok(json) = rhai::serde::from_dynamic::<serde_json::Value>(&v) {
+                out.insert(name, self.secret_refs(json));
+            }
+        }
+        out
+    }
+
+    /// Replaces every secret string of a value by a reference to the environment variable
+    /// holding it (`{"$secret_env": NAME}`), or by `{"$secret": "not recorded"}`.
+    fn secret_refs(&self, v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::String(text) if self.redact(&text) != text => {
+                let name = self
+                    .env_overrides
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .chain(std::env::vars())
+                    .find(|(_, v)| *v == text)
+                    .map(|(k, _)| k);
+                match name {
+                    Some(n) => serde_json::json!({ "$secret_env": n }),
+                    None => serde_json::json!({ "$secret": "not recorded" }),
+                }
+            }
+            Value::Array(a) => Value::Array(a.into_iter().map(|x| self.secret_refs(x)).collect()),
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, x)| (k, self.secret_refs(x)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// A recorded value as a script value, secrets read again from the environment; `None`
+    /// when it holds a secret that was not recorded (or whose variable is no longer set).
+    pub fn restored_value(&self, v: &serde_json::Value) -> Option<rhai::Dynamic> {
+        fn resolve(s: &Session, v: &serde_json::Value) -> Option<serde_json::Value> {
+            use serde_json::Value;
+            Some(match v {
+                Value::Object(m) if m.len() == 1 && m.contains_key("$secret") => return None,
+                Value::Object(m) if m.len() == 1 && m.contains_key("$secret_env") => {
+                    let name = m["$secret_env"].as_str()?;
+                    let value = s.env(name)?;
+                    s.add_secret(&value);
+                    Value::String(value)
+                }
+                Value::Array(a) => {
+                    Value::Array(a.iter().map(|x| resolve(s, x)).collect::<Option<_>>()?)
+                }
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .map(|(k, x)| resolve(s, x).map(|x| (k.clone(), x)))
+                        .collect::<Option<_>>()?,
+                ),
+                other => other.clone(),
+            })
+        }
+        let json = resolve(self, v)?;
+        rhai::serde::to_dynamic(json).ok()
     }
 
     /// Writes the state file of a run (nothing for the REPL); a failure to write is a notice.
@@ -340,6 +431,20 @@ impl Session {
             .or_default()
             .insert(namespace.to_string());
     }
+}
+
+/// Whether a value is plain data a state file can hold (no cluster handles, no closures).
+fn is_data(v: &rhai::Dynamic) -> bool {
+    if v.is_unit() || v.is_bool() || v.is_int() || v.is_float() || v.is_string() || v.is_char() {
+        return true;
+    }
+    if let Some(a) = v.read_lock::<rhai::Array>() {
+        return a.iter().all(|x| is_data(&x.flatten_clone()));
+    }
+    if let Some(m) = v.read_lock::<rhai::Map>() {
+        return m.values().all(|x| is_data(&x.flatten_clone()));
+    }
+    false
 }
 
 #[cfg(test)]

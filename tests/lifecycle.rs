@@ -362,3 +362,154 @@ fn section_options_are_checked_and_passing_runs_undo_too() {
         out.stdout
     );
 }
+
+/// Six sections: section 2 captures a load-balancer address and a secret, section 4 fails
+/// while FAIL4 is set, section 5 needs what sections 1-2 left (values and objects).
+const SIX: &str = r#"//! clusters:
+//!   cluster1: CLUSTER1
+let c1 = cluster("cluster1");
+let addr = "";
+let count = 0;
+let notes = #{};
+section("One", || { c1.create_namespace("six"); count += 1; say("one ran"); });
+section("Two", || {
+    c1.apply(`apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: six}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}`);
+    addr = c1.lb_address("six", "web");
+    notes.token = secret_env("TOKEN");
+    count += 1;
+    say(`captured ${addr}`);
+});
+section("Three", || { count += 1; say("three ran"); });
+section("Four", || {
+    say("four ran");
+    expect(env("FAIL4", "") == "", "four can pass");
+});
+section("Five", || {
+    say(`five uses ${addr} after ${count}`);
+    expect(addr.starts_with("198.51.100."), "the address from section two is known");
+    expect(count == 3, "the count from sections one to three is known");
+    expect(notes.token == secret_env("TOKEN"), "the secret is back");
+    expect(type_of(c1.get("namespace", "six")) != "()", "the namespace from section one is there");
+});
+section("Six", || { say("six ran"); });
+"#;
+
+const TOKEN: &str = "tok-3f9a-very-secret";
+
+/// Every file under the state directory, as text.
+fn state_files(bed: &Bed) -> String {
+    fn walk(dir: &Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(&bed.path().join(".state"), &mut out);
+    out
+}
+
+fn resume_runs_only_what_is_left(bed: &Bed, contexts: &[&str]) {
+    bed.write("six.rhai", SIX);
+    let mut first = vec!["run", "six.rhai"];
+    first.extend_from_slice(contexts);
+    let out = {
+        let mut cmd = bed.command(&first);
+        cmd.env("FAIL4", "1").env("TOKEN", TOKEN);
+        cmd.output().unwrap()
+    };
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let state = state_files(bed);
+    assert!(state.contains("\"resume_at\": \"Four\""), "{state}");
+    assert!(
+        !state.contains(TOKEN),
+        "the secret reached the state directory"
+    );
+    let out = {
+        let mut cmd = bed.command(&["run", "six.rhai", "--resume"]);
+        cmd.env("TOKEN", TOKEN);
+        cmd.output().unwrap()
+    };
+    let ran = Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    ran.status(0)
+        .has("resuming at section `Four`: 3 sections that passed before skipped")
+        .lacks("one ran")
+        .lacks("captured")
+        .lacks("three ran")
+        .has("four ran")
+        .has("five uses 198.51.100.")
+        .has("after 3")
+        .has("six ran")
+        .has("3 of 6 sections passed, 3 skipped")
+        .lacks(TOKEN);
+    assert!(!state_files(bed).contains(TOKEN));
+    // Nothing is left to resume once it passed.
+    bed.run(&["run", "six.rhai", "--resume"])
+        .status(2)
+        .has("nothing to resume");
+}
+
+#[test]
+fn resume_on_simulated_clusters_restores_values_and_objects() {
+    let bed = Bed::start("cluster1");
+    resume_runs_only_what_is_left(&bed, &[]);
+}
+
+#[test]
+fn resume_on_sim_serve_contexts_reuses_the_contexts_and_values() {
+    let bed = Bed::start("cluster1");
+    resume_runs_only_what_is_left(&bed, &["--context", "cluster1=cluster1"]);
+}
+
+#[test]
+fn resume_refuses_a_changed_runbook_unless_forced_and_needs_a_recorded_run() {
+    let bed = Bed::start("cluster1");
+    bed.write("six.rhai", SIX);
+    bed.run(&["run", "six.rhai", "--resume"])
+        .status(2)
+        .has("no run of it is recorded");
+    let out = {
+        let mut cmd = bed.command(&["run", "six.rhai"]);
+        cmd.env("FAIL4", "1").env("TOKEN", TOKEN);
+        cmd.output().unwrap()
+    };
+    assert_eq!(out.status.code(), Some(1));
+    bed.write("six.rhai", &SIX.replace("six ran", "six ran, changed"));
+    bed.run(&["run", "six.rhai", "--resume"])
+        .status(2)
+        .has("the runbook changed since the run being resumed")
+        .has("--force");
+    let out = {
+        let mut cmd = bed.command(&["run", "six.rhai", "--resume", "--force"]);
+        cmd.env("TOKEN", TOKEN);
+        cmd.output().unwrap()
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("six ran, changed") && !text.contains("three ran"),
+        "{text}"
+    );
+}
+
+#[test]
+fn from_the_fifth_section_of_a_bundled_runbook_passes_on_simulated_clusters() {
+    let bed = Bed::start("cluster1");
+    let fifth = "Configure Ingress Gateway in cluster1 to route to the global service";
+    bed.run(&["run", "global-mesh", "-q"]).status(0);
+    bed.run(&["run", "global-mesh", "--from", fifth])
+        .status(0)
+        .has("the simulated clusters and top-level values are as an earlier run left them before")
+        .has("4 skipped");
+}

@@ -280,7 +280,10 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     );
     // On an interactive run, a break-point at every `section(...)` call (made at top level)
     // keeps the top-level variables for the REPL: a registered function cannot see them.
-    if session.interactive && session.hooks.any() {
+    // A run with a state file keeps them too, for its checkpoints, and puts values back there
+    // on `--resume`.
+    let records = session.state().state_file.is_some();
+    if (session.interactive && session.hooks.any()) || records {
         let s = session.clone();
         #[allow(deprecated)] // volatile, not deprecated
         engine.register_debugger(
@@ -297,6 +300,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                 if matches!(event, rhai::debugger::DebuggerEvent::BreakPoint(_))
                     && s.state().at.section.is_none()
                 {
+                    restore_values(&s, ctx.scope_mut());
                     let vars = share_scope(ctx.scope_mut());
                     *s.hooks.top_level.lock().unwrap_or_else(|e| e.into_inner()) = vars;
                 }
@@ -362,6 +366,16 @@ fn run_section(
             )));
         }
     }
+    if s.state().resume_skip.iter().any(|t| t == title) {
+        s.emit(Event::SectionFinished {
+            title: title.to_string(),
+            status: Status::Skipped,
+            duration_ms: 0,
+            error: Some("passed in the run resumed".to_string()),
+        });
+        s.state().sections.push((title.to_string(), Status::Passed));
+        return Ok(());
+    }
     let exclusion = {
         let mut st = s.state();
         let mut reached = st.from_reached;
@@ -402,6 +416,10 @@ fn run_section(
             .push((title.to_string(), Status::Skipped));
         return Ok(());
     }
+    if failed_before {
+        s.state().cleaned_up = true;
+    }
+    snapshot_before(s, title);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -562,6 +580,7 @@ pub fn run_undos(engine: &Engine, ast: &rhai::AST, s: &Session) -> UndoOutcome {
         s.state().undos = rest;
         return out;
     }
+    s.state().cleaned_up = true;
     let interrupted = s.cancelled.swap(false, Ordering::SeqCst);
     s.emit(Event::Notice {
         text: format!(
@@ -608,4 +627,69 @@ pub fn run_undos(engine: &Engine, ast: &rhai::AST, s: &Session) -> UndoOutcome {
         s.cancelled.store(true, Ordering::SeqCst);
     }
     out
+}
+
+/// Puts recorded top-level values back into the script's scope (`--resume`, `--from` on
+/// simulated clusters): each the first time the script reaches a section call with it in scope.
+fn restore_values(s: &Session, scope: &mut rhai::Scope) {
+    let pending: Vec<(String, serde_json::Value)> = {
+        let st = s.state();
+        if st.restore_vars.is_empty() {
+            return;
+        }
+        st.restore_vars
+            .iter()
+            .filter(|(name, _)| scope.contains(name) && !scope.is_constant(name).unwrap_or(true))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect()
+    };
+    for (name, json) in pending {
+        s.state().restore_vars.remove(&name);
+        let Some(value) = s.restored_value(&json) else {
+            s.emit(Event::Notice {
+                text: format!(
+                    "`{name}` holds a secret that was not recorded: it keeps the value the script gives it"
+                ),
+            });
+            continue;
+        };
+        if let Some(v) = scope.get_mut(&name) {
+            if v.is_shared() {
+                if let Some(mut guard) = v.write_lock::<Dynamic>() {
+                    *guard = value;
+                }
+            } else {
+                *v = value;
+            }
+        }
+    }
+}
+
+/// On simulated clusters of the run's own process, keeps every cluster's objects and the
+/// top-level values as they are before a section, so `--resume` and `--from` can start there.
+fn snapshot_before(s: &Session, title: &str) {
+    let Some(state_file) = s.state().state_file.clone() else {
+        return;
+    };
+    let mut clusters = s.fleet.sim_snapshot();
+    if clusters.is_empty() {
+        return;
+    }
+    // Secrets never reach a file in clear: a secret's data is masked in the snapshot too.
+    let redactor = s.reporter.redactor();
+    for snap in clusters.values_mut() {
+        for o in &mut snap.store.objects {
+            o.object = redactor.redact_json(&o.object);
+        }
+    }
+    let boundary = crate::checkpoint::Boundary {
+        section: title.to_string(),
+        runbook_hash: crate::checkpoint::content_hash(&s.runbook.source),
+        variables: s.variables_json(),
+        clusters,
+    };
+    let path = crate::checkpoint::boundary_path(&state_file, title);
+    if let Err(e) = crate::checkpoint::save_boundary(&path, &boundary) {
+        s.emit(Event::Notice { text: e });
+    }
 }

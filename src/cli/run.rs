@@ -70,6 +70,14 @@ pub struct RunArgs {
     /// Ask questions even without a terminal (lines are read from stdin).
     #[arg(long)]
     pub interactive: bool,
+    /// Go on from where the last run of this runbook stopped: the sections that passed are
+    /// skipped, their parameters, clusters and top-level values restored (on simulated
+    /// clusters also the clusters' objects).
+    #[arg(long, conflicts_with_all = ["from", "only"])]
+    pub resume: bool,
+    /// With --resume: go on even though the runbook changed since that run.
+    #[arg(long, requires = "resume")]
+    pub force: bool,
     /// Leave everything for inspection: neither the undos registered with cleanup() nor the
     /// `always` sections run; `meshbook cleanup RUNBOOK` deletes what the run created later.
     #[arg(long)]
@@ -95,14 +103,37 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(rb) => rb,
         Err(e) => return cannot_start(&redactor, e),
     };
-    let sets = match targets::parse_pairs("--set", &args.set) {
+    let resumed = match resumed_record(&args, &runbook) {
+        Ok(r) => r,
+        Err(e) => return cannot_start(&redactor, e),
+    };
+    let mut sets = match targets::parse_pairs("--set", &args.set) {
         Ok(s) => s,
         Err(e) => return cannot_start(&redactor, e),
     };
-    let contexts = match targets::parse_pairs("--context", &args.context) {
+    let mut contexts = match targets::parse_pairs("--context", &args.context) {
         Ok(c) => c,
         Err(e) => return cannot_start(&redactor, e),
     };
+    if let Some(r) = &resumed {
+        // The resumed run's parameters and contexts, unless given again.
+        let declared = |k: &str| runbook.header.params.iter().any(|p| p.0 == k);
+        let mut all: Vec<(String, String)> = r
+            .params
+            .iter()
+            .filter(|(k, _)| declared(k) && !sets.iter().any(|s| &s.0 == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.append(&mut sets);
+        sets = all;
+        if contexts.is_empty() {
+            contexts = r
+                .contexts
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        }
+    }
     for path in &args.report {
         if files::Format::from_path(path).is_none() {
             return cannot_start(
@@ -151,20 +182,21 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
     let reporter = session.reporter.clone();
-    let engine = crate::engine::build(&session);
-    let ast = match crate::engine::compile(&engine, &session) {
-        Ok(ast) => ast,
-        Err(d) => return cannot_start(&redactor, d),
-    };
-    reporter.set_plan(titles);
-
-    prepare::announce(&reporter, &runbook, &plan, &fleet);
-
     {
         let mut st = session.state();
         st.keep = args.keep;
         st.state_file = Some(crate::checkpoint::path_for(&runbook));
     }
+    let engine = crate::engine::build(&session);
+    let ast = match crate::engine::compile(&engine, &session) {
+        Ok(ast) => ast,
+        Err(d) => return cannot_start(&redactor, d),
+    };
+    prepare::announce(&reporter, &runbook, &plan, &fleet);
+    if let Err(e) = restore_point(&session, &titles, resumed.as_ref(), args.force, handle) {
+        return cannot_start(&redactor, format!("{}: {e}", runbook.display_path));
+    }
+    reporter.set_plan(titles);
     session.checkpoint("running");
 
     // Every Ctrl-C cancels what runs: the first the script, a second the clean-up after it.
@@ -296,6 +328,123 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         }
     }
     code
+}
+
+/// With `--resume`: the last run's record, refused when there is nothing to resume or the
+/// runbook changed since (unless `--force`).
+fn resumed_record(
+    args: &RunArgs,
+    runbook: &Runbook,
+) -> Result<Option<crate::checkpoint::Record>, String> {
+    if !args.resume {
+        return Ok(None);
+    }
+    let path = crate::checkpoint::path_for(runbook);
+    let Some(record) = crate::checkpoint::load(&path)? else {
+        return Err(format!(
+            "{}: --resume: no run of it is recorded (looked for `{}`)\nhelp: run it without --resume first",
+            runbook.display_path,
+            path.display()
+        ));
+    };
+    if record.resume_at.is_none() {
+        return Err(format!(
+            "{}: --resume: its last run ({}) stopped at no section: nothing to resume\nhelp: run it again without --resume",
+            runbook.display_path,
+            if record.status.is_empty() { "unknown" } else { &record.status }
+        ));
+    }
+    if record.runbook_hash != crate::checkpoint::content_hash(&runbook.source) && !args.force {
+        return Err(format!(
+            "{}: --resume: the runbook changed since the run being resumed\nhelp: add --force to go on with the changed runbook (the recorded values may no longer fit), or run it afresh without --resume",
+            runbook.display_path
+        ));
+    }
+    Ok(Some(record))
+}
+
+/// Where the run starts from and what it starts with: for `--resume`, the sections that
+/// passed (skipped) and the recorded values; on simulated clusters of this process, for
+/// `--resume` and `--from`, the clusters' objects and values as they were before that section
+/// in an earlier run of the same runbook.
+fn restore_point(
+    session: &Session,
+    titles: &[String],
+    resumed: Option<&crate::checkpoint::Record>,
+    force: bool,
+    handle: &tokio::runtime::Handle,
+) -> Result<(), String> {
+    let start = match resumed {
+        Some(r) => {
+            let at = r.resume_at.clone().unwrap_or_default();
+            if !titles.iter().any(|t| *t == at) {
+                return Err(format!(
+                    "--resume: the run stopped at section `{at}`, which the runbook no longer has\nhelp: use --from SECTION"
+                ));
+            }
+            let mut skip = Vec::new();
+            for (title, status) in &r.sections {
+                if *title == at {
+                    break;
+                }
+                if status == "passed" {
+                    skip.push(title.clone());
+                }
+            }
+            let mut st = session.state();
+            st.restore_vars = r.variables.clone();
+            st.resume_skip = skip.clone();
+            drop(st);
+            session.emit(Event::Notice {
+                text: format!(
+                    "resuming at section `{at}`: {} section{} that passed before skipped, {} value{} restored",
+                    skip.len(),
+                    if skip.len() == 1 { "" } else { "s" },
+                    r.variables.len(),
+                    if r.variables.len() == 1 { "" } else { "s" },
+                ),
+            });
+            if r.cleaned_up {
+                session.emit(Event::Notice {
+                    text: "the run being resumed cleaned up after its failure, so what it created may be gone (`--keep` keeps a failure resumable)".into(),
+                });
+            }
+            Some(at)
+        }
+        None => session.filter.from.clone(),
+    };
+    let Some(start) = start else {
+        return Ok(());
+    };
+    if session.fleet.sim_snapshot().is_empty() {
+        return Ok(());
+    }
+    let Some(state_file) = session.state().state_file.clone() else {
+        return Ok(());
+    };
+    let path = crate::checkpoint::boundary_path(&state_file, &start);
+    match crate::checkpoint::load_boundary(&path) {
+        Some(b)
+            if b.runbook_hash == crate::checkpoint::content_hash(&session.runbook.source)
+                || (resumed.is_some() && force) =>
+        {
+            handle
+                .block_on(session.fleet.sim_restore(&b.clusters))
+                .map_err(|e| e.to_string())?;
+            session.state().restore_vars = b.variables;
+            session.emit(Event::Notice {
+                text: format!(
+                    "the simulated clusters and top-level values are as an earlier run left them before `{start}`"
+                ),
+            });
+        }
+        _ => session.emit(Event::Notice {
+            text: format!(
+                "no snapshot of the simulated clusters before `{start}` from an earlier run of this runbook: they start empty (run it once whole to rehearse from any section)"
+            ),
+        }),
+    }
+    Ok(())
 }
 
 /// Says what the clean-up did and what is left (with how to clean it later); a failed undo
