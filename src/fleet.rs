@@ -224,6 +224,17 @@ impl Fleet {
         Ok(member)
     }
 
+    /// Adds a cluster the runbook created (`add_cluster`, `vcluster_connect`); an existing
+    /// member of the same name is kept and returned.
+    pub fn add_member(&self, member: Member) -> Member {
+        let mut members = self.members.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = members.iter().find(|m| m.name() == member.name()) {
+            return m.clone();
+        }
+        members.push(member.clone());
+        member
+    }
+
     /// Snapshots of the simulated clusters started by this process, by name (empty when
     /// there are none: real clusters and `sim serve` contexts are never snapshotted).
     pub fn sim_snapshot(&self) -> std::collections::BTreeMap<String, crate::sim::ClusterSnapshot> {

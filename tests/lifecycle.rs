@@ -513,3 +513,72 @@ fn from_the_fifth_section_of_a_bundled_runbook_passes_on_simulated_clusters() {
         .has("the simulated clusters and top-level values are as an earlier run left them before")
         .has("4 skipped");
 }
+
+#[test]
+fn the_vcluster_runbook_runs_in_one_pass_with_only_the_host_mapped() {
+    if !have_kubectl() {
+        eprintln!("skipping: kubectl not found");
+        return;
+    }
+    let bed = Bed::start("host");
+    bed.run(&["run", "vcluster-gloo-mesh", "--context", "host=host"])
+        .status(0)
+        .has("contexts: host=host")
+        .has("9 of 9 sections passed")
+        .lacks("MGMT_CONTEXT");
+    // The vclusters' namespaces on the host came and went.
+    let objects = bed.objects("host");
+    assert!(objects.contains("default"), "{objects}");
+    for ns in ["mgmt", "cluster1", "cluster2"] {
+        assert!(
+            !objects
+                .lines()
+                .any(|l| l.split_whitespace().last() == Some(ns)),
+            "{ns} left on the host: {objects}"
+        );
+    }
+}
+
+#[test]
+fn created_clusters_join_the_run_when_added() {
+    let bed = Bed::start("cluster1");
+    let src = r#"//! clusters:
+//!   main: MAIN
+//!   extra: { created: true }
+let main = cluster("main");
+section("Before", || {
+    let e = cluster("extra");
+});
+"#;
+    bed.write("early.rhai", src);
+    bed.run(&["run", "early.rhai"])
+        .status(1)
+        .has("cluster `extra` is created by the runbook (`created: true`) and does not exist yet");
+    let src = r#"//! clusters:
+//!   main: MAIN
+//!   extra: { created: true }
+let main = cluster("main");
+let extra = ();
+section("Create", || {
+    extra = add_cluster("extra", #{context: "kind-extra"});
+    extra.create_namespace("joined");
+    expect(extra.simulated, "on simulated clusters a new simulated cluster");
+    expect(cluster("extra").name == "extra", "cluster() finds it from now on");
+});
+section("Use", || {
+    expect(type_of(extra.get("namespace", "joined")) != "()", "the handle is the same cluster");
+});
+"#;
+    bed.write("added.rhai", src);
+    bed.run(&["run", "added.rhai", "--context", "main=cluster1"])
+        .status(0)
+        .has("extra -> ")
+        .has("2 of 2 sections passed");
+    bed.write(
+        "bad.rhai",
+        "//! clusters:\n//!   extra: { created: false }\nsection(\"A\", || {});\n",
+    );
+    bed.run(&["run", "bad.rhai"])
+        .status(2)
+        .has("the only option is `created: true`");
+}
