@@ -582,3 +582,111 @@ section("Use", || {
         .status(2)
         .has("the only option is `created: true`");
 }
+
+impl Bed {
+    /// A kubeconfig for the served clusters WITHOUT the simulated marker: to meshbook they are
+    /// real clusters (contexts `real-<name>`).
+    fn unmarked(&self, names: &[&str]) -> PathBuf {
+        let text = std::fs::read_to_string(self.kubeconfig()).unwrap();
+        let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let mut out = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+        for c in v["clusters"].as_sequence().unwrap() {
+            out.push_str(&format!(
+                "- name: {}\n  cluster: {{server: \"{}\"}}\n",
+                c["name"].as_str().unwrap(),
+                c["cluster"]["server"].as_str().unwrap()
+            ));
+        }
+        out.push_str("users:\n- name: u\n  user: {token: t}\ncontexts:\n");
+        for n in names {
+            out.push_str(&format!(
+                "- name: real-{n}\n  context: {{cluster: {n}, user: u}}\n"
+            ));
+        }
+        let path = self.path().join("real.kubeconfig");
+        std::fs::write(&path, out).unwrap();
+        path
+    }
+}
+
+#[test]
+fn gloo_mesh_on_real_clusters_requires_the_acm_certificate() {
+    let bed = Bed::start("cluster1,cluster2");
+    let kc = bed.unmarked(&["cluster1", "cluster2"]);
+    let out = bed
+        .command(&[
+            "run",
+            "gloo-mesh-multicluster",
+            "--context",
+            "cluster1=real-cluster1",
+            "--context",
+            "cluster2=real-cluster2",
+            "--only",
+            "Set Up Environment",
+        ])
+        .env("KUBECONFIG", &kc)
+        .env("GLOO_MESH_LICENSE_KEY", "lic-123")
+        .output()
+        .unwrap();
+    let ran = Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    ran.status(1)
+        .has("ACM_CERTIFICATE_ARN is not set: on real clusters the ALB Ingress needs it")
+        .has("export ACM_CERTIFICATE_ARN=")
+        .lacks("lic-123");
+}
+
+#[test]
+fn global_mesh_finds_the_existing_istio_and_restores_the_replica_count_it_found() {
+    if !have_kubectl() {
+        eprintln!("skipping: kubectl not found");
+        return;
+    }
+    let bed = Bed::start("cluster1,cluster2");
+    let contexts = [
+        "--context",
+        "cluster1=cluster1",
+        "--context",
+        "cluster2=cluster2",
+    ];
+    // The earlier labs, left installed: the next run finds them.
+    let mut args = vec!["run", "global-mesh", "--only", "Set cluster contexts"];
+    args.extend_from_slice(&contexts);
+    bed.run(&args).status(0);
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", bed.kubeconfig())
+            .env("KUBECACHEDIR", bed.path().join(".kube-cache"))
+            .output()
+            .expect("kubectl");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    kubectl(&[
+        "--context",
+        "cluster1",
+        "-n",
+        "bookinfo-frontends",
+        "scale",
+        "deployment/productpage-v1",
+        "--replicas=2",
+    ]);
+    let mut args = vec!["run", "global-mesh", "-v"];
+    args.extend_from_slice(&contexts);
+    bed.run(&args).status(0).lacks("istiod-gloo created");
+    let replicas = kubectl(&[
+        "--context",
+        "cluster1",
+        "-n",
+        "bookinfo-frontends",
+        "get",
+        "deployment/productpage-v1",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(replicas.trim(), "2", "the clean-up forced another count");
+}

@@ -200,7 +200,20 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     session.checkpoint("running");
 
     // Every Ctrl-C cancels what runs: the first the script, a second the clean-up after it.
+    // The handler is installed before the script starts, so no early Ctrl-C is missed.
     let cancelled = session.cancelled.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut sigint) = handle.block_on(async { signal(SignalKind::interrupt()) }) {
+            handle.spawn(async move {
+                while sigint.recv().await.is_some() {
+                    cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    }
+    #[cfg(not(unix))]
     handle.spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
             cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
