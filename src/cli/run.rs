@@ -317,7 +317,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         .unwrap_or_else(|e| e.into_inner())
         .take()
         .unwrap_or_default();
-    let code = report_cleanup(&session, &runbook, &args, &undone, code);
+    let code = report_cleanup(&session, &args, &undone, code);
     session.checkpoint(match code {
         exit::OK => "passed",
         exit::INTERRUPTED => "interrupted",
@@ -390,7 +390,7 @@ fn restore_point(
     let start = match resumed {
         Some(r) => {
             let at = r.resume_at.clone().unwrap_or_default();
-            if !titles.iter().any(|t| *t == at) {
+            if !titles.contains(&at) {
                 return Err(format!(
                     "--resume: the run stopped at section `{at}`, which the runbook no longer has\nhelp: use --from SECTION"
                 ));
@@ -464,7 +464,6 @@ fn restore_point(
 /// makes a passing run fail.
 fn report_cleanup(
     session: &Session,
-    runbook: &Runbook,
     args: &RunArgs,
     undone: &crate::bindings::structure::UndoOutcome,
     code: u8,
@@ -518,7 +517,6 @@ fn report_cleanup(
         );
         return code.max(exit::FAILED);
     }
-    let _ = runbook;
     code
 }
 
