@@ -1,8 +1,11 @@
 //! Files bundled into the binary: `stdlib/` (Rhai modules, simulator rules, offline manifests)
 //! and `runbooks/` (bundled runbooks and their assets).
 //!
-//! `MESHBOOK_STDLIB=<dir>` replaces the embedded `stdlib/` with a directory on disk, for
-//! development; `MESHBOOK_RUNBOOKS=<dir>` does the same for `runbooks/`.
+//! `MESHBOOK_STDLIB=<dir>` lays a directory on disk over the embedded `stdlib/`: its files win
+//! over the bundled ones of the same path, and the others stay available (so a directory with
+//! only `sim/tools/mine.yaml` adds a simulated tool rule; `MESHBOOK_STDLIB=./stdlib` makes a
+//! development build read the stdlib from disk). `MESHBOOK_RUNBOOKS=<dir>` does the same for
+//! `runbooks/`.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -39,7 +42,7 @@ impl Tree {
 
     /// A display name for messages, e.g. `stdlib/sim/rules.yaml` or the override path.
     pub fn display(self, rel: &str) -> String {
-        match self.override_dir() {
+        match self.override_dir().filter(|d| d.join(rel).exists()) {
             Some(dir) => dir.join(rel).display().to_string(),
             None => match self {
                 Tree::Stdlib => format!("stdlib/{rel}"),
@@ -51,34 +54,34 @@ impl Tree {
     /// Reads a file by its path relative to the tree's root (`sim/rules.yaml`).
     pub fn read(self, rel: &str) -> Option<Cow<'static, str>> {
         let rel = rel.trim_start_matches("./");
-        match self.override_dir() {
-            Some(dir) => std::fs::read_to_string(dir.join(rel)).ok().map(Cow::Owned),
-            None => self
-                .embedded()
-                .get_file(rel)
-                .and_then(|f| f.contents_utf8())
-                .map(Cow::Borrowed),
+        if let Some(dir) = self.override_dir() {
+            if let Ok(text) = std::fs::read_to_string(dir.join(rel)) {
+                return Some(Cow::Owned(text));
+            }
         }
+        self.embedded()
+            .get_file(rel)
+            .and_then(|f| f.contents_utf8())
+            .map(Cow::Borrowed)
     }
 
     /// Lists files (relative paths, sorted) under a folder of the tree, recursively.
     pub fn list(self, folder: &str) -> Vec<String> {
         let folder = folder.trim_matches('/');
         let mut out = Vec::new();
-        match self.override_dir() {
-            Some(dir) => walk_disk(&dir, &dir.join(folder), &mut out),
-            None => {
-                let dir = if folder.is_empty() {
-                    Some(self.embedded())
-                } else {
-                    self.embedded().get_dir(folder)
-                };
-                if let Some(dir) = dir {
-                    walk_embedded(dir, &mut out);
-                }
-            }
+        if let Some(dir) = self.override_dir() {
+            walk_disk(&dir, &dir.join(folder), &mut out);
+        }
+        let embedded = if folder.is_empty() {
+            Some(self.embedded())
+        } else {
+            self.embedded().get_dir(folder)
+        };
+        if let Some(embedded) = embedded {
+            walk_embedded(embedded, &mut out);
         }
         out.sort();
+        out.dedup();
         out
     }
 }

@@ -142,7 +142,41 @@ impl Diagnostic {
         if d.location.is_none() && !in_lib {
             d.location = sources.locate(&innermost.1, innermost.2);
         }
+        // A property read on `()`: say what was absent and where it came from.
+        if let EvalAltResult::ErrorDotExpr(text, pos) = e {
+            let file = if innermost.1.is_empty() {
+                sources.main_name.to_string()
+            } else {
+                innermost.1.clone()
+            };
+            if let (Some(loc), Some(full)) = (sources.locate(&file, *pos), sources.text(&file)) {
+                if let Some((message, help)) = crate::engine::explain::unit_property(
+                    text,
+                    loc.source_line.as_deref().unwrap_or(""),
+                    loc.column,
+                    &full,
+                    loc.line,
+                ) {
+                    d.message = message;
+                    d.help = Some(help);
+                }
+            }
+        }
         d
+    }
+
+    /// The diagnostic as data (`check --json`): message, help, file, line, column, source line.
+    pub fn to_json(&self) -> serde_json::Value {
+        let loc = self.location.as_ref();
+        serde_json::json!({
+            "message": self.message,
+            "help": self.help,
+            "file": loc.map(|l| l.file.clone()),
+            "line": loc.map(|l| l.line),
+            "column": loc.map(|l| l.column),
+            "source_line": loc.and_then(|l| l.source_line.clone()),
+            "section": self.section,
+        })
     }
 
     pub fn in_section(mut self, section: Option<String>, steps: Vec<String>) -> Self {
@@ -171,7 +205,7 @@ pub fn plain_message(e: &EvalAltResult) -> String {
 fn message_of(e: &EvalAltResult) -> String {
     match e {
         EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
-        EvalAltResult::ErrorFunctionNotFound(sig, _) => format!("no function `{sig}`"),
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => crate::engine::explain::no_function(sig),
         EvalAltResult::ErrorVariableNotFound(name, _) => {
             format!("no variable `{name}` is defined here")
         }
@@ -195,6 +229,11 @@ fn default_help(e: &EvalAltResult) -> Option<String> {
     Some(match e {
         EvalAltResult::ErrorFunctionNotFound(..) => {
             "`meshbook docs` lists every function and its arguments".into()
+        }
+        EvalAltResult::ErrorDotExpr(..) | EvalAltResult::ErrorIndexingType(..)
+            if message_of(e).contains("'()'") || message_of(e).contains("type ()") =>
+        {
+            crate::engine::explain::UNIT_HELP.into()
         }
         EvalAltResult::ErrorVariableNotFound(..) => {
             "define it first with `let`; inside a stdlib function, pass it in as an argument (modules cannot see the runbook's variables)".into()

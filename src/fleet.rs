@@ -417,6 +417,26 @@ impl crate::tools::SimWorld for Fleet {
                 .flatten()
         })
     }
+
+    fn list<'a>(
+        &'a self,
+        key: &'a crate::tools::ObjectKey,
+    ) -> futures::future::BoxFuture<'a, Vec<serde_json::Value>> {
+        Box::pin(async move {
+            let Some(member) = self.get(&key.cluster) else {
+                return Vec::new();
+            };
+            let kind = match key.api_version.rsplit_once('/') {
+                Some((group, _)) => format!("{}.{group}", key.kind),
+                None => key.kind.clone(),
+            };
+            member
+                .cluster
+                .list(&kind, key.namespace.as_deref(), None)
+                .await
+                .unwrap_or_default()
+        })
+    }
 }
 
 impl crate::http::SimulatedTargets for Fleet {

@@ -20,6 +20,7 @@ pub mod report;
 pub mod runbook;
 pub mod session;
 pub mod sim;
+pub mod suggest;
 pub mod template;
 pub mod tools;
 
@@ -44,6 +45,7 @@ fn install_panic_hook() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("unknown panic");
+        let message = logging::redact(message);
         if message.contains("Broken pipe") {
             std::process::exit(0);
         }

@@ -16,6 +16,14 @@ pub fn set_redactor(redactor: &Redactor) {
     let _ = REDACTOR.set(redactor.clone());
 }
 
+/// `text` masked with the run's secrets (for output that bypasses the reporter: panics).
+pub fn redact(text: &str) -> String {
+    match REDACTOR.get() {
+        Some(r) => r.redact(text),
+        None => text.to_string(),
+    }
+}
+
 /// A stderr writer that masks secrets line by line.
 struct RedactingWriter;
 

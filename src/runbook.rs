@@ -33,6 +33,32 @@ pub struct EnvDecl {
     pub description: Option<String>,
 }
 
+/// The type of a parameter, from its default (`TOTAL: 3` in the header, `param("TOTAL", 3)`
+/// in the script): `--set` values are checked against it before a run starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    Text,
+    Int,
+    Bool,
+}
+
+impl ParamKind {
+    /// Why `value` is not of this kind, or `None` when it is.
+    pub fn refuse(self, value: &str) -> Option<&'static str> {
+        match self {
+            ParamKind::Text => None,
+            ParamKind::Int => value
+                .trim()
+                .parse::<i64>()
+                .is_err()
+                .then_some("a whole number"),
+            ParamKind::Bool => {
+                (!matches!(value.trim(), "true" | "false")).then_some("true or false")
+            }
+        }
+    }
+}
+
 /// The runbook's declarations, from its leading `//!` lines (YAML).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Header {
@@ -40,12 +66,43 @@ pub struct Header {
     pub summary: Option<String>,
     pub walkthrough: Option<String>,
     pub clusters: Vec<ClusterDecl>,
+    /// The header declares no clusters: `clusters` are the names the script passes literally
+    /// to `cluster("...")`.
+    pub clusters_from_script: bool,
     pub env: Vec<EnvDecl>,
     /// Parameters and their defaults, in declaration order.
     pub params: Vec<(String, String)>,
     /// Clusters declared `created: true`: the runbook creates them while it runs
     /// (`vcluster_connect`, `add_cluster`), so they are not mapped at start.
     pub created_clusters: Vec<String>,
+    /// Parameters whose default is a number or a boolean.
+    pub param_kinds: Vec<(String, ParamKind)>,
+}
+
+/// What the script says about itself, read from its syntax tree without running it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScriptUses {
+    /// Clusters named literally (`cluster("cluster1")`), in source order.
+    pub clusters: Vec<String>,
+    /// Parameters read with a literal default (`param("TOTAL", 3)`), in source order.
+    pub params: Vec<(String, ParamKind)>,
+}
+
+impl ScriptUses {
+    /// Reads the script's syntax tree; a script that does not compile uses nothing (the static
+    /// checks report its error).
+    pub fn of(source: &str) -> ScriptUses {
+        match crate::engine::parse_only(source) {
+            Some(ast) => ScriptUses {
+                clusters: crate::engine::analysis::cluster_calls(&ast)
+                    .into_iter()
+                    .map(|c| c.0)
+                    .collect(),
+                params: crate::engine::analysis::param_reads(&ast),
+            },
+            None => ScriptUses::default(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -105,6 +162,8 @@ pub struct Runbook {
     pub origin: Origin,
     pub source: String,
     pub header: Header,
+    /// Clusters and parameters the script names literally.
+    pub uses: ScriptUses,
 }
 
 impl Runbook {
@@ -162,17 +221,31 @@ impl Runbook {
         origin: Origin,
         source: String,
     ) -> Result<Runbook, LoadError> {
-        let header = parse_header(&source, &name).map_err(|(line, message)| LoadError::Header {
-            path: display_path.clone(),
-            line,
-            message,
-        })?;
+        let mut header =
+            parse_header(&source, &name).map_err(|(line, message)| LoadError::Header {
+                path: display_path.clone(),
+                line,
+                message,
+            })?;
+        let uses = ScriptUses::of(&source);
+        if header.clusters.is_empty() && header.created_clusters.is_empty() {
+            header.clusters = uses
+                .clusters
+                .iter()
+                .map(|name| ClusterDecl {
+                    name: name.clone(),
+                    env: None,
+                })
+                .collect();
+            header.clusters_from_script = !header.clusters.is_empty();
+        }
         Ok(Runbook {
             name,
             display_path,
             origin,
             source,
             header,
+            uses,
         })
     }
 
@@ -322,6 +395,13 @@ pub fn parse_header(source: &str, fallback_title: &str) -> Result<Header, (usize
         let name = scalar(k).ok_or((base, "parameter names must be strings".to_string()))?;
         let value =
             scalar(v).ok_or((base, format!("parameter `{name}` needs a scalar default")))?;
+        match v {
+            serde_yaml::Value::Number(n) if n.is_i64() || n.is_u64() => {
+                header.param_kinds.push((name.clone(), ParamKind::Int))
+            }
+            serde_yaml::Value::Bool(_) => header.param_kinds.push((name.clone(), ParamKind::Bool)),
+            _ => {}
+        }
         header.params.push((name, value));
     }
     Ok(header)
@@ -382,6 +462,32 @@ let x = 1;
         let h = parse_header("let a = 1;\n", "demo").unwrap();
         assert_eq!(h.title, "demo");
         assert!(h.clusters.is_empty());
+    }
+
+    #[test]
+    fn without_declared_clusters_the_script_names_them() {
+        let src = "//! title: quick\nlet a = cluster(\"east\");\nsection(\"s\", || { cluster(\"west\"); });\n";
+        let rb =
+            Runbook::from_source("q".into(), "q.rhai".into(), Origin::Inline, src.into()).unwrap();
+        let names: Vec<_> = rb.header.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["east", "west"]);
+        assert!(rb.header.clusters_from_script);
+        let declared =
+            Runbook::from_source("q".into(), "q.rhai".into(), Origin::Inline, SRC.into()).unwrap();
+        assert!(!declared.header.clusters_from_script);
+    }
+
+    #[test]
+    fn numeric_parameters_refuse_text() {
+        let h = parse_header(SRC, "x").unwrap();
+        assert_eq!(
+            h.param_kinds,
+            vec![("REPLICAS".to_string(), ParamKind::Int)]
+        );
+        assert_eq!(ParamKind::Int.refuse("abc"), Some("a whole number"));
+        assert_eq!(ParamKind::Int.refuse("12"), None);
+        assert_eq!(ParamKind::Bool.refuse("yes"), Some("true or false"));
+        assert_eq!(ParamKind::Text.refuse("anything"), None);
     }
 
     #[test]

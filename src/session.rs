@@ -161,6 +161,9 @@ pub struct Session {
     pub hooks: crate::bindings::structure::Hooks,
     /// The clusters of the run.
     pub fleet: Arc<crate::fleet::Fleet>,
+    /// `run --dry-run`: writes are sent with `dryRun=All` or only described, tools are not
+    /// run, waits are not waited, and a failed expectation is a skipped check.
+    pub dry_run: bool,
 }
 
 impl Session {
@@ -186,6 +189,7 @@ impl Session {
             cancelled: Arc::new(AtomicBool::new(false)),
             hooks: crate::bindings::structure::Hooks::default(),
             fleet: Arc::new(crate::fleet::Fleet::empty()),
+            dry_run: false,
         }
     }
 
@@ -266,6 +270,17 @@ impl Session {
         self.cancelled.load(Ordering::Relaxed)
     }
 
+    /// On a dry run, says what a step would have done (and returns true): the caller then
+    /// skips it.
+    pub fn would(&self, cluster: &str, what: &str) -> bool {
+        if self.dry_run {
+            self.emit(Event::Notice {
+                text: format!("dry run: would {what} on {cluster}"),
+            });
+        }
+        self.dry_run
+    }
+
     /// Sleeps, waking early when the run is cancelled.
     pub fn sleep(&self, d: Duration) {
         let cancelled = self.cancelled.clone();
@@ -286,9 +301,11 @@ impl Session {
             .or_else(|| std::env::var(name).ok())
     }
 
-    /// Marks a value as secret for everything rendered from now on.
-    pub fn add_secret(&self, value: &str) {
-        self.reporter.redactor().add(value);
+    /// Marks a value as secret for everything rendered from now on. A value too short to be
+    /// masked safely is refused: the caller fails, naming where it came from (never the
+    /// value).
+    pub fn add_secret(&self, value: &str) -> Result<(), crate::report::redact::TooShort> {
+        self.reporter.redactor().add(value)
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -391,7 +408,7 @@ impl Session {
                 Value::Object(m) if m.len() == 1 && m.contains_key("$secret_env") => {
                     let name = m["$secret_env"].as_str()?;
                     let value = s.env(name)?;
-                    s.add_secret(&value);
+                    s.add_secret(&value).ok()?;
                     Value::String(value)
                 }
                 Value::Array(a) => {

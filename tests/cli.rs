@@ -225,9 +225,11 @@ fn docs_lists_every_registered_function() {
 
 #[test]
 fn a_section_inside_a_section_is_refused() {
+    // Found by the static checks, before anything runs (issue 16).
     Test::runbook("section(\"outer\", || { section(\"inner\", || {}); });\n")
         .run()
-        .status(1)
+        .status(2)
+        .stderr_has("section `inner` is inside section `outer`")
         .stderr_has("use `step(");
 }
 

@@ -372,6 +372,35 @@ fn sim_serve_serves_the_ingress_on_a_local_port_and_reflects_a_failover() {
         .to_string();
     let (status, body) = http_get(&local, "/productpage");
     assert!(status.contains("200"), "{status}\n{body}");
+
+    // kubectl exec ... curl in a simulated pod is answered by the data plane too, and says so.
+    let exec = Command::new("kubectl")
+        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECACHEDIR", dir.join("kubecache"))
+        .args([
+            "--context",
+            "cluster2",
+            "-n",
+            "bookinfo-backends",
+            "exec",
+            "deploy/ratings-v1",
+            "--",
+            "curl",
+            "-s",
+            "http://productpage.bookinfo-frontends:9080/productpage",
+        ])
+        .output()
+        .expect("kubectl exec");
+    let (out, err) = (
+        String::from_utf8_lossy(&exec.stdout),
+        String::from_utf8_lossy(&exec.stderr),
+    );
+    assert!(exec.status.success(), "{err}");
+    assert!(out.contains("<div>cluster2</div>"), "{out}");
+    assert!(
+        err.contains("* simulated: served by cluster2/bookinfo-frontends/productpage-v1"),
+        "{err}"
+    );
     assert!(
         body.contains("<title>Simple Bookstore App</title>")
             && body.contains("<div>cluster1</div>"),
@@ -424,6 +453,77 @@ fn sim_serve_serves_the_ingress_on_a_local_port_and_reflects_a_failover() {
     assert!(
         body.contains("<div>cluster2</div>"),
         "after scaling productpage to 0 on cluster1: {body}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn trace_and_curl_from_answer_from_inside_a_simulated_pod() {
+    let dir = temp_dir("trace");
+    std::fs::write(
+        dir.join("trace.rhai"),
+        r#"//! clusters:
+//!   c1: C1
+let c = cluster("c1");
+section("Hello", || {
+    c.create_namespace("demo");
+    c.apply(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: hello, namespace: demo}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: hello}}
+  template:
+    metadata: {labels: {app: hello}}
+    spec: {containers: [{name: hello, image: "docker.io/istio/examples-helloworld-v1:1.0"}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client, namespace: demo}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: client}}
+  template:
+    metadata: {labels: {app: client}}
+    spec: {containers: [{name: curl, image: "curlimages/curl:8.1.2"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: hello, namespace: demo}
+spec: {selector: {app: hello}, ports: [{port: 5000}]}
+`);
+    c.wait_rollouts("demo");
+    let t = c.trace("http://hello.demo:5000/hello", #{ from: "demo/deploy/client" });
+    for l in t { say(l); }
+    expect(t[t.len() - 1] == "=> 200 in 2ms", "the trace ends with the outcome");
+    let r = c.curl_from("demo", "deploy/client", "http://hello:5000/hello");
+    expect(r.status == 200 && r.simulated && r.body.contains("Hello version: v1"), "simulated answer from inside the pod");
+    c.expect_http_from("demo", "deploy/client", "http://nowhere:5000/", #{ status: 200, within: "1s" });
+});
+"#,
+    )
+    .expect("write runbook");
+    let out = meshbook(&dir)
+        .env_remove("C1")
+        .args(["run", "trace.rhai", "--report"])
+        .arg(dir.join("r.json"))
+        .output()
+        .expect("run meshbook");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stdout.contains("request from pod demo/client-") && stdout.contains("(model helloworld"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("Could not resolve host: nowhere"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("nowhere does not resolve from pod demo/client-"),
+        "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,11 +2,16 @@
 
 mod cli;
 mod dataplane;
+mod first_hour;
 mod http;
 mod k8s;
 mod lifecycle;
+mod newcomer;
 mod readme;
+mod redaction;
 mod repl;
+mod report_html;
+mod reports;
 mod runbooks;
 mod sim;
 mod support;

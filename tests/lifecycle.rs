@@ -229,7 +229,11 @@ fn have_kubectl() -> bool {
 fn created_ones(objects: &str) -> Vec<&str> {
     objects
         .lines()
-        .filter(|l| l.contains("demo") || l.contains("settings") || l.contains("never"))
+        .filter(|l| {
+            l.split_whitespace()
+                .last()
+                .is_some_and(|n| ["demo", "settings", "inside", "never"].contains(&n))
+        })
         .collect()
 }
 

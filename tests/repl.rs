@@ -217,10 +217,15 @@ fn step_skip_run_continue_and_retry_after_a_fix_once() {
     r.at("failed> ", ":retry");
     r.expect("third-passed");
     r.expect("fourth-output");
-    // The retried section counts once, as passed.
-    r.expect("passed: 3 of 4 sections passed, 1 skipped");
+    // The retried section counts once, as passed after a retry; its failed attempt stays.
+    r.expect("passed after 1 retry: 3 of 4 sections passed, 1 skipped");
     let code = r.finish();
     assert_eq!(code, 0, "{}", r.seen);
+    assert!(
+        r.seen.contains("attempt 1 failed; running it again"),
+        "{}",
+        r.seen
+    );
     assert!(!r.seen.contains("first-output"), "{}", r.seen);
     let report = std::fs::read_to_string(dir.path().join("run.json")).expect("report");
     for text in ["skip `First`", "ready = true", "retry"] {
@@ -229,6 +234,23 @@ fn step_skip_run_continue_and_retry_after_a_fix_once() {
             "{text:?} not in the report\n{report}"
         );
     }
+    let json: serde_json::Value = serde_json::from_str(&report).expect("JSON report");
+    assert_eq!(json["headline"], "passed after 1 retry", "{json}");
+    assert_eq!(json["summary"]["retries"], 1, "{json}");
+    let third = &json["sections"][2];
+    assert_eq!(third["status"], "passed", "{json}");
+    assert_eq!(third["retries"], 1, "{json}");
+    assert_eq!(third["attempts"][0]["status"], "failed", "{json}");
+    assert!(
+        third["attempts"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("expectation failed: ready is set")),
+        "{json}"
+    );
+    assert_eq!(
+        json["sections"][0]["reason"], "skipped at the prompt",
+        "{json}"
+    );
 }
 
 #[test]
@@ -353,16 +375,28 @@ fn repl_without_a_runbook_has_cluster1_and_cluster2_once() {
 }
 
 #[test]
-fn quit_at_a_step_prompt_fails_only_if_a_section_failed() {
-    let src = "//! title: Quit\nsection(\"A\", || { say(\"a-output\"); });\nsection(\"B\", || { say(\"b-output\"); });\n";
-    Test::runbook(src)
-        .args(&["--step", "--interactive"])
+fn quit_at_a_step_prompt_says_where_it_stopped_and_exits_1() {
+    let src = "//! title: Quit\nsection(\"A\", || { say(\"a-output\"); });\nsection(\"B\", || { say(\"b-output\"); });\nsection(\"C\", || { say(\"c-output\"); });\n";
+    let out = Test::runbook(src)
+        .args(&["--step", "--interactive", "--report", "r.json"])
+        .args(&["--report", "r.md", "--report", "r.xml"])
         .stdin("\nq\n")
         .run()
-        .status(0)
+        .status(1)
         .stdout_has("a-output")
         .stdout_lacks("b-output")
-        .stdout_has("1 not run");
+        .stdout_has("stopped at `B`, 2 sections not run: 1 of 3 sections passed");
+    let json = out.json("r.json");
+    assert_eq!(json["status"], "stopped", "{json}");
+    assert_eq!(json["stopped_at"], "B", "{json}");
+    assert_eq!(json["headline"], "stopped at `B`, 2 sections not run");
+    assert_eq!(json["sections"][1]["status"], "not_run", "{json}");
+    assert!(out
+        .file("r.md")
+        .contains("**stopped at `B`, 2 sections not run**"));
+    assert!(out
+        .file("r.xml")
+        .contains("value=\"stopped at `B`, 2 sections not run\""));
     let failing = "//! title: Quit\nsection(\"A\", || { throw \"a-broke\"; });\nsection(\"B\", || { say(\"b-output\"); });\n";
     Test::runbook(failing)
         .args(&["--step", "--pause-on-error", "--interactive"])
@@ -371,4 +405,50 @@ fn quit_at_a_step_prompt_fails_only_if_a_section_failed() {
         .status(1)
         .stderr_has("a-broke")
         .stdout_lacks("b-output");
+}
+
+// See: issue 16. Lines typed (or pasted) while an earlier line runs are all evaluated, in
+// order: one editor holds the input read ahead for the whole session.
+#[test]
+fn lines_typed_ahead_are_all_evaluated() {
+    on_a_terminal(lines_typed_ahead_are_all_evaluated_once);
+}
+
+fn lines_typed_ahead_are_all_evaluated_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = Driven::new(spawn(dir.path(), &["repl", "--sim"]));
+    r.expect("meshbook> ");
+    // Five lines at once, the first slow: the other four arrive while it runs.
+    r.line("sleep(\"300ms\"); \"got-\" + (10 + 1)");
+    for n in 2..=5 {
+        r.line(&format!("\"got-\" + (10 + {n})"));
+    }
+    for n in 1..=5 {
+        r.expect(&format!("got-{}", 10 + n));
+    }
+    r.at("meshbook> ", ":quit");
+    assert_eq!(r.finish(), 0, "{}", r.seen);
+}
+
+// See: issue 16. With one editor for the session, Ctrl-C still stops the line that runs.
+#[test]
+fn ctrl_c_stops_a_running_line_and_the_session_goes_on() {
+    on_a_terminal(ctrl_c_stops_a_running_line_and_the_session_goes_on_once);
+}
+
+fn ctrl_c_stops_a_running_line_and_the_session_goes_on_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = Driven::new(spawn(dir.path(), &["repl", "--sim"]));
+    r.at(
+        "meshbook> ",
+        "say(\"sleeping-now\"); sleep(\"60s\"); \"woke-late\"",
+    );
+    r.expect("sleeping-now");
+    r.p.send_control('c').expect("ctrl-c");
+    r.expect("interrupted");
+    r.expect("meshbook> ");
+    r.line("\"after-\" + 1");
+    r.expect("after-1");
+    r.at("meshbook> ", ":quit");
+    assert_eq!(r.finish(), 0, "{}", r.seen);
 }

@@ -347,3 +347,99 @@ fn runbook_sections_are_declared_with_literal_titles_in_walkthrough_order() {
         );
     }
 }
+
+/// The logical clusters of a bundled runbook, from `meshbook list`.
+fn runbook_clusters(dir: &Path) -> Vec<(String, Vec<String>)> {
+    let out = meshbook(dir)
+        .arg("list")
+        .output()
+        .expect("meshbook list runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut books = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') && line.contains(" — ") {
+            current = line.split_whitespace().next().map(String::from);
+        } else if let (Some(name), Some(list)) = (&current, line.trim().strip_prefix("clusters: "))
+        {
+            let clusters = list
+                .split(", ")
+                .filter_map(|c| c.split_whitespace().next().map(String::from))
+                .collect();
+            books.push((name.clone(), clusters));
+        }
+    }
+    books
+}
+
+fn objects_created(stdout: &str) -> Option<u64> {
+    let summary = stdout.lines().rev().find(|l| l.contains("objects: "))?;
+    let after = summary.split("objects: ").nth(1)?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+// See: issue #15. Every bundled runbook, twice, against `sim serve --sim-faults 0.1` (a seeded,
+// deterministic fault sequence): both runs pass. A fault is decided before a request is
+// handled, so a retried create never meets its own first attempt: a duplicate would fail the
+// run with 409 AlreadyExists. (Created counts may differ by the objects a simulated controller
+// and the runbook race to create, which the faults' delays reorder.)
+#[test]
+fn every_runbook_passes_twice_against_a_faulty_sim_serve() {
+    use meshbook::sim::faults::FaultOptions;
+    use meshbook::sim::{start_fleet, write_kubeconfig, SimOptions};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = temp_dir("faults");
+    let books = runbook_clusters(&dir);
+    assert!(books.len() >= 5, "{books:?}");
+    let mut fleets = Vec::new();
+    let mut jobs = Vec::new();
+    for (i, (book, clusters)) in books.into_iter().enumerate() {
+        let opts = SimOptions {
+            faults: FaultOptions {
+                rate: 0.1,
+                latency: std::time::Duration::ZERO,
+                seed: 15 + i as u64,
+            },
+            ..SimOptions::default()
+        };
+        let (fleet, urls) = rt.block_on(start_fleet(&clusters, opts)).unwrap();
+        fleets.push(fleet);
+        let home = dir.join(&book);
+        std::fs::create_dir_all(&home).unwrap();
+        let kubeconfig = home.join("kubeconfig");
+        write_kubeconfig(&kubeconfig, &urls).unwrap();
+        jobs.push(std::thread::spawn(move || {
+            let mut created = Vec::new();
+            for attempt in 1..=2 {
+                let mut cmd = meshbook(&home);
+                cmd.env("KUBECONFIG", &kubeconfig)
+                    .args(["run", &book, "-q"]);
+                for c in &clusters {
+                    cmd.args(["--context", &format!("{c}={c}")]);
+                }
+                let out = cmd.output().expect("meshbook runs");
+                let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+                assert!(
+                    out.status.success(),
+                    "{book}, run {attempt}: {}",
+                    describe(&out)
+                );
+                created.push(objects_created(&stdout));
+            }
+            (book, created)
+        }));
+    }
+    for j in jobs {
+        let (book, created) = j.join().expect("runbook thread");
+        assert!(
+            created.iter().all(|c| c.is_some_and(|n| n > 0)),
+            "{book}: {created:?}"
+        );
+        eprintln!("{book}: objects created by each run: {created:?}");
+    }
+    drop(fleets);
+}

@@ -7,14 +7,14 @@ use std::process::{Child, Command, Stdio};
 use crate::support::{Test, BIN};
 
 /// `meshbook sim serve` in the background; killed on drop.
-struct Served {
+pub(crate) struct Served {
     child: Child,
     pub kubeconfig: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Served {
-    fn start(clusters: &str) -> Served {
+    pub(crate) fn start(clusters: &str) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("sim.kubeconfig");
         let mut child = Command::new(BIN)

@@ -14,6 +14,14 @@ use crate::session::Session;
 /// Turns a core error into a script error (the message already says what to do).
 pub fn k8s_err(e: K8sError) -> Box<rhai::EvalAltResult> {
     let text = e.to_string();
+    if let crate::k8s::K8sError::MisspeltKind { .. } = e {
+        if let Some((head, tail)) = text.split_once(": did you mean") {
+            return fail_with_help(
+                head,
+                format!("did you mean{tail} (`kubectl api-resources` lists every kind a cluster serves; a kind from a CRD is served once the CRD is applied)"),
+            );
+        }
+    }
     match text.split_once(": is its CRD installed?") {
         Some((head, _)) => fail_with_help(
             format!("{head}: is its CRD installed?"),
@@ -65,9 +73,14 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                 fail_with_help(
                     format!("no cluster `{name}` in this run"),
                     if names.is_empty() {
-                        "declare the runbook's clusters in its header: `//! clusters:` then `//!   cluster1: CLUSTER1`".to_string()
+                        "name the cluster literally, `cluster(\"cluster1\")` (a runbook without a header runs on the clusters it names so), or declare the clusters in a header: `//! clusters:` then `//!   cluster1: CLUSTER1`".to_string()
                     } else {
-                        format!("the run's clusters are {}; declare others in the runbook header", names.join(", "))
+                        let near = crate::suggest::closest(name, names.iter().map(String::as_str));
+                        format!(
+                            "{}the run's clusters are {}; a cluster is part of a run when the header declares it (or, without a header, when the script names it literally: `cluster(\"{name}\")`)",
+                            near.first().map(|n| format!("did you mean `{n}`? ")).unwrap_or_default(),
+                            names.join(", ")
+                        )
                     },
                 )
             })

@@ -99,7 +99,7 @@ fn add_cluster(s: &Session, name: &str, source: Dynamic) -> RhaiResult<Member> {
             for u in v["users"].as_sequence().into_iter().flatten() {
                 for key in ["token", "client-key-data", "password"] {
                     if let Some(secret) = u["user"][key].as_str() {
-                        s.add_secret(secret);
+                        let _ = s.add_secret(secret);
                     }
                 }
             }

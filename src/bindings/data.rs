@@ -14,9 +14,16 @@ use crate::session::Session;
 pub fn parse_yaml(text: &str) -> Result<serde_json::Value, String> {
     use serde::Deserialize;
     let mut docs = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let value =
-            serde_yaml::Value::deserialize(doc).map_err(|e| format!("invalid YAML: {e}"))?;
+    let many = text.lines().any(|l| l.starts_with("---"));
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value = serde_yaml::Value::deserialize(doc).map_err(|e| {
+            let problem = crate::k8s::manifest::yaml_problem(&e, text);
+            if many {
+                format!("document {} {problem}", i + 1)
+            } else {
+                format!("the text {problem}")
+            }
+        })?;
         if value.is_null() {
             continue;
         }
@@ -118,7 +125,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "data",
         "secret_env",
         &["name: string", "string"],
-        "Reads a secret from the environment; its value is masked as *** in all output and reports.",
+        "Reads a secret from the environment; its value is masked as *** in all output, logs, reports and the REPL history, in every encoding (base64, JSON, YAML, percent); a value shorter than 4 characters is refused.",
         move |name: &str| -> RhaiResult<String> {
             let value = s.env(name).ok_or_else(|| {
                 fail_with_help(
@@ -126,7 +133,12 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     format!("export {name}=... before running (declare it in the runbook header with `secret: true` so the run checks it before it starts)"),
                 )
             })?;
-            s.add_secret(&value);
+            s.add_secret(&value).map_err(|e| {
+                fail_with_help(
+                    format!("the secret environment variable `{name}` is {e}; its value was not printed"),
+                    format!("set `{name}` to the real secret"),
+                )
+            })?;
             Ok(value)
         },
     );
@@ -176,6 +188,44 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     define(
         engine,
         "data",
+        "param",
+        &["name: string", "default: int", "int"],
+        "Reads a whole-number parameter, or `default`; `--set NAME=abc` is refused before the run starts.",
+        move |name: &str, default: i64| -> RhaiResult<i64> {
+            match s.params.get(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<i64>().map_err(|_| {
+                    fail_with_help(
+                        format!("parameter `{name}` is `{v}`, not a whole number"),
+                        format!("pass --set {name}=N with a number"),
+                    )
+                }),
+            }
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
+        "param",
+        &["name: string", "default: bool", "bool"],
+        "Reads a true/false parameter, or `default`.",
+        move |name: &str, default: bool| -> RhaiResult<bool> {
+            match s.params.get(name).map(|v| v.trim()) {
+                None => Ok(default),
+                Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(v) => Err(fail_with_help(
+                    format!("parameter `{name}` is `{v}`, not true or false"),
+                    format!("pass --set {name}=true or --set {name}=false"),
+                )),
+            }
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "data",
         "read_file",
         &["path: string", "string"],
         "Reads a file: `stdlib/...` from the bundled stdlib, otherwise relative to the runbook.",
@@ -203,6 +253,12 @@ mod tests {
             parse_yaml("---\na: 1\n---\n---\nb: 2\n").unwrap(),
             serde_json::json!([{"a": 1}, {"b": 2}])
         );
-        assert!(parse_yaml("a: [1\n").unwrap_err().contains("invalid YAML"));
+        assert!(parse_yaml("a: [1\n")
+            .unwrap_err()
+            .contains("not valid YAML"));
+        let tab = parse_yaml("a: 1\n---\nb:\n\tc: 2\n").unwrap_err();
+        assert!(tab.contains("document 2") && tab.contains("tab"), "{tab}");
+        let twice = parse_yaml("a: 1\na: 2\n").unwrap_err();
+        assert!(twice.contains("key \"a\" appears twice"), "{twice}");
     }
 }

@@ -9,6 +9,7 @@ use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
 
 use super::convert::{fail, from_json, Opts, RhaiResult};
 use super::define;
+use super::traffic::Seen;
 use crate::fleet::Member;
 use crate::http::{
     self, CheckOutcome, Expectations, KeyFn, Matcher, RequestOptions, Resolve, Response,
@@ -173,8 +174,9 @@ pub fn response_map(r: &Response) -> Map {
     m
 }
 
-/// Records a check outcome; a failure becomes the step's error with the evidence.
-fn record(s: &Session, name: String, outcome: &CheckOutcome) -> RhaiResult<Map> {
+/// Records a check outcome (and what answered it, for the traffic charts); a failure becomes
+/// the step's error with the evidence.
+fn record(s: &Session, name: String, outcome: &CheckOutcome, mut seen: Seen) -> RhaiResult<Map> {
     let (status, evidence, trace) = match outcome {
         CheckOutcome::Passed {
             simulated: Some(trace),
@@ -198,6 +200,7 @@ fn record(s: &Session, name: String, outcome: &CheckOutcome) -> RhaiResult<Map> 
         evidence,
         trace,
     });
+    s.emit(seen.event(name.clone(), status, None));
     let mut m = Map::new();
     match outcome {
         CheckOutcome::Failed { .. } => Err(fail(format!(
@@ -245,11 +248,12 @@ fn expect_http(s: &Session, url: &str, map: &Map) -> RhaiResult<Map> {
     let req = request_options(Some(map), "expect_http")?;
     let e = expectations(map, "expect_http")?;
     http::host_and_port(url).map_err(|err| fail(format!("expect_http: {err}")))?;
+    let mut seen = Seen::new(s, url, None);
     let outcome = super::convert::interruptible(
         s,
-        http::expect_http(url, &req, &e, s.fleet.as_ref(), |_| {}),
+        http::expect_http(url, &req, &e, s.fleet.as_ref(), |a| seen.attempt(a)),
     )?;
-    record(s, check_name(&req, url, &e, None), &outcome)
+    record(s, check_name(&req, url, &e, None), &outcome, seen)
 }
 
 fn curl_in_pod(
@@ -337,10 +341,27 @@ fn sample(
         }
         (None, None) => KeyFn::Status,
     };
+    // Each answer's key and serving cluster, for the traffic charts.
+    let seen = Arc::new(Mutex::new(Seen::new(s, url, None)));
+    let key = match (key, &closure) {
+        (key, None) => {
+            let seen = seen.clone();
+            KeyFn::Closure(Box::new(move |r: &Response| {
+                let k = key.key(r);
+                let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                let by = seen.names().served_by(r);
+                seen.answer(k.clone(), by);
+                k
+            }))
+        }
+        (key, Some(_)) => key,
+    };
     let result = super::convert::interruptible(
         s,
         http::sample(url, n, concurrency, &req, &key, s.fleet.as_ref()),
     )?;
+    drop(key);
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(reason) = result.skipped {
         s.emit(Event::Check {
             name: format!("sample {n} × {url}"),
@@ -348,6 +369,7 @@ fn sample(
             evidence: reason,
             trace: Vec::new(),
         });
+        s.emit(seen.event(format!("sample {n} × {url}"), CheckStatus::Skipped, None));
         return Ok(Map::new());
     }
     let mut counts: std::collections::BTreeMap<String, u64> = result.counts.clone();
@@ -357,13 +379,12 @@ fn sample(
             let key =
                 f.call_within_context::<Dynamic>(ctx, (Dynamic::from_map(response_map(r)),))?;
             *counts.entry(key.to_string()).or_default() += 1;
+            let by = seen.names().served_by(r);
+            seen.answer(key.to_string(), by);
         }
     }
-    let simulated = if result.simulated.is_some() {
-        " (simulated)"
-    } else {
-        ""
-    };
+    let was_simulated = result.simulated.is_some();
+    let simulated = if was_simulated { " (simulated)" } else { "" };
     let spread = crate::http::SampleResult {
         counts: counts.clone(),
         ..result
@@ -372,6 +393,16 @@ fn sample(
     s.emit(Event::Say {
         text: format!("sample {n} × {url}{simulated}: {spread}"),
     });
+    // Answered by a real target, or by the simulated data plane (drawn hatched).
+    s.emit(seen.event(
+        format!("sample {n} × {url}"),
+        if was_simulated {
+            CheckStatus::Simulated
+        } else {
+            CheckStatus::Passed
+        },
+        Some(&counts),
+    ));
     Ok(counts
         .into_iter()
         .map(|(k, v)| (k.into(), Dynamic::from(v as i64)))
@@ -453,6 +484,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             let req = request_options(Some(&map), "expect_http_from")?;
             let e = expectations(&map, "expect_http_from")?;
             let name = check_name(&req, url, &e, Some((m, target)));
+            let mut seen = Seen::new(&s, url, Some(m.name().to_string()));
             let req = http::attempt_options(&req, &e);
             let argv = http::curl_argv(url, &req);
             let cluster = m.cluster.clone();
@@ -475,10 +507,10 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                         }
                     },
                     &e,
-                    |_| {},
+                    |a| seen.attempt(a),
                 ),
             )?;
-            record(&s, name, &outcome)
+            record(&s, name, &outcome, seen)
         },
     );
     let s = session.clone();
@@ -497,6 +529,27 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             trace(&s, url, &request_options(Some(&opts), "trace")?)
         },
     );
+    let s = session.clone();
+    define(engine, "http", "trace", &["cluster: Cluster", "url: string", "array"],
+        "`trace(url)` from this cluster's point of view: a request from outside (to a load-balancer address of it or of a linked cluster).",
+        move |_m: &mut Member, url: &str| -> RhaiResult<Array> { trace(&s, url, &RequestOptions::default()) });
+    let s = session.clone();
+    define(engine, "http", "trace", &["cluster: Cluster", "url: string", "opts: map", "array"],
+        "`c.trace(url, opts)`: the options of `curl`, and `from: \"NS/TARGET\"` to trace the request from inside a pod of this cluster (pod, `deploy/NAME` or selector).",
+        move |m: &mut Member, url: &str, opts: Map| -> RhaiResult<Array> {
+            let o = Opts::new(Some(&opts), "trace");
+            o.only(&[REQUEST_KEYS, &["from"]].concat())?;
+            let req = request_options(Some(&opts), "trace")?;
+            match o.string("from")? {
+                Some(from) => {
+                    let (ns, target) = from.split_once('/').ok_or_else(|| {
+                        fail(format!("trace: `from` is NAMESPACE/TARGET (e.g. bookinfo/deploy/ratings-v1), not `{from}`"))
+                    })?;
+                    Ok(trace_lines(&curl_in_pod(&s, m, ns, target, url, &req)))
+                }
+                None => trace(&s, url, &req),
+            }
+        });
     let s = session.clone();
     define(engine, "http", "trace", &["cluster: Cluster", "ns: string", "target: string", "url: string", "array"],
         "Why the simulated data plane answers a request made from inside a pod of this cluster (pod, `deploy/NAME` or selector) as it does, like `curl_from`.",

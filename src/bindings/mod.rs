@@ -9,8 +9,10 @@ pub mod flow;
 pub mod http;
 pub mod pods;
 pub mod resources;
+mod secret_output;
 pub mod structure;
 pub mod tools;
+pub mod traffic;
 pub mod waits;
 
 use std::sync::Arc;

@@ -44,9 +44,31 @@ pub fn apply_text(
     let ao = ApplyOptions {
         namespace: o.string("namespace")?,
         selector: o.string("selector")?,
-        dry_run: o.bool("dry_run")?.unwrap_or(false),
+        dry_run: o.bool("dry_run")?.unwrap_or(false) || s.dry_run,
     };
-    let applied: Vec<Applied> = block(s, m.cluster.apply(&text, &ao))?;
+    let applied: Vec<Applied> = match block(s, m.cluster.apply(&text, &ao)) {
+        // A dry run creates no namespace and no CRD, so objects bound for a namespace, or of a
+        // kind, that the run would create cannot be validated by the server: they are listed
+        // as they would be created, and said to be unvalidated.
+        Err(e)
+            if s.dry_run && {
+                let m = crate::bindings::convert::message_of(&e);
+                m.contains("namespaces \"") || m.contains("no resource type")
+            } =>
+        {
+            let objects = unvalidated(&text, ao.namespace.as_deref());
+            s.emit(Event::Notice {
+                text: format!(
+                    "dry run: {} object(s) not validated by {} (their namespace or kind would be made earlier in this run): {}",
+                    objects.len(),
+                    m.name(),
+                    crate::bindings::convert::message_of(&e)
+                ),
+            });
+            objects
+        }
+        other => other?,
+    };
     Ok(applied
         .into_iter()
         .map(|a| {
@@ -76,6 +98,38 @@ pub fn apply_text(
         .collect())
 }
 
+/// A read for a binding. On a dry run, a kind nothing serves yet (its CRD would be applied
+/// earlier in the run) has no objects: the read finds none instead of failing.
+pub(crate) fn read<T: Default>(
+    s: &Session,
+    fut: impl std::future::Future<Output = Result<T, crate::k8s::K8sError>>,
+) -> RhaiResult<T> {
+    match super::convert::interruptible(s, fut)? {
+        Err(crate::k8s::K8sError::UnknownKind { .. }) if s.dry_run => Ok(T::default()),
+        other => other.map_err(super::cluster::k8s_err),
+    }
+}
+
+/// The objects of a manifest, as a dry run lists those it could not send to the server.
+fn unvalidated(text: &str, namespace: Option<&str>) -> Vec<Applied> {
+    crate::k8s::manifest::parse(text)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| Applied {
+            kind: d.kind().to_string(),
+            api_version: d.api_version().to_string(),
+            namespace: d
+                .object
+                .pointer("/metadata/namespace")
+                .and_then(|v| v.as_str())
+                .map(String::from)
+                .or_else(|| namespace.map(String::from)),
+            name: d.name().to_string(),
+            outcome: ApplyOutcome::Created,
+        })
+        .collect()
+}
+
 fn delete_text(
     s: &Session,
     m: &Member,
@@ -92,6 +146,9 @@ fn delete_text(
         None => text.to_string(),
     };
     let ns = o.string("namespace")?;
+    if s.would(m.name(), "delete the objects of a manifest") {
+        return Ok(Array::new());
+    }
     let deleted = block(s, m.cluster.delete_yaml(&text, ns.as_deref()))?;
     Ok(deleted
         .into_iter()
@@ -288,7 +345,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     define(engine, "resources", "get", &["cluster: Cluster", "kind: string", "name: string", "?"],
         "Reads a cluster-scoped object as a map, or `()` when absent. Kinds as kubectl takes them (`deploy`, `gateway.gateway.networking.k8s.io`).",
         move |m: &mut Member, kind: &str, name: &str| -> RhaiResult<Dynamic> {
-            Ok(block(&s, m.cluster.get(kind, name, None))?.map(|v| from_json(&v)).unwrap_or(Dynamic::UNIT))
+            Ok(read(&s, m.cluster.get(kind, name, None))?.map(|v| from_json(&v)).unwrap_or(Dynamic::UNIT))
         });
     let s = session.clone();
     define(
@@ -304,7 +361,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         ],
         "Reads an object as a map (`obj.status.loadBalancer.ingress[0].ip`), or `()` when absent.",
         move |m: &mut Member, kind: &str, name: &str, ns: &str| -> RhaiResult<Dynamic> {
-            Ok(block(&s, m.cluster.get(kind, name, ns_arg(ns)))?
+            Ok(read(&s, m.cluster.get(kind, name, ns_arg(ns)))?
                 .map(|v| from_json(&v))
                 .unwrap_or(Dynamic::UNIT))
         },
@@ -317,7 +374,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         &["cluster: Cluster", "kind: string", "array"],
         "Lists objects of a kind in every namespace.",
         move |m: &mut Member, kind: &str| -> RhaiResult<Array> {
-            Ok(block(&s, m.cluster.list(kind, None, None))?
+            Ok(read(&s, m.cluster.list(kind, None, None))?
                 .iter()
                 .map(from_json)
                 .collect())
@@ -331,7 +388,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         &["cluster: Cluster", "kind: string", "ns: string", "array"],
         "Lists objects of a kind in a namespace (`\"\"` for all).",
         move |m: &mut Member, kind: &str, ns: &str| -> RhaiResult<Array> {
-            Ok(block(&s, m.cluster.list(kind, ns_arg(ns), None))?
+            Ok(read(&s, m.cluster.list(kind, ns_arg(ns), None))?
                 .iter()
                 .map(from_json)
                 .collect())
@@ -351,7 +408,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         ],
         "Lists objects of a kind matching a label selector (`app=reviews,version!=v1`).",
         move |m: &mut Member, kind: &str, ns: &str, selector: &str| -> RhaiResult<Array> {
-            Ok(block(&s, m.cluster.list(kind, ns_arg(ns), Some(selector)))?
+            Ok(read(&s, m.cluster.list(kind, ns_arg(ns), Some(selector)))?
                 .iter()
                 .map(from_json)
                 .collect())
@@ -365,6 +422,9 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         move |m: &mut Member, kind: &str, name: &str, ns: &str, labels: Map| -> RhaiResult<()> {
             let start = Instant::now();
             let map = optional_map(labels, "label")?;
+            if s.would(m.name(), &format!("label {kind}/{name} {}", describe_map(&map))) {
+                return Ok(());
+            }
             block(&s, m.cluster.label(kind, name, ns_arg(ns), &map))?;
             operation(&s, m, "label", format!("{kind}/{name} {}", describe_map(&map)), start);
             Ok(())
@@ -391,6 +451,12 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
               -> RhaiResult<()> {
             let start = Instant::now();
             let map = optional_map(annotations, "annotate")?;
+            if s.would(
+                m.name(),
+                &format!("annotate {kind}/{name} {}", describe_map(&map)),
+            ) {
+                return Ok(());
+            }
             block(&s, m.cluster.annotate(kind, name, ns_arg(ns), &map))?;
             operation(
                 &s,
@@ -417,6 +483,12 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "Scales a Deployment through its scale subresource.",
         move |m: &mut Member, ns: &str, deploy: &str, replicas: i64| -> RhaiResult<()> {
             let start = Instant::now();
+            if s.would(
+                m.name(),
+                &format!("scale deployment/{deploy} -n {ns} to {replicas}"),
+            ) {
+                return Ok(());
+            }
             block(&s, m.cluster.scale(ns, deploy, replicas))?;
             s.touch_namespace(m.name(), ns);
             s.emit(Event::Operation {
@@ -434,6 +506,9 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         move |m: &mut Member, ns: &str, deploy: &str, env: Map| -> RhaiResult<()> {
             let start = Instant::now();
             let map = optional_map(env, "set_env")?;
+            if s.would(m.name(), &format!("set env on deployment/{deploy} -n {ns}: {}", describe_map(&map))) {
+                return Ok(());
+            }
             block(&s, m.cluster.set_env(ns, deploy, &map))?;
             s.touch_namespace(m.name(), ns);
             operation(&s, m, "set env", format!("deployment/{deploy} -n {ns} {}", describe_map(&map)), start);
@@ -471,8 +546,13 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             let mut map = BTreeMap::new();
             for (k, v) in string_map(&data, "create_secret")? {
                 let v = v.unwrap_or_default();
-                s.add_secret(&v);
+                s.add_secret(&v).map_err(|e| {
+                    fail(format!("create_secret `{name}`: the value of key `{k}` is {e}; it was not written or printed"))
+                })?;
                 map.insert(k, v);
+            }
+            if s.would(m.name(), &format!("create or update secret/{name} -n {ns}")) {
+                return Ok("unchanged".into());
             }
             let o = block(&s, m.cluster.create_secret(ns, name, &map))?;
             secret_event(&s, m, ns, name, o);
@@ -491,9 +571,14 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     None => s.runbook.read_relative(&path).map_err(fail)?.into_bytes(),
                 };
                 if let Ok(text) = std::str::from_utf8(&bytes) {
-                    s.add_secret(text);
+                    s.add_secret(text).map_err(|e| {
+                        fail(format!("secret_from_files `{name}`: the content of `{path}` (key `{key}`) is {e}; it was not written or printed"))
+                    })?;
                 }
                 data.insert(key, bytes);
+            }
+            if s.would(m.name(), &format!("create or update secret/{name} -n {ns} from files")) {
+                return Ok("unchanged".into());
             }
             let o = block(&s, m.cluster.apply_secret(ns, name, &data))?;
             secret_event(&s, m, ns, name, o);
@@ -514,7 +599,9 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "Reads one decoded value of a Secret; it is masked as *** in all output from then on.",
         move |m: &mut Member, ns: &str, name: &str, key: &str| -> RhaiResult<String> {
             let v = block(&s, m.cluster.secret_data(ns, name, key))?;
-            s.add_secret(&v);
+            s.add_secret(&v).map_err(|e| {
+                fail(format!("secret_data: key `{key}` of Secret `{ns}/{name}` is {e}; it was not returned or printed"))
+            })?;
             Ok(v)
         },
     );
@@ -538,6 +625,19 @@ fn delete_one(
     ns: &str,
     wait: bool,
 ) -> RhaiResult<bool> {
+    if s.would(
+        m.name(),
+        &format!(
+            "delete {kind}/{name}{}",
+            if ns.is_empty() {
+                String::new()
+            } else {
+                format!(" -n {ns}")
+            }
+        ),
+    ) {
+        return Ok(block(s, m.cluster.get(kind, name, ns_arg(ns)))?.is_some());
+    }
     let existed = block(s, m.cluster.delete(kind, name, ns_arg(ns), wait))?;
     s.emit(Event::Deleted {
         cluster: m.name().to_string(),
@@ -554,6 +654,17 @@ fn create_namespace(s: &Session, m: &Member, name: &str, labels: Map) -> RhaiRes
         .into_iter()
         .map(|(k, v)| (k, v.unwrap_or_default()))
         .collect();
+    if s.dry_run {
+        let doc = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}});
+        let applied = apply_text(s, m, &doc.to_string(), None, "create_namespace")?;
+        return Ok(applied
+            .first()
+            .and_then(|a| {
+                a.read_lock::<Map>()
+                    .and_then(|m| m.get("outcome").map(|o| o.to_string()))
+            })
+            .unwrap_or_else(|| "created".into()));
+    }
     let o = block(s, m.cluster.create_namespace(name, &labels))?;
     s.touch_namespace(m.name(), name);
     s.emit(Event::Applied {

@@ -219,6 +219,16 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     trace: Vec::new(),
                 });
                 Ok(())
+            } else if s.dry_run {
+                // Nothing was changed before it: the expectation cannot be judged.
+                s.emit(Event::Check {
+                    name: message.to_string(),
+                    status: CheckStatus::Skipped,
+                    evidence: "dry run: did not hold, and the changes before it were not made"
+                        .into(),
+                    trace: Vec::new(),
+                });
+                Ok(())
             } else {
                 s.emit(Event::Check {
                     name: message.to_string(),
@@ -399,7 +409,12 @@ fn run_section(
             Some(hook) if s.interactive => match hook(ctx, s, title, body) {
                 BeforeSection::Run => None,
                 BeforeSection::Skip => Some("skipped at the prompt".to_string()),
-                BeforeSection::Quit => return Err(stop_error(false)),
+                BeforeSection::Quit => {
+                    s.emit(Event::Stopped {
+                        section: title.to_string(),
+                    });
+                    return Err(stop_error(false));
+                }
             },
             _ => None,
         },
@@ -455,11 +470,23 @@ fn run_section(
                 s.checkpoint("running");
                 return Ok(());
             }
+            Err(err) if section_failure(&err).is_some() => return Err(err),
             Err(err)
-                if section_failure(&err).is_some()
-                    || stop_request(&err).is_some()
+                if stop_request(&err).is_some()
                     || matches!(*err, EvalAltResult::ErrorTerminated(..)) =>
             {
+                // Ended from inside (`:abort` at a pause, Ctrl-C): the section did not pass.
+                s.emit(Event::SectionFinished {
+                    title: title.to_string(),
+                    status: Status::Failed,
+                    duration_ms,
+                    error: Some(if stop_request(&err).is_some() {
+                        "the run was ended at a prompt inside this section".to_string()
+                    } else {
+                        "interrupted".to_string()
+                    }),
+                });
+                s.state().sections.push((title.to_string(), Status::Failed));
                 return Err(err);
             }
             Err(err) => {
@@ -482,10 +509,12 @@ fn run_section(
                 };
                 match decision {
                     AfterFailure::Retry => {
-                        s.emit(Event::Notice {
-                            text: format!(
-                                "attempt {attempt} of `{title}` failed; running it again"
-                            ),
+                        // The failed attempt stays in the reports, as such.
+                        s.emit(Event::AttemptFailed {
+                            title: title.to_string(),
+                            attempt,
+                            duration_ms,
+                            error: rendered.clone(),
                         });
                     }
                     AfterFailure::Skip => {

@@ -9,6 +9,7 @@ use rhai::{Array, Dynamic, Engine, Map};
 
 use super::convert::{fail, fail_with_help, string_map, Opts, RhaiResult};
 use super::define;
+use super::secret_output::SecretOutput;
 use crate::fleet::{Fleet, Member};
 use crate::report::Event;
 use crate::session::Session;
@@ -19,7 +20,7 @@ use crate::tools::{
 
 fn base(s: &Session, program: &str, m: Option<&Member>, timeout: Option<Duration>) -> Invocation {
     let mut inv =
-        Invocation::new(program, Vec::<String>::new()).secrets(s.reporter.redactor().values());
+        Invocation::new(program, Vec::<String>::new()).redactor(s.reporter.redactor().clone());
     if let Some(m) = m {
         inv = inv.cluster(Fleet::tool_cluster(m)).label(format!(
             "{} {}",
@@ -59,6 +60,36 @@ fn tool_err(e: ToolError) -> Box<rhai::EvalAltResult> {
     }
 }
 
+/// A call no simulated rule describes: which runbook call needs one, and how to add it.
+fn sim_err(e: ToolError, call: &str) -> Box<rhai::EvalAltResult> {
+    match &e {
+        ToolError::NoSimRule { tool, what, .. } => fail_with_help(
+            format!(
+                "no simulated behaviour for `{tool}` {what}, which {call} needs: simulated clusters never run `{tool}`, they apply what a rule says the real tool would leave in the cluster"
+            ),
+            format!(
+                "add a rule: write DIR/sim/tools/NAME.yaml (the format is in meshbook's stdlib/sim/tools/README.md: `rules:` with `match: {{tool: {tool}, args: [...]}}` and what to `apply`) and run with MESHBOOK_STDLIB=DIR, whose files add to the bundled stdlib"
+            ),
+        ),
+        _ => tool_err(e),
+    }
+}
+
+/// How a runbook call reads in messages: `c.helm(["install", ...])` on `cluster1`.
+fn call_text(m: Option<&Member>, program: &str, argv: &[String]) -> String {
+    let shown: Vec<String> = argv.iter().take(4).map(|a| format!("{a:?}")).collect();
+    let more = if argv.len() > 4 { ", ..." } else { "" };
+    match m {
+        Some(m) => format!(
+            "the call `{}([{}{more}])` on `{}`",
+            tools::tool_name(program),
+            shown.join(", "),
+            m.name()
+        ),
+        None => format!("`run({program:?}, [{}{more}])`", shown.join(", ")),
+    }
+}
+
 fn tool_run_event(
     s: &Session,
     m: Option<&Member>,
@@ -77,8 +108,14 @@ fn tool_run_event(
     });
 }
 
-/// Applies a simulated effect: new clusters, applies, deletes (and uninstalls), checks.
-fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResult<()> {
+/// Applies a simulated effect: new clusters, applies, deletes (and uninstalls), checks; and
+/// shows its output unless it is secret.
+fn realize(
+    s: &Arc<Session>,
+    effect: &SimulatedEffect,
+    label: &str,
+    show_stdout: bool,
+) -> RhaiResult<()> {
     let fleet = s.fleet.clone();
     for c in &effect.new_clusters {
         s.block_on(fleet.add_simulated(&c.name))
@@ -121,7 +158,10 @@ fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResul
                     .delete(&kind, &d.name, d.namespace.as_deref(), false),
             ) {
                 Ok(existed) => existed,
-                Err(crate::k8s::K8sError::UnknownKind { .. }) => false,
+                Err(
+                    crate::k8s::K8sError::UnknownKind { .. }
+                    | crate::k8s::K8sError::MisspeltKind { .. },
+                ) => false,
                 Err(e) => return Err(super::cluster::k8s_err(e)),
             };
         s.emit(Event::Deleted {
@@ -139,6 +179,9 @@ fn realize(s: &Arc<Session>, effect: &SimulatedEffect, label: &str) -> RhaiResul
     }
     s.block_on(tools::run_checks(effect, label, fleet.as_ref()))
         .map_err(tool_err)?;
+    if !show_stdout {
+        return Ok(());
+    }
     for line in effect.stdout.lines() {
         s.emit(Event::ToolLine {
             label: format!("{label} (simulated)"),
@@ -157,7 +200,8 @@ fn call(
     opts: Option<&Map>,
 ) -> RhaiResult<Map> {
     let o = Opts::new(opts, program);
-    o.only(&["timeout", "env", "stdin", "allow_failure"])?;
+    o.only(&["timeout", "env", "stdin", "allow_failure", "secret_output"])?;
+    let secret_output = SecretOutput::from_opts(&o, program)?;
     let mut inv = base(s, program, m, o.duration("timeout")?).with_argv(program, argv);
     if let Some(env) = o.map("env")? {
         for (k, v) in string_map(&env, "env")? {
@@ -169,16 +213,37 @@ fn call(
     }
     let allow_failure = o.bool("allow_failure")?.unwrap_or(false);
     let start = Instant::now();
-    let simulated = match m {
-        Some(m) => m.simulated,
-        None => s.simulated,
-    };
-    // kubectl speaks the same protocol as meshbook: on an in-process simulated cluster (served
-    // on 127.0.0.1, no kube context) it runs for real, pointed at the cluster's server.
-    let kubectl_on_sim = tools::tool_name(program) == "kubectl"
-        && m.is_some_and(|m| m.simulated && m.cluster.context().is_none());
+    let tool = tools::tool_name(program);
+    if s.would(
+        m.map(|m| m.name()).unwrap_or("this machine"),
+        &format!(
+            "run `{} {}` (tools do not run on a dry run)",
+            tool,
+            inv.argv.join(" ")
+        ),
+    ) {
+        return Ok(not_run());
+    }
+    // Only what touches a cluster is simulated: the cluster CLIs (helm, istioctl, meshctl,
+    // vcluster, kubectl). Any other program (`run("echo", ...)`, jq, openssl) runs for real.
+    let cluster_cli = tools::is_cluster_cli(tool);
+    let simulated = cluster_cli
+        && match m {
+            Some(m) => m.simulated,
+            None => s.simulated,
+        };
+    if tool == "kubectl" && m.is_none() && s.simulated {
+        return Err(fail_with_help(
+            "`run(\"kubectl\", ...)` names no cluster, so kubectl would use your kubeconfig's current context, which is not part of this simulated run",
+            "call it on a cluster handle: `cluster(\"cluster1\").kubectl([...])`",
+        ));
+    }
+    // kubectl speaks the same protocol as meshbook: on a simulated cluster it runs for real
+    // against the simulator's server (on 127.0.0.1 for an in-process cluster, through the
+    // kubeconfig context for a `meshbook sim serve` one).
+    let kubectl_on_sim = tool == "kubectl" && m.is_some_and(|m| m.simulated);
     if kubectl_on_sim {
-        if let Some(m) = m {
+        if let Some(m) = m.filter(|m| m.cluster.context().is_none()) {
             let mut argv = vec![format!("--server={}", m.cluster.server())];
             argv.extend(inv.argv.iter().cloned());
             // kubectl keys its discovery cache by host:port, so one directory serves every run.
@@ -197,8 +262,11 @@ fn call(
         let rules = s.fleet.sim_rules().map_err(fail)?;
         let effect = s
             .block_on(tools::match_simulated(&inv, rules, s.fleet.as_ref()))
-            .map_err(tool_err)?;
-        realize(s, &effect, &inv.label)?;
+            .map_err(|e| sim_err(e, &call_text(m, program, &inv.argv)))?;
+        if let Some(how) = &secret_output {
+            how.register(s, &effect.stdout, &inv.label)?;
+        }
+        realize(s, &effect, &inv.label, secret_output.is_none())?;
         tool_run_event(s, m, &inv, 0, start, true);
         let mut out = Map::new();
         out.insert("stdout".into(), effect.stdout.clone().into());
@@ -208,7 +276,32 @@ fn call(
         return Ok(out);
     }
     let label = inv.label.clone();
-    let result = super::convert::interruptible(s, tools::run(&inv, &on_line(s, label)))?;
+    let result = match &secret_output {
+        None => super::convert::interruptible(s, tools::run(&inv, &on_line(s, label)))?,
+        // Nothing streamed: stdout is kept for the script, stderr shown once the secrets
+        // found in stdout are registered.
+        Some(_) => {
+            let held = std::sync::Mutex::new(Vec::new());
+            let hold = |stream: Stream, line: &str| {
+                if stream == Stream::Stderr {
+                    held.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(line.to_string());
+                }
+            };
+            let result = super::convert::interruptible(s, tools::run(&inv, &hold))?;
+            if let (Ok(out), Some(how)) = (&result, &secret_output) {
+                how.register(s, &out.stdout, &label)?;
+                for line in held.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    s.emit(Event::ToolLine {
+                        label: label.clone(),
+                        line,
+                    });
+                }
+            }
+            result
+        }
+    };
     match result {
         Ok(out) => {
             tool_run_event(s, m, &inv, out.code, start, false);
@@ -227,6 +320,16 @@ fn call(
             Err(tool_err(e))
         }
     }
+}
+
+/// What a tool call returns on a dry run, where it does not run.
+fn not_run() -> Map {
+    let mut out = Map::new();
+    out.insert("stdout".into(), "".into());
+    out.insert("stderr".into(), "".into());
+    out.insert("code".into(), Dynamic::from(0_i64));
+    out.insert("dry_run".into(), true.into());
+    out
 }
 
 fn argv(a: &Array) -> Vec<String> {
@@ -295,6 +398,15 @@ fn helm_install(
         base.cluster.as_ref().map(|c| c.context.as_str()),
     );
     let shown = base.with_argv("helm", argv_shown);
+    if s.would(
+        m.name(),
+        &format!(
+            "install chart `{chart}` as release `{release}` in {} (tools do not run on a dry run)",
+            install.namespace
+        ),
+    ) {
+        return Ok(not_run());
+    }
     if m.simulated {
         let rules = s.fleet.sim_rules().map_err(fail)?;
         let effect = s
@@ -304,8 +416,16 @@ fn helm_install(
                 rules,
                 s.fleet.as_ref(),
             ))
-            .map_err(tool_err)?;
-        realize(s, &effect, &base.label)?;
+            .map_err(|e| {
+                sim_err(
+                    e,
+                    &format!(
+                        "`helm_install({release:?}, {chart:?}, ...)` on `{}`",
+                        m.name()
+                    ),
+                )
+            })?;
+        realize(s, &effect, &base.label, true)?;
         tool_run_event(s, Some(m), &shown, 0, start, true);
         let mut out = Map::new();
         out.insert("stdout".into(), effect.stdout.clone().into());
@@ -361,14 +481,14 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         ("istioctl", "Runs Solo's istioctl with the cluster's context (`--context`)."),
         ("meshctl", "Runs meshctl with the cluster's context (`--kubecontext`)."),
         ("vcluster", "Runs vcluster with the host cluster's context."),
-        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers; on an in-process simulated cluster it runs against the simulator's server."),
+        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers; on a simulated cluster it runs against the simulator's server."),
     ] {
         let s = session.clone();
         define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "map"], doc,
             move |m: &mut Member, a: Array| call(&s, Some(m), tool, argv(&a), None));
         let s = session.clone();
         define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "opts: map", "map"],
-            "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing).",
+            "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing), `secret_output` (`true`: stdout carries a secret, it is not shown and each line is masked from then on; or a regex whose captures are the secret).",
             move |m: &mut Member, a: Array, opts: Map| call(&s, Some(m), tool, argv(&a), Some(&opts)));
     }
     for (tool, doc) in [
@@ -391,10 +511,19 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             doc,
             move |a: Array| call(&s, None, tool, argv(&a), None),
         );
+        let s = session.clone();
+        define(
+            engine,
+            "tools",
+            tool,
+            &["argv: array", "opts: map", "map"],
+            "The same with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output`.",
+            move |a: Array, opts: Map| call(&s, None, tool, argv(&a), Some(&opts)),
+        );
     }
     let s = session.clone();
     define(engine, "tools", "run", &["program: string", "argv: array", "map"],
-        "Runs any program (argv, never a shell); returns `#{stdout, stderr, code}`; a non-zero exit fails the step.",
+        "Runs any program (argv, never a shell); returns `#{stdout, stderr, code}`; a non-zero exit fails the step. It runs for real on simulated clusters too, except the cluster CLIs (helm, istioctl, meshctl, vcluster), which are simulated.",
         move |program: &str, a: Array| call(&s, None, program, argv(&a), None));
     let s = session.clone();
     define(
@@ -402,7 +531,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "tools",
         "run",
         &["program: string", "argv: array", "opts: map", "map"],
-        "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`.",
+        "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output` (`true`: stdout carries a secret: not shown, each line masked from then on, returned as usual; or a regex whose captures are the secret).",
         move |program: &str, a: Array, opts: Map| call(&s, None, program, argv(&a), Some(&opts)),
     );
 }

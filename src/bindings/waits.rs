@@ -30,6 +30,104 @@ pub fn effective(m: &Member, t: Option<Duration>) -> Option<Duration> {
     }
 }
 
+/// How often a wait says what it waits for and what it last saw: every 10 s
+/// (`MESHBOOK_PROGRESS_MS` changes it).
+fn progress_every() -> Duration {
+    std::env::var("MESHBOOK_PROGRESS_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(10))
+}
+
+/// On a dry run nothing was written, so a wait is not waited: it says so (true) and the
+/// caller returns what the object is now.
+fn dry(s: &Session, m: &Member, what: &str) -> bool {
+    s.would(m.name(), &format!("wait for {what} (not waited)"))
+}
+
+/// The object as it is now, for a wait not waited on a dry run.
+fn current(s: &Session, m: &Member, kind: &str, name: &str, ns: &str) -> RhaiResult<Dynamic> {
+    Ok(
+        super::resources::read(s, m.cluster.get(kind, name, ns_arg(ns)))?
+            .map(|v| from_json(&v))
+            .unwrap_or(Dynamic::UNIT),
+    )
+}
+
+/// The object a wait watches, to say what it last saw.
+struct Probe<'a> {
+    kind: &'a str,
+    name: &'a str,
+    ns: &'a str,
+}
+
+/// One line on an object's state: replica counts and conditions, or that it is not there.
+fn state_of(obj: Option<&serde_json::Value>) -> String {
+    let Some(o) = obj else {
+        return "it does not exist yet".into();
+    };
+    let mut parts = Vec::new();
+    if let Some(c) = crate::k8s::rollout::replica_counts(o) {
+        parts.push(c);
+    }
+    let conds = crate::k8s::rollout::conditions_lines(o);
+    if !conds.is_empty() {
+        parts.push(conds.join("; "));
+    }
+    if let Some(ip) = crate::k8s::lb_ingress(o) {
+        parts.push(format!("address {ip}"));
+    }
+    if parts.is_empty() {
+        "it exists, with no status yet".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Runs a wait; every [`progress_every`] it emits a line saying what it waits for, for how
+/// long, and what it last saw (so a long wait is never silent, in a pipe as on a terminal).
+fn waiting<T>(
+    s: &Session,
+    m: &Member,
+    what: &str,
+    probe: Option<Probe<'_>>,
+    fut: impl std::future::Future<Output = Result<T, crate::k8s::K8sError>>,
+) -> RhaiResult<T> {
+    let every = progress_every();
+    let reporter = s.reporter.clone();
+    let cluster = m.cluster.clone();
+    let start = tokio::time::Instant::now();
+    let ticker = async {
+        let mut tick = tokio::time::interval_at(start + every, every);
+        loop {
+            tick.tick().await;
+            let seen = match &probe {
+                Some(p) => match cluster.get(p.kind, p.name, ns_arg(p.ns)).await {
+                    Ok(obj) => format!("; last seen: {}", state_of(obj.as_ref())),
+                    Err(_) => String::new(),
+                },
+                None => String::new(),
+            };
+            reporter.emit(Event::Notice {
+                text: format!(
+                    "still waiting for {what} on {} ({}){seen}",
+                    cluster.name(),
+                    crate::report::terminal::human_ms(start.elapsed().as_millis() as u64)
+                ),
+            });
+        }
+    };
+    let wait = async {
+        tokio::select! {
+            r = fut => r,
+            _ = ticker => unreachable!("the progress ticker never ends"),
+        }
+    };
+    block(s, wait)
+}
+
 fn satisfied(s: &Session, m: &Member, what: String, start: Instant) {
     s.emit(Event::WaitSatisfied {
         cluster: m.name().to_string(),
@@ -39,8 +137,21 @@ fn satisfied(s: &Session, m: &Member, what: String, start: Instant) {
 }
 
 fn rollout(s: &Session, m: &Member, ns: &str, deploy: &str, t: Option<Duration>) -> RhaiResult<()> {
+    if dry(s, m, &format!("the rollout of deployment/{deploy} -n {ns}")) {
+        return Ok(());
+    }
     let start = Instant::now();
-    block(s, m.cluster.wait_rollout(ns, deploy, effective(m, t)))?;
+    waiting(
+        s,
+        m,
+        &format!("the rollout of deployment/{deploy} -n {ns}"),
+        Some(Probe {
+            kind: "deployment",
+            name: deploy,
+            ns,
+        }),
+        m.cluster.wait_rollout(ns, deploy, effective(m, t)),
+    )?;
     s.touch_namespace(m.name(), ns);
     satisfied(
         s,
@@ -52,8 +163,17 @@ fn rollout(s: &Session, m: &Member, ns: &str, deploy: &str, t: Option<Duration>)
 }
 
 fn rollouts(s: &Session, m: &Member, ns: &str, t: Option<Duration>) -> RhaiResult<()> {
+    if dry(s, m, &format!("the rollouts of the deployments in {ns}")) {
+        return Ok(());
+    }
     let start = Instant::now();
-    let names = block(s, m.cluster.wait_rollouts(ns, effective(m, t)))?;
+    let names = waiting(
+        s,
+        m,
+        &format!("the rollouts of the deployments in {ns}"),
+        None,
+        m.cluster.wait_rollouts(ns, effective(m, t)),
+    )?;
     s.touch_namespace(m.name(), ns);
     satisfied(
         s,
@@ -77,9 +197,19 @@ fn condition(
     cond: &str,
     t: Option<Duration>,
 ) -> RhaiResult<Dynamic> {
-    let start = Instant::now();
-    let obj = block(
+    if dry(
         s,
+        m,
+        &format!("{kind}/{name}{} to be {cond}", ns_suffix(ns)),
+    ) {
+        return current(s, m, kind, name, ns);
+    }
+    let start = Instant::now();
+    let obj = waiting(
+        s,
+        m,
+        &format!("{kind}/{name}{} to be {cond}", ns_suffix(ns)),
+        Some(Probe { kind, name, ns }),
         m.cluster
             .wait_condition(kind, name, ns_arg(ns), cond, effective(m, t)),
     )?;
@@ -112,6 +242,14 @@ fn wait_for(
     pred: &FnPtr,
     t: Option<Duration>,
 ) -> RhaiResult<Dynamic> {
+    if dry(
+        s,
+        m,
+        &format!("{kind}/{name}{} to match the condition", ns_suffix(ns)),
+    ) {
+        let _ = (ctx, pred);
+        return current(s, m, kind, name, ns);
+    }
     let start = Instant::now();
     let script_error = std::cell::RefCell::new(None);
     let predicate = |obj: &serde_json::Value| -> bool {
@@ -123,15 +261,18 @@ fn wait_for(
             }
         }
     };
-    let result = super::convert::interruptible(
+    let result = waiting(
         s,
+        m,
+        &format!("{kind}/{name}{} to match the condition", ns_suffix(ns)),
+        Some(Probe { kind, name, ns }),
         m.cluster
             .wait_for(kind, name, ns_arg(ns), predicate, effective(m, t)),
-    )?;
+    );
     if let Some(e) = script_error.into_inner() {
         return Err(e);
     }
-    let obj = result.map_err(super::cluster::k8s_err)?;
+    let obj = result?;
     satisfied(
         s,
         m,
@@ -142,8 +283,25 @@ fn wait_for(
 }
 
 fn lb(s: &Session, m: &Member, ns: &str, svc: &str, t: Option<Duration>) -> RhaiResult<String> {
+    if dry(s, m, &format!("an address of service/{svc} -n {ns}")) {
+        let now = super::resources::read(s, m.cluster.get("service", svc, Some(ns)))?;
+        return Ok(now
+            .as_ref()
+            .and_then(crate::k8s::lb_ingress)
+            .unwrap_or_else(|| "0.0.0.0".into()));
+    }
     let start = Instant::now();
-    let addr = block(s, m.cluster.lb_address(ns, svc, effective(m, t)))?;
+    let addr = waiting(
+        s,
+        m,
+        &format!("an address of service/{svc} -n {ns}"),
+        Some(Probe {
+            kind: "service",
+            name: svc,
+            ns,
+        }),
+        m.cluster.lb_address(ns, svc, effective(m, t)),
+    )?;
     s.touch_namespace(m.name(), ns);
     satisfied(
         s,
@@ -162,9 +320,15 @@ fn deleted(
     ns: &str,
     t: Option<Duration>,
 ) -> RhaiResult<()> {
+    if dry(s, m, &format!("{kind}/{name}{} to be gone", ns_suffix(ns))) {
+        return Ok(());
+    }
     let start = Instant::now();
-    block(
+    waiting(
         s,
+        m,
+        &format!("{kind}/{name}{} to be gone", ns_suffix(ns)),
+        Some(Probe { kind, name, ns }),
         m.cluster
             .wait_deleted(kind, name, ns_arg(ns), effective(m, t)),
     )?;

@@ -8,16 +8,62 @@ use crate::runbook::Runbook;
 /// List the bundled runbooks with their clusters and sections.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  meshbook list\n  meshbook list --names      # one name per line, for scripts"
+    after_help = "Examples:\n  meshbook list\n  meshbook list --names      # one name per line, for scripts\n  meshbook list --json       # every runbook's header and sections, as data"
 )]
 pub struct ListArgs {
     /// Print only the names, one per line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub names: bool,
+    /// Print the runbooks as JSON: name, title, summary, clusters, parameters, environment,
+    /// sections.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One runbook as data.
+fn as_json(rb: &Runbook, sections: Result<Vec<String>, String>) -> serde_json::Value {
+    let h = &rb.header;
+    serde_json::json!({
+        "name": rb.name,
+        "path": rb.display_path,
+        "title": h.title,
+        "summary": h.summary,
+        "walkthrough": h.walkthrough,
+        "clusters": h.clusters.iter().map(|c| serde_json::json!({"name": c.name, "env": c.env})).collect::<Vec<_>>(),
+        "clusters_from_script": h.clusters_from_script,
+        "params": h.params.iter().map(|(k, v)| serde_json::json!({"name": k, "default": v})).collect::<Vec<_>>(),
+        "env": h.env.iter().map(|e| serde_json::json!({"name": e.name, "secret": e.secret, "required": e.required, "description": e.description})).collect::<Vec<_>>(),
+        "sections": sections.as_ref().ok(),
+        "error": sections.as_ref().err(),
+    })
 }
 
 pub fn run(args: ListArgs, handle: &tokio::runtime::Handle) -> u8 {
     let names = Runbook::bundled_names();
+    if args.json {
+        let mut code = exit::OK;
+        let mut out = Vec::new();
+        for name in &names {
+            match Runbook::load(name) {
+                Ok(rb) => {
+                    let sections = super::run::static_checks(&rb, handle).map(|c| c.titles);
+                    if sections.is_err() {
+                        code = exit::FAILED;
+                    }
+                    out.push(as_json(&rb, sections));
+                }
+                Err(e) => {
+                    code = exit::FAILED;
+                    out.push(serde_json::json!({"name": name, "error": e.to_string()}));
+                }
+            }
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::Value::Array(out)).unwrap_or_default()
+        );
+        return code;
+    }
     if args.names {
         for n in &names {
             println!("{n}");

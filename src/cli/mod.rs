@@ -2,9 +2,11 @@
 
 mod check;
 mod cleanup;
+mod completions;
 pub mod docs;
 mod doctor;
 mod list;
+mod new;
 pub(crate) mod prepare;
 pub mod repl;
 pub mod run;
@@ -20,14 +22,24 @@ use clap::{Parser, Subcommand};
 pub mod exit {
     /// Every section passed.
     pub const OK: u8 = 0;
-    /// A section failed (a check, an expect, an operation).
+    /// A section failed (a check, an expect, an operation); or the run was stopped with `q`
+    /// at a step prompt; or `--fail-on-skip` found a skipped check.
     pub const FAILED: u8 = 1;
-    /// The runbook could not start: usage, syntax, unknown runbook, missing environment,
-    /// unknown context, unreachable cluster.
+    /// The runbook could not start: usage, syntax, unknown runbook, missing environment, a
+    /// secret too short to mask, an unwritable report path, unknown context, unreachable
+    /// cluster.
     pub const CANNOT_START: u8 = 2;
     /// Interrupted with Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
 }
+
+/// `meshbook --version`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MESHBOOK_COMMIT"),
+    ")"
+);
 
 const ABOUT: &str = "Runbooks for multi-cluster service meshes: Rhai scripts over kube-rs, rehearsed offline on simulated clusters";
 
@@ -47,10 +59,11 @@ Examples:
   meshbook repl --sim                            # interactive Rhai on simulated clusters
   meshbook run global-mesh --step --pause-on-error   # section by section, stop on failures
 
-Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start.";
+Exit codes: 0 all sections passed, 1 a section failed (or the run stopped at a prompt), 2 the
+runbook could not start, 130 interrupted.";
 
 #[derive(Parser, Debug)]
-#[command(name = "meshbook", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
+#[command(name = "meshbook", version = VERSION, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -82,6 +95,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     Repl(repl::ReplArgs),
     Cleanup(cleanup::CleanupArgs),
+    New(new::NewArgs),
+    Completions(completions::CompletionsArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -121,6 +136,8 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Sim(args) => sim::run(args, runtime.handle()),
         Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
         Command::Cleanup(args) => cleanup::run(args, runtime.handle()),
+        Command::New(args) => new::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)

@@ -51,15 +51,42 @@ pub fn plan(
         Target::None => false,
     };
 
-    // Parameters: header defaults, then --set; for a run an unknown key is a typo.
+    // Parameters: header defaults, then --set; for a run an unknown key is a typo. The script's
+    // own `param("NAME", default)` reads declare parameters too (a runbook without a header).
     let mut params: BTreeMap<String, String> = header.params.iter().cloned().collect();
+    let kind_of = |k: &str| {
+        header
+            .param_kinds
+            .iter()
+            .chain(runbook.uses.params.iter())
+            .find(|(n, _)| n == k)
+            .map(|(_, kind)| *kind)
+    };
     for (k, v) in sets {
-        if strictness == Strictness::Run && !params.contains_key(&k) {
-            let known: Vec<&str> = header.params.iter().map(|p| p.0.as_str()).collect();
+        let declared = params.contains_key(&k) || runbook.uses.params.iter().any(|p| p.0 == k);
+        if strictness == Strictness::Run && !declared {
+            let mut known: Vec<&str> = header.params.iter().map(|p| p.0.as_str()).collect();
+            known.extend(runbook.uses.params.iter().map(|p| p.0.as_str()));
+            known.dedup();
+            let near = crate::suggest::closest(&k, known.iter().copied());
             return Err(format!(
-                "{}: --set {k}=...: the runbook declares no parameter `{k}`\nhelp: declared parameters: {}",
+                "{}: --set {k}=...: the runbook declares no parameter `{k}`\nhelp: {}declared parameters: {} (declare one under `params:` in the header, or read it with a default: `param(\"{k}\", \"value\")`)",
                 runbook.display_path,
+                near.first().map(|n| format!("did you mean `{n}`? ")).unwrap_or_default(),
                 if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ));
+        }
+        if let Some(want) = kind_of(&k).and_then(|kind| kind.refuse(&v)) {
+            let default = header
+                .params
+                .iter()
+                .find(|p| p.0 == k)
+                .map(|p| format!("its default is {}", p.1))
+                .unwrap_or_else(|| "the script gives it such a default".into());
+            return Err(format!(
+                "{}: --set {k}={v}: parameter `{k}` takes {want} ({default}), and `{v}` is not one\nhelp: pass {want}, e.g. --set {k}={}",
+                runbook.display_path,
+                if want == "true or false" { "true" } else { "5" }
             ));
         }
         params.insert(k, v);
@@ -68,12 +95,19 @@ pub fn plan(
     let mut env_overrides = BTreeMap::new();
     let mut notices = Vec::new();
     let mut missing = Vec::new();
+    let mut too_short = Vec::new();
     for decl in environment(runbook, env_reads) {
         match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
-            Some(v) if decl.secret => redactor.add(&v),
+            Some(v) if decl.secret => {
+                if let Err(e) = redactor.add(&v) {
+                    too_short.push((decl.name.clone(), e));
+                }
+            }
             Some(_) => {}
             None if !decl.required => {}
-            None if simulated => {
+            // Placeholders stand in for what the header declares (a license key) and for
+            // secrets; a plain `env("X")` fails as documented, simulated or not.
+            None if simulated && (decl.secret || declared_in_header(runbook, &decl.name)) => {
                 env_overrides.insert(
                     decl.name.clone(),
                     format!("simulated-{}", decl.name.to_lowercase()),
@@ -88,6 +122,25 @@ pub fn plan(
             }
             None => missing.push(decl),
         }
+    }
+    if let Some((name, e)) = too_short.first() {
+        // Never printed: a value this short cannot be told apart from ordinary text.
+        return Err(format!(
+            "{}: the secret environment variable `{name}` is {e}; its value was not printed{}\nhelp: set `{name}` to the real secret (a value this short cannot be masked without masking ordinary text)",
+            runbook.display_path,
+            if too_short.len() > 1 {
+                format!(
+                    " (also too short: {})",
+                    too_short[1..]
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                String::new()
+            }
+        ));
     }
     if !missing.is_empty() {
         let list: Vec<String> = missing
@@ -121,6 +174,10 @@ pub fn plan(
         env_overrides,
         notices,
     })
+}
+
+fn declared_in_header(runbook: &Runbook, name: &str) -> bool {
+    runbook.header.env.iter().any(|d| d.name == name)
 }
 
 /// The header's declarations, plus variables the script reads by literal name
@@ -193,6 +250,11 @@ pub fn announce(reporter: &Reporter, runbook: &Runbook, plan: &Plan, fleet: &Fle
     for n in &plan.notices {
         reporter.emit(Event::Notice { text: n.clone() });
     }
+    if !plan.params.is_empty() {
+        reporter.emit(Event::Parameters {
+            values: plan.params.clone(),
+        });
+    }
 }
 
 /// The session a plan runs in: no section filter, not interactive, no hooks. Callers that
@@ -222,5 +284,6 @@ pub fn session(
         cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         hooks: Default::default(),
         fleet: fleet.clone(),
+        dry_run: false,
     }
 }

@@ -65,6 +65,7 @@ fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
 
 pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
     let redactor = Redactor::new();
+    crate::logging::set_redactor(&redactor);
     let runbook = match &args.runbook {
         Some(name) => Runbook::load(name),
         None => Runbook::from_source(
@@ -121,6 +122,9 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
     let program = Program::new(&runbook.source, ast);
     prepare::announce(&reporter, &runbook, &plan, &fleet);
 
+    // One editor for the session, opened before Ctrl-C is watched: tokio's SIGINT handler is
+    // then installed over rustyline's and chains to it (see `repl::console::Console`).
+    let console = crate::repl::console::Console::for_session();
     // Ctrl-C stops what a line is doing (the engine's progress hook sees it); the REPL goes on.
     let cancelled = session.cancelled.clone();
     handle.spawn(async move {
@@ -156,7 +160,10 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
                 session: &session,
                 program: &program,
             };
-            let t = repl.run(&mut scope, Mode::Session);
+            let t = match console {
+                Ok(console) => repl.run_on(console, &mut scope, Mode::Session),
+                Err(_) => repl.run(&mut scope, Mode::Session),
+            };
             session.emit(Event::Intervention {
                 kind: "repl".into(),
                 detail: format!("session ended: {}", t.summary()),

@@ -24,8 +24,13 @@ Examples:
   meshbook run ./scenario.rhai --from 'Link Clusters' --report run.json --report run.xml
 
 A runbook's clusters are all mapped to contexts, or none (then it runs on simulated clusters and
-says so on the first line). Reports: .json, .xml (JUnit) or .md (Markdown transcript).
-Exit codes: 0 all sections passed, 1 a section failed, 2 the runbook could not start, 130 interrupted.";
+says so on the first line). Reports: .json, .xml (JUnit), .md (Markdown transcript) or .html (a
+page with the timeline and traffic); a report path that cannot be written is refused before
+anything runs.
+A section whose checks were all skipped is unverified, not passed; --fail-on-skip makes any
+skipped check fail the run.
+Exit codes: 0 all sections passed, 1 a section failed (or the run was stopped at a prompt, or a
+check was skipped with --fail-on-skip), 2 the runbook could not start, 130 interrupted.";
 
 /// Run a runbook, section by section.
 #[derive(Args, Debug, Default)]
@@ -51,13 +56,17 @@ pub struct RunArgs {
     /// Start at this section, skipping the ones before it.
     #[arg(long, value_name = "SECTION")]
     pub from: Option<String>,
-    /// Write a report: .json, .xml (JUnit) or .md (Markdown transcript); repeatable.
+    /// Write a report: .json, .xml (JUnit), .md (Markdown transcript) or .html (timeline and
+    /// traffic charts, one self-contained page); repeatable.
     #[arg(long, value_name = "FILE")]
     pub report: Vec<PathBuf>,
     /// When a section fails, also write the diagnostics gathered from the clusters (events,
     /// not-ready workloads, logs) into this directory.
     #[arg(long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
+    /// Faults and latency of the simulated clusters this run starts.
+    #[command(flatten)]
+    pub faults: super::sim::FaultArgs,
     /// Ask before every section: Enter runs it, s skips, r opens the REPL, c continues, q quits.
     #[arg(long)]
     pub step: bool,
@@ -82,6 +91,13 @@ pub struct RunArgs {
     /// `always` sections run; `meshbook cleanup RUNBOOK` deletes what the run created later.
     #[arg(long)]
     pub keep: bool,
+    /// Fail the run (exit 1) if any check was skipped (nothing answered it).
+    #[arg(long)]
+    pub fail_on_skip: bool,
+    /// Change nothing: every apply is a server-side dry run (listed per object as it would
+    /// change), other writes and tools are described, not done, and waits are not waited.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Prints an error paragraph (redacted) and returns the exit code for "could not start".
@@ -97,6 +113,7 @@ fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
 }
 
 pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
+    args.faults.apply();
     let redactor = Redactor::new();
     crate::logging::set_redactor(&redactor);
     let runbook = match Runbook::load(&args.runbook) {
@@ -134,15 +151,16 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
                 .collect();
         }
     }
+    // Where the results go is checked before anything runs: a report that cannot be written
+    // must not be found out after the clusters were changed.
     for path in &args.report {
-        if files::Format::from_path(path).is_none() {
-            return cannot_start(
-                &redactor,
-                format!(
-                    "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit) or .md (Markdown) file name",
-                    path.display()
-                ),
-            );
+        if let Err(e) = files::probe(path) {
+            return cannot_start(&redactor, e);
+        }
+    }
+    if let Some(dir) = &args.bundle {
+        if let Err(e) = probe_dir(dir) {
+            return cannot_start(&redactor, e);
         }
     }
     // Static checks first, on a detached session: nothing touches a cluster before they pass.
@@ -179,13 +197,15 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         filter,
         interactive,
         hooks,
+        dry_run: args.dry_run,
         ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
     let reporter = session.reporter.clone();
     {
         let mut st = session.state();
         st.keep = args.keep;
-        st.state_file = Some(crate::checkpoint::path_for(&runbook));
+        // A dry run changes nothing, so it leaves the state of the last real run alone.
+        st.state_file = (!args.dry_run).then(|| crate::checkpoint::path_for(&runbook));
     }
     let engine = crate::engine::build(&session);
     let ast = match crate::engine::compile(&engine, &session) {
@@ -198,6 +218,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     }
     reporter.set_plan(titles);
     session.checkpoint("running");
+    if args.dry_run {
+        reporter.emit(Event::Notice {
+            text: "dry run: applies are sent with dryRun=All and listed as they would change; other writes and tools are only described; waits are not waited; nothing is changed".into(),
+        });
+    }
 
     // Every Ctrl-C cancels what runs: the first the script, a second the clean-up after it.
     // The handler is installed before the script starts, so no early Ctrl-C is missed.
@@ -270,7 +295,9 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
                         Some("error: the run was ended at a prompt".to_string()),
                     )
                 } else {
-                    (Status::Passed, exit::OK, None)
+                    // `q` at a step prompt: what ran may have passed, but the runbook did not
+                    // run to its end; the summary says where it stopped.
+                    (Status::Stopped, exit::FAILED, None)
                 }
             } else if let Some(failed) = section_failure(&err).filter(|_| !session.is_cancelled()) {
                 (Status::Failed, exit::FAILED, Some(failed.rendered))
@@ -332,8 +359,27 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     });
     let mut report = reporter.report();
     report.target = plan.target.report_name();
-    print_summary(&report, verbosity, plan.simulated);
     let mut code = code;
+    if args.fail_on_skip && report.summary.checks_skipped > 0 && code != exit::INTERRUPTED {
+        let n = report.summary.checks_skipped;
+        eprintln!(
+            "\nerror: {n} check{} skipped (nothing answered {}) and --fail-on-skip is set",
+            if n == 1 { " was" } else { "s were" },
+            if n == 1 { "it" } else { "them" }
+        );
+        report.status = Status::Failed;
+        report.headline = format!(
+            "{}{n} check{} skipped (--fail-on-skip)",
+            if report.headline.starts_with("failed") {
+                format!("{}, ", report.headline)
+            } else {
+                "failed: ".to_string()
+            },
+            if n == 1 { "" } else { "s" }
+        );
+        code = code.max(exit::FAILED);
+    }
+    print_summary(&report, verbosity, plan.simulated);
     for path in &args.report {
         if let Err(e) = files::write(path, &report, &redactor) {
             eprintln!("error: {e}");
@@ -569,6 +615,7 @@ fn interactive_hooks(
     Ok((interactive, crate::repl::hooks::install(opts)))
 }
 
+/// The last line: what happened (the report's headline), the counts, and the time.
 fn print_summary(report: &crate::report::RunReport, verbosity: i8, simulated: bool) {
     let s = &report.summary;
     let total = report.sections.len();
@@ -577,42 +624,53 @@ fn print_summary(report: &crate::report::RunReport, verbosity: i8, simulated: bo
         s.sections_passed,
         if total == 1 { "" } else { "s" }
     )];
-    if s.sections_failed > 0 {
-        parts.push(format!("{} failed", s.sections_failed));
-    }
-    if s.sections_skipped > 0 {
-        parts.push(format!("{} skipped", s.sections_skipped));
-    }
-    if s.sections_not_run > 0 {
-        parts.push(format!("{} not run", s.sections_not_run));
+    for (n, what) in [
+        (s.sections_failed, "failed"),
+        (s.sections_skipped, "skipped"),
+        (s.sections_unverified, "unverified (no check answered)"),
+        (s.sections_not_run, "not run"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
     }
     let objects = format!(
         "objects: {} created, {} configured, {} unchanged, {} deleted",
         s.created, s.configured, s.unchanged, s.deleted
     );
-    let checks = format!(
-        "checks: {} passed, {} failed, {} skipped{}",
-        s.checks_passed,
-        s.checks_failed,
-        s.checks_skipped,
-        if simulated && s.checks_skipped > 0 {
-            " (simulated clusters have no data plane)"
-        } else {
-            ""
-        }
-    );
-    let word = if report.status == Status::Passed {
-        "passed"
+    let simulated_checks = if simulated || s.checks_simulated > 0 {
+        format!(", {} passed (simulated)", s.checks_simulated)
     } else {
-        "FAILED"
+        String::new()
+    };
+    let checks = format!(
+        "checks: {} passed{simulated_checks}, {} failed, {} skipped",
+        s.checks_passed, s.checks_failed, s.checks_skipped,
+    );
+    // `FAILED at `x``: the one word a person scans for stays loud.
+    let headline = match report.headline.strip_prefix("failed") {
+        Some(rest) => format!("FAILED{rest}"),
+        None => report.headline.clone(),
     };
     if verbosity >= -1 {
         println!(
-            "\n{word}: {} in {} · {objects} · {checks}",
+            "\n{headline}: {} in {} · {objects} · {checks}",
             parts.join(", "),
             crate::report::terminal::human_ms(report.duration_ms)
         );
     }
+}
+
+/// Checks that the `--bundle` directory can be made and written to, before anything runs.
+fn probe_dir(dir: &std::path::Path) -> Result<(), String> {
+    let cannot = |e: std::io::Error| {
+        format!(
+            "cannot write the diagnostics bundle to `{}`: {e}\nhelp: choose a writable directory; nothing was run",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(cannot)?;
+    tempfile::tempfile_in(dir).map(drop).map_err(cannot)
 }
 
 /// Compiles and statically checks a runbook; returns its section titles or the rendered findings.
@@ -628,9 +686,23 @@ pub fn static_checks(
     runbook: &Runbook,
     handle: &tokio::runtime::Handle,
 ) -> Result<Checked, String> {
+    static_diagnostics(runbook, handle).map_err(|findings| {
+        findings
+            .iter()
+            .map(Diagnostic::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// The same checks, with the findings as diagnostics (for `check --json`).
+pub fn static_diagnostics(
+    runbook: &Runbook,
+    handle: &tokio::runtime::Handle,
+) -> Result<Checked, Vec<Diagnostic>> {
     let session = Arc::new(Session::detached(runbook.clone(), handle.clone()));
     let engine = crate::engine::build(&session);
-    let ast = crate::engine::compile(&engine, &session).map_err(|d| d.to_string())?;
+    let ast = crate::engine::compile(&engine, &session).map_err(|d| vec![*d])?;
     let (titles, findings) = crate::engine::static_check(&engine, &session, &ast);
     if findings.is_empty() {
         Ok(Checked {
@@ -638,11 +710,7 @@ pub fn static_checks(
             env_reads: crate::engine::analysis::env_reads(&ast),
         })
     } else {
-        Err(findings
-            .iter()
-            .map(Diagnostic::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"))
+        Err(findings)
     }
 }
 

@@ -25,6 +25,7 @@ Examples:
   meshbook sim serve --clusters cluster1,cluster2 --kubeconfig /tmp/sim.kubeconfig
   KUBECONFIG=/tmp/sim.kubeconfig kubectl --context cluster1 get ns
   KUBECONFIG=/tmp/sim.kubeconfig meshbook run global-mesh --context cluster1=cluster1 --context cluster2=cluster2
+  meshbook sim serve --sim-faults 0.1 --sim-latency 20ms   # a flaky, remote-like API server
 
 Contexts written here are marked simulated: meshbook simulates external tools there and skips
 traffic checks, as it does for in-process simulated clusters. Objects live in memory until Ctrl-C.";
@@ -39,6 +40,37 @@ pub struct ServeArgs {
     /// Where to write the kubeconfig (existing contexts of the same names are replaced).
     #[arg(long, value_name = "FILE", default_value = "meshbook-sim.kubeconfig")]
     pub kubeconfig: PathBuf,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Faults and latency of simulated clusters (`sim serve` and `run`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct FaultArgs {
+    /// Fail this share of requests (0 to 1) as a loaded API server does: 429 with
+    /// Retry-After, 500, 503, dropped connections, cut watches and 410 Gone. Deterministic
+    /// for a given --sim-fault-seed.
+    #[arg(long, value_name = "RATE", value_parser = crate::sim::faults::parse_rate)]
+    pub sim_faults: Option<f64>,
+    /// Add this round trip to every request of a simulated cluster (e.g. 20ms, a remote cluster).
+    #[arg(long, value_name = "DURATION", value_parser = crate::sim::faults::parse_duration)]
+    pub sim_latency: Option<std::time::Duration>,
+    /// Seed of the fault sequence.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub sim_fault_seed: u64,
+}
+
+impl FaultArgs {
+    /// Makes the simulated clusters this process starts use these faults (when any is given).
+    pub fn apply(&self) {
+        if self.sim_faults.is_some() || self.sim_latency.is_some() {
+            crate::sim::faults::FaultOptions::set_for_runs(crate::sim::faults::FaultOptions {
+                rate: self.sim_faults.unwrap_or(0.0),
+                latency: self.sim_latency.unwrap_or_default(),
+                seed: self.sim_fault_seed,
+            });
+        }
+    }
 }
 
 pub fn run(args: SimArgs, handle: &tokio::runtime::Handle) -> u8 {
@@ -64,6 +96,7 @@ pub fn run(args: SimArgs, handle: &tokio::runtime::Handle) -> u8 {
         eprintln!("error: --clusters names no cluster");
         return exit::CANNOT_START;
     }
+    serve.faults.apply();
     let kubeconfig = serve.kubeconfig.clone();
     let result = handle.block_on(crate::sim::serve_command(names, serve.kubeconfig, |urls| {
         let mut out = std::io::stdout().lock();

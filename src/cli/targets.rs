@@ -67,7 +67,7 @@ pub fn resolve(
             return Err(format!(
                 "--context {name}=...: the runbook declares no cluster `{name}`{}",
                 if declared.is_empty() {
-                    " (it declares none)".to_string()
+                    " (it declares none in a header, and calls `cluster(\"...\")` with no literal name)".to_string()
                 } else {
                     format!(" (it declares {})", names(declared))
                 }

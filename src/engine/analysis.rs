@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use rhai::{ASTNode, Engine, Expr, Position, Stmt, AST};
 
 use super::resolver::StdlibResolver;
+use crate::runbook::ParamKind;
 
 /// A problem found without running the script.
 #[derive(Clone, Debug)]
@@ -89,6 +90,159 @@ pub fn env_reads(ast: &AST) -> Vec<(String, bool)> {
         true
     });
     out
+}
+
+/// Every body of code in a script, each walkable on its own: the top level (`None`) and each
+/// function, closures included (their names start with `anon$`).
+fn bodies(ast: &AST) -> Vec<(Option<String>, AST)> {
+    let mut out = vec![(None, ast.clone_statements_only())];
+    for def in ast.iter_fn_def() {
+        let mut module = rhai::Module::new();
+        module.set_script_fn(def.clone());
+        out.push((
+            Some(def.name.to_string()),
+            AST::new(Vec::<Stmt>::new(), module),
+        ));
+    }
+    out
+}
+
+/// The closure named by a node (`|| { ... }` compiles to a function pointer to `anon$...`).
+fn closure_of(node: &ASTNode) -> Option<String> {
+    match node {
+        ASTNode::Expr(Expr::DynamicConstant(v, _)) => v
+            .read_lock::<rhai::FnPtr>()
+            .map(|f| f.fn_name().to_string())
+            .filter(|n| n.starts_with("anon$")),
+        _ => None,
+    }
+}
+
+/// The closures an expression creates (a section's body argument).
+fn closures_in(expr: &Expr) -> Vec<String> {
+    let mut out = Vec::new();
+    expr.walk(&mut Vec::new(), &mut |path: &[ASTNode]| {
+        if let Some(name) = path.last().and_then(closure_of) {
+            out.push(name);
+        }
+        true
+    });
+    out
+}
+
+/// A plain call of a host function (`name(...)`, no namespace) at this node, with its position.
+fn plain_call<'a>(path: &[ASTNode<'a>]) -> Option<(&'a rhai::FnCallExpr, Position)> {
+    match path.last() {
+        Some(ASTNode::Expr(Expr::FnCall(call, pos)))
+        | Some(ASTNode::Stmt(Stmt::FnCall(call, pos)))
+            if call.namespace.is_empty() =>
+        {
+            Some((&**call, *pos))
+        }
+        _ => None,
+    }
+}
+
+/// Clusters the script names literally (`cluster("cluster1")`), each with the position of its
+/// first call, in source order. A runbook without a header runs on exactly these.
+pub fn cluster_calls(ast: &AST) -> Vec<(String, Position)> {
+    let mut out: Vec<(String, Position)> = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some((call, pos)) = plain_call(path) {
+            if call.name == "cluster" && call.args.len() == 1 {
+                if let Expr::StringConstant(name, _) = &call.args[0] {
+                    out.push((name.to_string(), pos));
+                }
+            }
+        }
+        true
+    });
+    out.sort_by_key(|(_, p)| (p.line(), p.position()));
+    let mut seen = BTreeSet::new();
+    out.retain(|(n, _)| seen.insert(n.clone()));
+    out
+}
+
+/// Parameters the script reads with a literal default (`param("TOTAL", 3)`), in source order:
+/// a runbook without a header declares its parameters this way.
+pub fn param_reads(ast: &AST) -> Vec<(String, ParamKind)> {
+    let mut out: Vec<(String, ParamKind, Position)> = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some((call, pos)) = plain_call(path) {
+            if call.name == "param" && call.args.len() == 2 {
+                if let Expr::StringConstant(name, _) = &call.args[0] {
+                    let kind = match &call.args[1] {
+                        Expr::IntegerConstant(..) => ParamKind::Int,
+                        Expr::BoolConstant(..) => ParamKind::Bool,
+                        _ => ParamKind::Text,
+                    };
+                    out.push((name.to_string(), kind, pos));
+                }
+            }
+        }
+        true
+    });
+    out.sort_by_key(|(_, _, p)| (p.line(), p.position()));
+    let mut seen = BTreeSet::new();
+    out.into_iter()
+        .filter(|(n, _, _)| seen.insert(n.clone()))
+        .map(|(n, k, _)| (n, k))
+        .collect()
+}
+
+/// Sections called inside another section's body (directly, or in a step or closure within
+/// it): sections are top-level.
+pub fn nested_sections(ast: &AST) -> Vec<Finding> {
+    // closure -> the body it is written in; closure -> title of the section it is the body of
+    let mut parent: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut section_body: std::collections::HashMap<String, String> = Default::default();
+    let mut calls: Vec<(Option<String>, String, Position)> = Vec::new();
+    for (body, code) in bodies(ast) {
+        code.walk(&mut |path: &[ASTNode]| {
+            if let Some(name) = path.last().and_then(closure_of) {
+                parent.entry(name).or_insert_with(|| body.clone());
+            }
+            if let Some((call, pos)) = plain_call(path) {
+                if call.name == "section" && call.args.len() == 2 {
+                    let title = match &call.args[0] {
+                        Expr::StringConstant(t, _) => t.to_string(),
+                        _ => "...".to_string(),
+                    };
+                    for closure in closures_in(&call.args[1]) {
+                        section_body.insert(closure, title.clone());
+                    }
+                    calls.push((body.clone(), title, pos));
+                }
+            }
+            true
+        });
+    }
+    let mut findings = Vec::new();
+    for (body, title, pos) in calls {
+        let mut at = body;
+        let mut hops = 0;
+        while let Some(name) = at {
+            if let Some(outer) = section_body.get(&name) {
+                findings.push(Finding {
+                    message: format!("section `{title}` is inside section `{outer}`"),
+                    help: Some(
+                        "sections are top-level (they mirror the walkthrough's headings); use `step(title, || ...)` inside a section".into(),
+                    ),
+                    position: pos,
+                    file: None,
+                });
+                break;
+            }
+            hops += 1;
+            at = if hops > 64 {
+                None
+            } else {
+                parent.get(&name).cloned().flatten()
+            };
+        }
+    }
+    findings.sort_by_key(|f| (f.position.line(), f.position.position()));
+    findings
 }
 
 /// Names the engine knows as functions (host, standard library, keywords).
@@ -258,26 +412,9 @@ fn check_ast(
 
 /// The known name closest to `name`, if it is close enough to be a typo.
 fn similar<'a>(name: &str, known: &'a BTreeSet<String>) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, k)| *d <= 2.max(name.len() / 4) && k.len() > 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    crate::suggest::closest(name, known.iter().map(String::as_str))
+        .into_iter()
+        .next()
 }
 
 #[cfg(test)]
@@ -297,6 +434,50 @@ mod tests {
     }
 
     #[test]
+    fn finds_literal_clusters_in_order() {
+        let engine = Engine::new();
+        let ast = engine
+            .compile("let a = cluster(\"east\");\nsection(\"s\", || { let b = cluster(\"west\"); cluster(\"east\"); });\nfn f(n) { cluster(n) }")
+            .unwrap();
+        let names: Vec<_> = cluster_calls(&ast).into_iter().map(|c| c.0).collect();
+        assert_eq!(names, vec!["east", "west"]);
+    }
+
+    #[test]
+    fn finds_parameters_with_literal_defaults() {
+        let engine = Engine::new();
+        let ast = engine
+            .compile("let t = param(\"TOTAL\", 3);\nlet n = param(\"NAME\", \"web\"); let x = param(\"X\"); param(\"ON\", true);")
+            .unwrap();
+        assert_eq!(
+            param_reads(&ast),
+            vec![
+                ("TOTAL".to_string(), ParamKind::Int),
+                ("NAME".to_string(), ParamKind::Text),
+                ("ON".to_string(), ParamKind::Bool)
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_sections_nested_in_sections_and_steps() {
+        let engine = Engine::new();
+        let src = "let c = 1;\nsection(\"a\", || {\n  step(\"s\", || { section(\"inner\", || { c; }); });\n});\nsection(\"b\", || { section(\"deep\", || {}); });\nfn helper() { section(\"from a function\", || {}); }\nsection(\"c\", || { say(c); });";
+        let ast = engine.compile(src).unwrap();
+        let found: Vec<_> = nested_sections(&ast)
+            .into_iter()
+            .map(|f| (f.message, f.position.line()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("section `inner` is inside section `a`".to_string(), Some(3)),
+                ("section `deep` is inside section `b`".to_string(), Some(5)),
+            ]
+        );
+    }
+
+    #[test]
     fn finds_literal_environment_reads() {
         let engine = Engine::new();
         let ast = engine
@@ -306,11 +487,5 @@ mod tests {
             env_reads(&ast),
             vec![("KEY".to_string(), true), ("CTX".to_string(), false)]
         );
-    }
-
-    #[test]
-    fn edit_distance_is_levenshtein() {
-        assert_eq!(edit_distance("wait_rolout", "wait_rollout"), 1);
-        assert_eq!(edit_distance("abc", "abc"), 0);
     }
 }

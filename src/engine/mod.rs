@@ -2,6 +2,7 @@
 //! hooks that route `print` to the transcript and stop a script on Ctrl-C.
 
 pub mod analysis;
+pub mod explain;
 pub mod resolver;
 
 use std::sync::Arc;
@@ -44,7 +45,16 @@ pub fn build(session: &Arc<Session>) -> Engine {
         }
     });
     crate::bindings::register_all(&mut engine, session);
+    explain::remember(&engine);
     engine
+}
+
+/// Parses a script without any binding (for facts read from its syntax tree when a runbook
+/// loads); `None` when it does not compile.
+pub fn parse_only(source: &str) -> Option<AST> {
+    let mut engine = Engine::new_raw();
+    engine.set_max_expr_depths(128, 64);
+    engine.compile(source).ok()
 }
 
 /// Compiles the session's runbook, naming the file in errors.
@@ -96,6 +106,8 @@ pub fn static_check(
     };
     let resolver = resolver::StdlibResolver::new(rb.clone());
     let (titles, mut findings) = analysis::sections(ast);
+    findings.extend(analysis::nested_sections(ast));
+    findings.extend(undeclared_clusters(&rb.header, ast));
     findings.extend(analysis::check_calls(engine, ast, &resolver));
     let diags = findings
         .into_iter()
@@ -108,6 +120,39 @@ pub fn static_check(
         })
         .collect();
     (titles.into_iter().map(|t| t.0).collect(), diags)
+}
+
+/// `cluster("x")` calls naming a cluster the header does not declare.
+fn undeclared_clusters(header: &crate::runbook::Header, ast: &AST) -> Vec<analysis::Finding> {
+    if header.clusters_from_script || header.clusters.is_empty() {
+        return Vec::new();
+    }
+    let declared: Vec<&str> = header
+        .clusters
+        .iter()
+        .map(|c| c.name.as_str())
+        .chain(header.created_clusters.iter().map(String::as_str))
+        .collect();
+    analysis::cluster_calls(ast)
+        .into_iter()
+        .filter(|(name, _)| !declared.contains(&name.as_str()))
+        .map(|(name, position)| {
+            let near = crate::suggest::closest(&name, declared.iter().copied());
+            let mut help = format!(
+                "declare it in the header (`//!   {name}: CONTEXT_VARIABLE` under `clusters:`), or use a declared one: {}",
+                crate::suggest::or_list(&declared)
+            );
+            if let Some(n) = near.first() {
+                help = format!("did you mean `{n}`? {help}");
+            }
+            analysis::Finding {
+                message: format!("the header declares no cluster `{name}`"),
+                help: Some(help),
+                position,
+                file: None,
+            }
+        })
+        .collect()
 }
 
 fn sources_locate(

@@ -251,6 +251,22 @@ impl Cluster {
                 return Ok(t.clone());
             }
         }
+        let catalog = self.catalog().await?;
+        let near: Vec<String> = if catalog.kinds_like(kind).is_empty() {
+            crate::suggest::typos(kind, catalog.types().iter().map(|t| t.kind.as_str()))
+                .into_iter()
+                .map(String::from)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !near.is_empty() {
+            return Err(K8sError::MisspeltKind {
+                cluster: self.name().to_string(),
+                kind: format!("{kind} ({api_version})"),
+                near,
+            });
+        }
         Err(K8sError::UnknownKind {
             cluster: self.name().to_string(),
             kind: kind.to_string(),

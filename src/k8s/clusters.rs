@@ -115,7 +115,8 @@ impl Cluster {
 
     /// Asks `/version` and remembers `vX.Y`.
     pub async fn probe(&self) -> std::result::Result<String, kube::Error> {
-        let info = self.inner.client.apiserver_version().await?;
+        // a 429 or 5xx at start is as transient as anywhere else
+        let info = retrying(|| self.inner.client.apiserver_version()).await?;
         let minor = info.minor.trim_end_matches('+');
         let v = format!("v{}.{}", info.major, minor);
         let _ = self.inner.version.set(v.clone());
@@ -164,14 +165,22 @@ impl Cluster {
             return Ok(t.clone());
         }
         let catalog = self.refresh_catalog(&catalog).await?;
-        catalog
-            .resolve(kind)
-            .cloned()
-            .ok_or_else(|| K8sError::UnknownKind {
-                cluster: self.name().to_string(),
-                kind: kind.to_string(),
-                version: String::new(),
-            })
+        catalog.resolve(kind).cloned().ok_or_else(|| {
+            let near = catalog.closest(kind);
+            if near.is_empty() {
+                K8sError::UnknownKind {
+                    cluster: self.name().to_string(),
+                    kind: kind.to_string(),
+                    version: String::new(),
+                }
+            } else {
+                K8sError::MisspeltKind {
+                    cluster: self.name().to_string(),
+                    kind: kind.to_string(),
+                    near,
+                }
+            }
+        })
     }
 
     /// A dynamic API for a type in a namespace (ignored for cluster-scoped types).

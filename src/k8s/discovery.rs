@@ -141,6 +141,40 @@ impl Catalog {
         self.types.iter().find(|t| t.answers_to(&lower))
     }
 
+    /// Served kinds close to a mistyped one (`deplyoment` -> `deployment`), closest first, by
+    /// the name kubectl users type (the singular, else the kind in lower case).
+    pub fn closest(&self, name: &str) -> Vec<String> {
+        let lower = name.to_ascii_lowercase();
+        let head = lower.split('.').next().unwrap_or(&lower).to_string();
+        let display = |t: &ResourceType| {
+            if t.singular.is_empty() {
+                t.kind.to_ascii_lowercase()
+            } else {
+                t.singular.clone()
+            }
+        };
+        let mut names: Vec<(String, String)> = Vec::new();
+        for t in &self.types {
+            let shown = display(t);
+            names.push((t.kind.to_ascii_lowercase(), shown.clone()));
+            names.push((t.plural.clone(), shown.clone()));
+            names.push((t.singular.clone(), shown.clone()));
+            for s in &t.short_names {
+                names.push((s.clone(), shown.clone()));
+            }
+        }
+        let near = crate::suggest::typos(&head, names.iter().map(|(n, _)| n.as_str()));
+        let mut out: Vec<String> = Vec::new();
+        for n in near {
+            if let Some((_, shown)) = names.iter().find(|(c, _)| c == n) {
+                if !out.contains(shown) {
+                    out.push(shown.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Resource names a user could have meant (same kind in another version or group).
     pub fn kinds_like(&self, kind: &str) -> Vec<String> {
         self.types
@@ -169,7 +203,8 @@ pub async fn fetch(client: &Client) -> Result<Catalog, kube::Error> {
             let is_preferred = v.version == preferred;
             let (group, version, gv) = (g.name.clone(), v.version.clone(), v.group_version.clone());
             requests.push(async move {
-                let list = client.list_api_group_resources(&gv).await;
+                // transient answers (429, 5xx) are retried; a group still failing is skipped
+                let list = super::retry::retrying(|| client.list_api_group_resources(&gv)).await;
                 (group, version, is_preferred, list)
             });
         }

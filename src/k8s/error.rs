@@ -87,6 +87,17 @@ pub enum K8sError {
         wanted: String,
     },
 
+    /// Nothing in discovery matches a kind, but served kinds have names close to it.
+    #[error("no resource type `{kind}` is served by {cluster}: did you mean {}?", crate::suggest::or_list(&near.iter().map(String::as_str).collect::<Vec<_>>()))]
+    MisspeltKind {
+        /// Logical cluster name.
+        cluster: String,
+        /// Kind as written by the user.
+        kind: String,
+        /// Served kinds close to it, closest first.
+        near: Vec<String>,
+    },
+
     /// Nothing in discovery matches a kind.
     #[error("no resource type {kind}{version} is served by {cluster}: is its CRD installed?")]
     UnknownKind {

@@ -55,13 +55,73 @@ pub fn parse(text: &str) -> Result<Vec<Document>> {
     let mut docs = Vec::new();
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let index = i + 1;
-        let value = Value::deserialize(de).map_err(|e| K8sError::Manifest {
-            index,
-            problem: format!("is not valid yaml: {e}"),
-        })?;
+        // Through serde_yaml's own value first: it refuses a key given twice, which a JSON
+        // map would silently overwrite.
+        let value = serde_yaml::Value::deserialize(de)
+            .map_err(|e| K8sError::Manifest {
+                index,
+                problem: yaml_problem(&e, text),
+            })
+            .and_then(|v| {
+                serde_json::to_value(v).map_err(|e| K8sError::Manifest {
+                    index,
+                    problem: format!("holds YAML that JSON cannot: {e}"),
+                })
+            })?;
         flatten(index, value, &mut docs)?;
     }
     Ok(docs)
+}
+
+/// A YAML error said so a person can fix it: a tab used for indentation is named as such, a
+/// key given twice by its name, with the line (counted in the whole text).
+pub fn yaml_problem(e: &serde_yaml::Error, text: &str) -> String {
+    let raw = e.to_string();
+    let at = e.location().map(|l| (l.line(), l.column()));
+    let line_text = at.and_then(|(l, _)| text.lines().nth(l.saturating_sub(1)));
+    let tab_line = line_text
+        .filter(|t| {
+            t.chars()
+                .take_while(|c| c.is_whitespace())
+                .any(|c| c == '\t')
+        })
+        .map(|_| at.map(|a| a.0).unwrap_or(0))
+        .or_else(|| {
+            // The scanner may stop a line after the tab.
+            at.and_then(|(l, _)| {
+                (l.saturating_sub(2)..l).find_map(|i| {
+                    text.lines()
+                        .nth(i)
+                        .filter(|t| {
+                            t.chars()
+                                .take_while(|c| c.is_whitespace())
+                                .any(|c| c == '\t')
+                        })
+                        .map(|_| i + 1)
+                })
+            })
+        });
+    if let Some(line) = tab_line {
+        return format!(
+            "is not valid YAML: line {line} is indented with a tab, and YAML indents with spaces only (replace the tab with spaces)"
+        );
+    }
+    if let Some((path, rest)) = raw.split_once("duplicate entry with key ") {
+        let key = rest.split(" at line").next().unwrap_or(rest);
+        let path = path.trim().trim_end_matches(':');
+        let within = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" `{path}`")
+        };
+        let place = at
+            .map(|(l, _)| format!(" that starts at line {l}"))
+            .unwrap_or_default();
+        return format!(
+            "is not valid YAML: the key {key} appears twice in the mapping{within}{place}; keep one"
+        );
+    }
+    format!("is not valid YAML: {raw}")
 }
 
 fn flatten(index: usize, value: Value, out: &mut Vec<Document>) -> Result<()> {
@@ -224,7 +284,7 @@ metadata:
         let e = parse("---\napiVersion: v1\n---\nkind: x: y\n").unwrap_err();
         assert_eq!(e.to_string(), "document 1 of the manifest has no `kind`");
         let e = parse("a: [").unwrap_err();
-        assert!(e.to_string().contains("not valid yaml"), "{e}");
+        assert!(e.to_string().contains("not valid YAML"), "{e}");
     }
 
     #[test]

@@ -33,6 +33,13 @@ pub fn transient_delay(err: &kube::Error, attempt: u32) -> Option<Duration> {
                     .map(|s| Duration::from_secs(u64::from(s)).min(MAX_RETRY_AFTER));
                 Some(asked.unwrap_or(backoff))
             }
+            // a server-side apply body that does not fit the schema: a 500, but permanent
+            500 if status
+                .message
+                .starts_with("failed to create typed patch object") =>
+            {
+                None
+            }
             500 | 502 | 503 | 504 => Some(backoff),
             _ => None,
         },

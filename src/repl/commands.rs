@@ -11,6 +11,8 @@ pub enum Meta {
     Run(String),
     /// `:vars`: the variables in scope.
     Vars,
+    /// `:full EXPR`: evaluates and shows a value whole (`managedFields` included).
+    Full(String),
     /// `:clusters`: name -> context, or simulated.
     Clusters,
     /// `:continue`: leave the REPL and resume the run.
@@ -39,6 +41,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (":run", "SECTION", "run one section now"),
     (":vars", "", "the variables in scope"),
+    (
+        ":full",
+        "EXPR",
+        "show a value whole, managedFields included (folded otherwise)",
+    ),
     (
         ":clusters",
         "",
@@ -99,6 +106,12 @@ pub fn parse(line: &str) -> Option<Result<Meta, String>> {
             ),
         },
         "vars" | "v" => no_arg(Meta::Vars),
+        "full" => match arg {
+            Some(a) => Ok(Meta::Full(a)),
+            None => Err(
+                ":full needs an expression: `:full c.get(\"deploy\", \"web\", \"demo\")`".into(),
+            ),
+        },
         "clusters" => no_arg(Meta::Clusters),
         "continue" | "c" => no_arg(Meta::Continue),
         "retry" => no_arg(Meta::Retry),

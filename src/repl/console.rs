@@ -1,5 +1,7 @@
 //! The terminal side: a rustyline editor with completion, multi-line input and a history kept
-//! in the user's state directory. Reads happen with the reporter's spinner hidden.
+//! in the user's state directory, redacted: every entry is masked with the run's secrets each
+//! time the file is written (an entry is added once it was evaluated, so a secret the entry
+//! itself registered is masked in it too). Reads happen with the reporter's spinner hidden.
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -8,7 +10,7 @@ use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
-use rustyline::history::FileHistory;
+use rustyline::history::{FileHistory, History};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{CompletionType, Config, Context, Editor};
 
@@ -80,66 +82,129 @@ pub enum Read {
     End,
 }
 
-/// One REPL's input. The editor is made for each entry and dropped before the entry is
-/// evaluated: rustyline holds SIGINT while an editor exists, and Ctrl-C must reach the run
-/// (to stop a long wait) while a line is evaluated. The history file is read each time.
+/// One REPL's input.
+///
+/// `meshbook repl` keeps one editor for the whole session ([`Console::for_session`]): what a
+/// person types or pastes while a line runs is read ahead and kept for the next prompts. That
+/// editor is opened before Ctrl-C is watched, so the run's SIGINT handler (tokio's) is installed
+/// over rustyline's and chains to it: Ctrl-C while a line runs stops the line, and drops what was
+/// typed after it.
+///
+/// A REPL opened inside a run (`pause()`, a step prompt, a failure) comes after the run's
+/// handler, so it makes an editor per entry and drops it before the entry is evaluated:
+/// rustyline holds SIGINT while an editor exists, and Ctrl-C must reach the run then.
 pub struct Console {
+    editor: Option<Editor<Helper, FileHistory>>,
     vocabulary: Vocabulary,
     history: Option<PathBuf>,
+    keep: bool,
 }
 
 impl Console {
+    /// An editor per entry (a REPL inside a run).
     pub fn open(vocabulary: Vocabulary) -> Result<Console, String> {
         let _check = editor(Vocabulary::default(), None)?;
         Ok(Console {
+            editor: None,
             vocabulary,
             history: history_path(),
+            keep: false,
         })
+    }
+
+    /// One editor for the whole session (`meshbook repl`): open it before Ctrl-C is watched.
+    pub fn for_session() -> Result<Console, String> {
+        let history = history_path();
+        Ok(Console {
+            editor: Some(editor(Vocabulary::default(), history.as_deref())?),
+            vocabulary: Vocabulary::default(),
+            history,
+            keep: true,
+        })
+    }
+
+    /// What completion knows; set before each prompt.
+    pub fn set_vocabulary(&mut self, vocabulary: Vocabulary) {
+        if let Some(h) = self.editor.as_mut().and_then(|e| e.helper_mut()) {
+            h.vocabulary = vocabulary.clone();
+        }
+        self.vocabulary = vocabulary;
     }
 
     pub fn vocabulary_mut(&mut self) -> Option<&mut Vocabulary> {
         Some(&mut self.vocabulary)
     }
 
-    /// Reads one (possibly multi-line) entry with the spinner hidden, and adds it to the
-    /// history.
+    /// Reads one (possibly multi-line) entry with the spinner hidden. The caller adds it to
+    /// the history with [`Console::remember`] once it was evaluated.
     pub fn read(&mut self, session: &Session, prompt: &str) -> Read {
-        let mut editor = match editor(self.vocabulary.clone(), self.history.as_deref()) {
-            Ok(e) => e,
-            Err(_) => return Read::End,
+        let vocabulary = self.vocabulary.clone();
+        let mut editor = match self.editor.take() {
+            Some(mut e) => {
+                if let Some(h) = e.helper_mut() {
+                    h.vocabulary = vocabulary;
+                }
+                e
+            }
+            None => match editor(vocabulary, self.history.as_deref()) {
+                Ok(e) => e,
+                Err(_) => return Read::End,
+            },
         };
-        match session.reporter.suspend(|| editor.readline(prompt)) {
+        let read = session.reporter.suspend(|| editor.readline(prompt));
+        let result = match read {
             Ok(line) => {
                 echo_when_piped(session, prompt, &line);
-                if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
-                    if let Some(path) = &self.history {
-                        if let Some(dir) = path.parent() {
-                            let _ = std::fs::create_dir_all(dir);
-                        }
-                        let _ = editor.save_history(path);
-                    }
-                }
                 Read::Line(line)
             }
             Err(ReadlineError::Interrupted) => Read::Interrupted,
             Err(_) => Read::End,
+        };
+        if self.keep {
+            self.editor = Some(editor);
         }
+        result
     }
+
+    /// Adds an entry to the history file and rewrites the file with every entry redacted by
+    /// the run's current secrets (older entries included).
+    pub fn remember(&self, session: &Session, line: &str) {
+        let Some(path) = &self.history else {
+            return;
+        };
+        if line.trim().is_empty() {
+            return;
+        }
+        let mut history = FileHistory::with_config(&config());
+        let _ = history.load(path);
+        let mut entries: Vec<String> = history.iter().map(|e| session.redact(e)).collect();
+        entries.push(session.redact(line));
+        let _ = history.clear();
+        for entry in &entries {
+            let _ = history.add(entry);
+        }
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = history.save(path);
+    }
+}
+
+fn config() -> Config {
+    Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(2000)
+        .unwrap_or_else(|_| Config::builder())
+        .build()
 }
 
 fn editor(
     vocabulary: Vocabulary,
     history: Option<&std::path::Path>,
 ) -> Result<Editor<Helper, FileHistory>, String> {
-    let config = Config::builder()
-        .completion_type(CompletionType::List)
-        .auto_add_history(false)
-        .max_history_size(2000)
-        .map_err(|e| e.to_string())?
-        .build();
     let mut editor: Editor<Helper, FileHistory> =
-        Editor::with_config(config).map_err(|e| format!("cannot open the terminal: {e}"))?;
+        Editor::with_config(config()).map_err(|e| format!("cannot open the terminal: {e}"))?;
     editor.set_helper(Some(Helper { vocabulary }));
     if let Some(path) = history {
         let _ = editor.load_history(path);

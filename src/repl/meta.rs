@@ -16,6 +16,7 @@ impl Repl<'_> {
             Meta::Help(topic) => self.help(topic.as_deref(), mode),
             Meta::Sections => self.sections(),
             Meta::Run(name) => self.run_section(scope, &name),
+            Meta::Full(expr) => return self.eval_shown(scope, &expr, true),
             Meta::Vars => {
                 let mut seen = std::collections::BTreeMap::new();
                 for (name, constant, value) in scope.iter() {
@@ -139,12 +140,22 @@ impl Repl<'_> {
             return;
         }
         let seen = self.session.state().sections.clone();
+        // The report knows what the checks decided (a passed section whose checks were all
+        // skipped is unverified).
+        let report = self.session.reporter.report();
         for t in titles {
             let status = seen
                 .iter()
                 .rev()
                 .find(|(title, _)| title == t)
-                .map(|(_, s)| s.as_str())
+                .map(|(_, s)| match s {
+                    crate::report::Status::Passed => report
+                        .sections
+                        .iter()
+                        .find(|r| &r.title == t)
+                        .map_or(s.as_str(), |r| r.status.as_str()),
+                    other => other.as_str(),
+                })
                 .unwrap_or("pending");
             self.out(&format!("  {status:<8} {t}"));
         }

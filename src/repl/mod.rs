@@ -121,10 +121,27 @@ impl Repl<'_> {
         }
     }
 
-    /// Reads and evaluates lines until the person leaves.
+    /// Reads and evaluates lines until the person leaves, with an editor per entry (a REPL
+    /// opened inside a run).
     pub fn run(&self, scope: &mut Scope, mode: Mode) -> Transcript {
+        let console = Console::open(self.vocabulary());
+        self.run_with(console, scope, mode)
+    }
+
+    /// The same on a console opened beforehand (`meshbook repl`: one editor for the session).
+    pub fn run_on(&self, mut console: Console, scope: &mut Scope, mode: Mode) -> Transcript {
+        console.set_vocabulary(self.vocabulary());
+        self.run_with(Ok(console), scope, mode)
+    }
+
+    fn run_with(
+        &self,
+        console: Result<Console, String>,
+        scope: &mut Scope,
+        mode: Mode,
+    ) -> Transcript {
         let mut lines = Vec::new();
-        let mut console = match Console::open(self.vocabulary()) {
+        let mut console = match console {
             Ok(c) => c,
             Err(e) => {
                 self.err(&format!("error: {e}"));
@@ -180,18 +197,18 @@ impl Repl<'_> {
                     .cancelled
                     .store(false, std::sync::atomic::Ordering::Relaxed);
             }
-            match commands::parse(&line) {
-                Some(Ok(meta)) => {
-                    if let Some(outcome) = self.meta(scope, meta, mode) {
-                        return Transcript { outcome, lines };
-                    }
+            let ended = match commands::parse(&line) {
+                Some(Ok(meta)) => self.meta(scope, meta, mode),
+                Some(Err(message)) => {
+                    self.err(&format!("error: {message}"));
+                    None
                 }
-                Some(Err(message)) => self.err(&format!("error: {message}")),
-                None => {
-                    if let Some(outcome) = self.eval(scope, &line) {
-                        return Transcript { outcome, lines };
-                    }
-                }
+                None => self.eval(scope, &line),
+            };
+            // Remembered after it ran: a secret the line registered is masked in it too.
+            console.remember(self.session, &line);
+            if let Some(outcome) = ended {
+                return Transcript { outcome, lines };
             }
         }
     }
@@ -209,6 +226,11 @@ impl Repl<'_> {
     /// Evaluates Rhai and shows the result or the error. `Some` when the line ended the run
     /// (an `:abort` in a nested pause).
     pub fn eval(&self, scope: &mut Scope, src: &str) -> Option<Outcome> {
+        self.eval_shown(scope, src, false)
+    }
+
+    /// Evaluates Rhai and shows the result, whole when `full` (`:full`).
+    pub fn eval_shown(&self, scope: &mut Scope, src: &str, full: bool) -> Option<Outcome> {
         let sources = Sources {
             main_name: "<repl>",
             main_text: src,
@@ -225,7 +247,7 @@ impl Repl<'_> {
         let ast = self.program.with_line(&line);
         match self.engine.eval_ast_with_scope::<Dynamic>(scope, &ast) {
             Ok(value) => {
-                if let Some(text) = render::show(&value) {
+                if let Some(text) = render::show_as(&value, full) {
                     self.out(&text);
                 }
                 None

@@ -3,8 +3,14 @@
 
 use rhai::Dynamic;
 
-/// The text shown for a result, or `None` for `()`.
+/// The text shown for a result, or `None` for `()`; objects' `metadata.managedFields` are
+/// folded to one line (`:full EXPR` shows them).
 pub fn show(value: &Dynamic) -> Option<String> {
+    show_as(value, false)
+}
+
+/// The text shown for a result, with `managedFields` folded unless `full`.
+pub fn show_as(value: &Dynamic, full: bool) -> Option<String> {
     if value.is_unit() {
         return None;
     }
@@ -12,7 +18,10 @@ pub fn show(value: &Dynamic) -> Option<String> {
         return Some(value.to_string());
     }
     if value.is_map() || value.is_array() {
-        let json = to_json(value);
+        let mut json = to_json(value);
+        if !full {
+            fold_managed_fields(&mut json);
+        }
         return Some(match serde_yaml::to_string(&json) {
             Ok(text) => text.trim_end().to_string(),
             Err(_) => value.to_string(),
@@ -36,6 +45,35 @@ pub fn preview(value: &Dynamic, max: usize) -> String {
         format!("{cut}…")
     } else {
         text
+    }
+}
+
+/// Replaces every object's `metadata.managedFields` (server-side apply bookkeeping, dozens of
+/// lines nobody reads at a prompt) with a one-line note.
+pub fn fold_managed_fields(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(fold_managed_fields),
+        Value::Object(map) => {
+            if let Some(Value::Object(meta)) = map.get_mut("metadata") {
+                if let Some(Value::Array(fields)) = meta.get("managedFields") {
+                    let n = fields.len();
+                    meta.insert(
+                        "managedFields".into(),
+                        Value::String(format!(
+                            "({n} entr{} folded; `:full EXPR` shows them)",
+                            if n == 1 { "y" } else { "ies" }
+                        )),
+                    );
+                }
+            }
+            for (k, v) in map.iter_mut() {
+                if k != "metadata" {
+                    fold_managed_fields(v);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -109,6 +147,17 @@ mod tests {
         assert!(text.contains("labels:\n  app: web"), "{text}");
         assert!(text.contains("ports:\n- 80\n- 443"), "{text}");
         assert_eq!(show(&eval("[1, \"a\", ()]")).unwrap(), "- 1\n- a\n- null");
+    }
+
+    #[test]
+    fn managed_fields_are_folded_unless_full() {
+        let obj = eval("#{kind: \"ConfigMap\", metadata: #{name: \"x\", managedFields: [#{manager: \"meshbook\"}, #{manager: \"kubectl\"}]}, items: [#{metadata: #{managedFields: [#{manager: \"a\"}]}}]}");
+        let text = show(&obj).unwrap();
+        assert!(text.contains("managedFields: (2 entries folded"), "{text}");
+        assert!(text.contains("managedFields: (1 entry folded"), "{text}");
+        assert!(!text.contains("manager: kubectl"), "{text}");
+        let full = show_as(&obj, true).unwrap();
+        assert!(full.contains("manager: kubectl"), "{full}");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Report files, chosen by extension: `.json`, `.xml` (JUnit), `.md` (Markdown transcript).
-//! Every format is rendered from the same [`RunReport`] and redacted as a whole.
+//! Every format is rendered from the same [`RunReport`], redacted field by field before it is
+//! rendered (so no escaping or formatting can hide a secret from the mask), then once more as
+//! a whole.
 
 use std::path::Path;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-
-use super::events::{Event, Status};
-use super::record::{RunReport, TimedEvent};
+use super::record::RunReport;
 use super::redact::Redactor;
+
+pub use super::transcript::event_line;
 
 /// A report format, from a file name's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +16,7 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -23,6 +25,7 @@ impl Format {
             "json" => Some(Format::Json),
             "xml" => Some(Format::Junit),
             "md" | "markdown" => Some(Format::Markdown),
+            "html" | "htm" => Some(Format::Html),
             _ => None,
         }
     }
@@ -30,239 +33,63 @@ impl Format {
 
 /// Renders a report in a format, with every secret masked.
 pub fn render(report: &RunReport, format: Format, redactor: &Redactor) -> String {
+    let report = report.redacted(redactor);
     match format {
         Format::Json => {
-            let value = serde_json::to_value(report).unwrap_or_default();
+            let value = serde_json::to_value(&report).unwrap_or_default();
             let value = redactor.redact_json(&value);
             let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
             text.push('\n');
-            text
+            redactor.redact(&text)
         }
-        Format::Junit => redactor.redact(&junit(report)),
-        Format::Markdown => redactor.redact(&markdown(report)),
+        Format::Junit => redactor.redact(&super::junit::render(&report)),
+        Format::Markdown => redactor.redact(&super::markdown::render(&report)),
+        Format::Html => super::html::render(&report, redactor),
     }
 }
 
-fn junit(report: &RunReport) -> String {
-    let mut suite = TestSuite::new(report.runbook.clone());
-    for section in &report.sections {
-        let status = match section.status {
-            Status::Passed => TestCaseStatus::success(),
-            Status::Failed => {
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let message = section.error.clone().unwrap_or_else(|| "failed".into());
-                let first = message.lines().next().unwrap_or("failed").to_string();
-                st.set_message(first);
-                st.set_description(message);
-                st
-            }
-            Status::Skipped | Status::NotRun => {
-                let mut st = TestCaseStatus::skipped();
-                st.set_message(section.status.as_str());
-                st
-            }
-        };
-        let mut case = TestCase::new(section.title.clone(), status);
-        case.set_classname(report.runbook.clone());
-        case.set_time(std::time::Duration::from_millis(section.duration_ms));
-        let transcript: Vec<String> = section.events.iter().filter_map(event_line).collect();
-        if !transcript.is_empty() {
-            case.set_system_out(transcript.join("\n"));
-        }
-        suite.add_test_case(case);
+/// Checks, before anything runs, that a report can be written at `path`: its format is
+/// known, its directory exists or can be made, and the file can be opened for writing. A
+/// file that did not exist is removed again. Errors are the paragraph to print.
+pub fn probe(path: &Path) -> Result<(), String> {
+    if Format::from_path(path).is_none() {
+        return Err(format!(
+            "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
+            path.display()
+        ));
     }
-    suite.set_time(std::time::Duration::from_millis(report.duration_ms));
-    let mut junit = Report::new("meshbook");
-    junit.add_test_suite(suite);
-    junit.to_string().unwrap_or_default()
-}
-
-/// One readable line for an event, or `None` for events that are only structure.
-pub fn event_line(e: &TimedEvent) -> Option<String> {
-    Some(match &e.event {
-        Event::Say { text } => text.clone(),
-        Event::Notice { text } => format!("note: {text}"),
-        Event::Applied {
-            cluster,
-            kind,
-            namespace,
-            name,
-            outcome,
-            dry_run,
-        } => format!(
-            "[{cluster}] {}{} {}{}",
-            kind.to_lowercase(),
-            format_args!("/{name}"),
-            outcome.as_str(),
-            match (namespace, dry_run) {
-                (Some(ns), true) => format!(" (namespace {ns}, dry run)"),
-                (Some(ns), false) => format!(" (namespace {ns})"),
-                (None, true) => " (dry run)".to_string(),
-                (None, false) => String::new(),
-            }
-        ),
-        Event::Deleted {
-            cluster,
-            kind,
-            namespace,
-            name,
-            existed,
-        } => format!(
-            "[{cluster}] {}/{name} {}{}",
-            kind.to_lowercase(),
-            if *existed {
-                "deleted"
-            } else {
-                "already absent"
-            },
-            namespace
-                .as_ref()
-                .map(|ns| format!(" (namespace {ns})"))
-                .unwrap_or_default()
-        ),
-        Event::Operation {
-            cluster,
-            verb,
-            target,
-            ..
-        } => format!("[{cluster}] {verb} {target}"),
-        Event::WaitSatisfied {
-            cluster,
-            what,
-            elapsed_ms,
-        } => format!(
-            "[{cluster}] {what} ({})",
-            super::terminal::human_ms(*elapsed_ms)
-        ),
-        Event::Check {
-            name,
-            status,
-            evidence,
-            ..
-        } => format!("check {:?}: {name}: {evidence}", status).to_lowercase(),
-        Event::ToolRun {
-            cluster,
-            program,
-            argv,
-            code,
-            simulated,
-            ..
-        } => format!(
-            "{}{program} {} -> exit {code}{}",
-            cluster
-                .as_ref()
-                .map(|c| format!("[{c}] "))
-                .unwrap_or_default(),
-            argv.join(" "),
-            if *simulated { " (simulated)" } else { "" }
-        ),
-        Event::Intervention { kind, detail } => format!("{kind}: {detail}"),
-        Event::ClusterReady {
-            cluster,
-            context,
-            server,
-            version,
-        } => format!(
-            "{cluster} -> {} ({server}, {version})",
-            context.as_deref().unwrap_or("simulated")
-        ),
-        _ => return None,
-    })
-}
-
-fn markdown(report: &RunReport) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", report.title);
-    let _ = writeln!(
-        out,
-        "Runbook `{}` on {} — **{}** in {}, started {}.\n",
-        report.runbook,
-        match report.target.as_str() {
-            "simulated" => "simulated clusters".to_string(),
-            "none" => "no clusters".to_string(),
-            contexts => format!("contexts {contexts}"),
-        },
-        report.status.as_str(),
-        super::terminal::human_ms(report.duration_ms),
-        report.started_at
-    );
-    let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "| sections | passed | failed | skipped | not run |\n|---|---|---|---|---|"
-    );
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} |\n",
-        report.sections.len(),
-        s.sections_passed,
-        s.sections_failed,
-        s.sections_skipped,
-        s.sections_not_run
-    );
-    let _ = writeln!(
-        out,
-        "Objects: {} created, {} configured, {} unchanged, {} deleted. Checks: {} passed, {} failed, {} skipped. Tools run: {}.\n",
-        s.created, s.configured, s.unchanged, s.deleted, s.checks_passed, s.checks_failed, s.checks_skipped, s.tools_run
-    );
-    if !report.events.is_empty() {
-        let _ = writeln!(out, "## Set-up\n");
-        for e in report.events.iter().filter_map(event_line) {
-            let _ = writeln!(out, "- {}", e.replace('\n', " "));
-        }
-        out.push('\n');
+    let cannot = |e: std::io::Error| {
+        format!(
+            "cannot write the report `{}`: {e}\nhelp: choose a path in a writable directory; nothing was run",
+            path.display()
+        )
+    };
+    if path.is_dir() {
+        return Err(format!(
+            "cannot write the report `{}`: it is a directory\nhelp: give a file name ending in .json, .xml or .md; nothing was run",
+            path.display()
+        ));
     }
-    for section in &report.sections {
-        let mark = match section.status {
-            Status::Passed => "✓",
-            Status::Failed => "✗",
-            Status::Skipped => "–",
-            Status::NotRun => "·",
-        };
-        let _ = writeln!(
-            out,
-            "## {mark} {} ({}, {})\n",
-            section.title,
-            section.status.as_str(),
-            super::terminal::human_ms(section.duration_ms)
-        );
-        for step in &section.steps {
-            let _ = writeln!(
-                out,
-                "- step **{}**: {} ({})",
-                step.title,
-                step.status.as_str(),
-                super::terminal::human_ms(step.duration_ms)
-            );
-        }
-        if !section.steps.is_empty() {
-            out.push('\n');
-        }
-        let lines: Vec<String> = section.events.iter().filter_map(event_line).collect();
-        if !lines.is_empty() {
-            out.push_str("```text\n");
-            for l in lines {
-                out.push_str(&l);
-                out.push('\n');
-            }
-            out.push_str("```\n\n");
-        }
-        if let Some(err) = &section.error {
-            let _ = writeln!(out, "**Error:**\n\n```text\n{err}\n```\n");
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(cannot)?;
     }
-    if let Some(bundle) = &report.bundle {
-        let _ = writeln!(out, "## Diagnostics\n\n```text\n{bundle}\n```");
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(cannot)?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
     }
-    out
+    Ok(())
 }
 
 /// Writes a report file; the format comes from its extension.
 pub fn write(path: &Path, report: &RunReport, redactor: &Redactor) -> Result<(), String> {
     let format = Format::from_path(path).ok_or_else(|| {
         format!(
-            "cannot tell the report format of `{}`: use a .json, .xml (JUnit) or .md (Markdown) file name",
+            "cannot tell the report format of `{}`: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
             path.display()
         )
     })?;
@@ -277,7 +104,7 @@ pub fn write(path: &Path, report: &RunReport, redactor: &Redactor) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::events::{CheckStatus, Status};
+    use crate::report::events::{CheckStatus, Event, Status};
     use crate::report::record::Recorder;
 
     fn sample() -> RunReport {
@@ -319,7 +146,7 @@ mod tests {
     #[test]
     fn every_format_is_redacted() {
         let red = Redactor::new();
-        red.add("sekret-value");
+        red.add("sekret-value").unwrap();
         let rep = sample();
         for f in [Format::Json, Format::Junit, Format::Markdown] {
             let text = render(&rep, f, &red);
@@ -334,6 +161,170 @@ mod tests {
         assert!(text.contains("<failure"), "{text}");
         assert!(text.contains("name=\"two\""), "{text}");
         assert!(text.contains("<skipped"), "{text}");
+    }
+
+    /// A run with a simulated pass, a skipped check, an unverified section, a retried
+    /// section and a section skipped with `--skip`.
+    fn honest() -> RunReport {
+        let mut r = Recorder::new(vec![
+            "sim".into(),
+            "unverified".into(),
+            "retried".into(),
+            "skipped".into(),
+        ]);
+        let check = |status, name: &str| Event::Check {
+            name: name.into(),
+            status,
+            evidence: "HTTP 200".into(),
+            trace: vec!["served by cluster2/productpage-v1".into()],
+        };
+        let finished = |title: &str, status, error: Option<&str>| Event::SectionFinished {
+            title: title.into(),
+            status,
+            duration_ms: 1,
+            error: error.map(String::from),
+        };
+        r.record(&Event::RunStarted {
+            runbook: "demo".into(),
+            title: "Demo".into(),
+            target: "simulated".into(),
+        });
+        r.record(&Event::SectionStarted {
+            title: "sim".into(),
+        });
+        r.record(&check(CheckStatus::Simulated, "page served"));
+        r.record(&finished("sim", Status::Passed, None));
+        r.record(&Event::SectionStarted {
+            title: "unverified".into(),
+        });
+        r.record(&check(CheckStatus::Skipped, "no model"));
+        r.record(&finished(
+            "unverified",
+            Status::Unverified,
+            Some("no check answered: its only check was skipped"),
+        ));
+        r.record(&Event::SectionStarted {
+            title: "retried".into(),
+        });
+        r.record(&check(CheckStatus::Failed, "ready"));
+        r.record(&Event::AttemptFailed {
+            title: "retried".into(),
+            attempt: 1,
+            duration_ms: 2,
+            error: "expectation failed: ready".into(),
+        });
+        r.record(&check(CheckStatus::Passed, "ready"));
+        r.record(&finished("retried", Status::Passed, None));
+        r.record(&finished("skipped", Status::Skipped, Some("--skip")));
+        r.finish()
+    }
+
+    #[test]
+    fn junit_tells_simulated_skipped_unverified_and_retried_apart() {
+        let text = render(&honest(), Format::Junit, &Redactor::new());
+        // A simulated pass is named and marked so, with its trace.
+        assert!(text.contains("name=\"page served (simulated)\""), "{text}");
+        assert!(
+            text.contains("<property name=\"simulated\" value=\"true\"/>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("trace: served by cluster2/productpage-v1"),
+            "{text}"
+        );
+        // A skipped check is <skipped/>, and its section is not passed.
+        assert!(
+            text.contains("<skipped message=\"skipped: HTTP 200\"/>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("value=\"unverified (no check answered)\""),
+            "{text}"
+        );
+        // The failed attempt stays visible.
+        assert!(text.contains("<flakyFailure"), "{text}");
+        assert!(text.contains("value=\"passed after 1 retry\""), "{text}");
+        assert!(
+            text.contains("<skipped message=\"skipped (--skip)\"/>"),
+            "{text}"
+        );
+        assert!(!text.contains("<failure"), "{text}");
+    }
+
+    #[test]
+    fn json_and_markdown_say_what_happened() {
+        let text = render(&honest(), Format::Json, &Redactor::new());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["headline"], "passed after 1 retry");
+        assert_eq!(v["summary"]["checks_simulated"], 1);
+        assert_eq!(v["summary"]["checks_passed"], 1);
+        assert_eq!(v["summary"]["checks_skipped"], 1);
+        assert_eq!(v["summary"]["sections_unverified"], 1);
+        assert_eq!(v["summary"]["sections_passed"], 2);
+        assert_eq!(v["summary"]["retries"], 1);
+        assert_eq!(v["sections"][1]["status"], "unverified");
+        assert_eq!(v["sections"][2]["attempts"][0]["checks"]["failed"], 1);
+        assert_eq!(v["sections"][2]["checks"]["passed"], 1);
+        assert_eq!(v["sections"][3]["reason"], "--skip");
+        assert!(v["sections"][3]["error"].is_null());
+        let md = render(&honest(), Format::Markdown, &Redactor::new());
+        for line in [
+            "**passed after 1 retry**",
+            "## ? unverified — unverified (no check answered)",
+            "## ✓ retried — passed after 1 retry",
+            "### Attempt 1: failed",
+            "## – skipped — skipped (--skip)",
+            "check passed (simulated): page served: HTTP 200",
+            "    trace: served by cluster2/productpage-v1",
+            "1 passed (simulated)",
+        ] {
+            assert!(md.contains(line), "{line:?} not in\n{md}");
+        }
+    }
+
+    #[test]
+    fn secrets_escaped_by_a_format_are_masked_before_it_escapes_them() {
+        let red = Redactor::new();
+        red.add("a<b&\"c'd").unwrap();
+        let mut r = Recorder::new(vec!["s".into()]);
+        r.record(&Event::SectionStarted { title: "s".into() });
+        r.record(&Event::Say {
+            text: "value a<b&\"c'd".into(),
+        });
+        r.record(&Event::SectionFinished {
+            title: "s".into(),
+            status: Status::Failed,
+            duration_ms: 1,
+            error: Some("bad a<b&\"c'd".into()),
+        });
+        let rep = r.finish();
+        for f in [Format::Json, Format::Junit, Format::Markdown] {
+            let text = render(&rep, f, &red);
+            assert!(
+                !text.contains("a&lt;b") && !text.contains("b&amp;"),
+                "{f:?}: {text}"
+            );
+            assert!(
+                !text.contains("a<b") && !text.contains("c'd"),
+                "{f:?}: {text}"
+            );
+            assert!(text.contains("value ***"), "{f:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn report_paths_are_probed_without_leaving_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/r.json");
+        probe(&path).unwrap();
+        assert!(!path.exists());
+        assert!(probe(Path::new("/proc/nope/r.json"))
+            .unwrap_err()
+            .contains("nothing was run"));
+        assert!(probe(dir.path()).is_err());
+        assert!(probe(&dir.path().join("r.txt"))
+            .unwrap_err()
+            .contains("format"));
     }
 
     #[test]

@@ -2,13 +2,19 @@
 
 pub mod events;
 pub mod files;
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod record;
 pub mod redact;
+pub mod run_report;
+pub mod tally;
 pub mod terminal;
+pub mod transcript;
 
 use std::sync::Mutex;
 
-pub use events::{ApplyOutcome, CheckStatus, Event, Status};
+pub use events::{ApplyOutcome, CheckStatus, Event, Status, TrafficAttempt, TrafficCount};
 pub use record::{Recorder, RunReport};
 pub use redact::Redactor;
 pub use terminal::{Terminal, TerminalOptions};
@@ -20,6 +26,7 @@ pub struct Reporter {
 }
 
 struct Inner {
+    tally: tally::Tally,
     terminal: Terminal,
     recorder: Recorder,
 }
@@ -29,6 +36,7 @@ impl Reporter {
         Reporter {
             redactor,
             inner: Mutex::new(Inner {
+                tally: tally::Tally::default(),
                 terminal: Terminal::new(opts),
                 recorder: Recorder::new(planned_sections),
             }),
@@ -39,11 +47,17 @@ impl Reporter {
         &self.redactor
     }
 
+    /// Shows and records one event. A section or step whose checks were all skipped is
+    /// made unverified first, so every sink agrees. What is shown is redacted field by field
+    /// (then as rendered); the record keeps the raw event, redacted when a report is written,
+    /// so a secret registered later is masked in earlier events too.
     pub fn emit(&self, event: Event) {
-        tracing::debug!(event = %self.redactor.redact(&format!("{event:?}")), "event");
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let event = inner.tally.adjust(event);
         let red = |s: &str| self.redactor.redact(s);
-        inner.terminal.show(&event, &red);
+        let shown = event.map_text(&red);
+        tracing::debug!(event = %red(&format!("{shown:?}")), "event");
+        inner.terminal.show(&shown, &red);
         inner.recorder.record(&event);
     }
 

@@ -55,6 +55,8 @@ pub struct Terminal {
     opts: TerminalOptions,
     spinner: Option<ProgressBar>,
     step_depth: usize,
+    /// Failed attempts of the section in progress (`:retry`).
+    retries: u32,
 }
 
 impl Terminal {
@@ -63,6 +65,7 @@ impl Terminal {
             opts,
             spinner: None,
             step_depth: 0,
+            retries: 0,
         }
     }
 
@@ -94,7 +97,8 @@ impl Terminal {
             Status::Passed => self.paint("32", "✓"),
             Status::Failed => self.paint("31", "✗"),
             Status::Skipped => self.paint("33", "–"),
-            Status::NotRun => self.paint("2", "·"),
+            Status::Unverified => self.paint("33", "?"),
+            Status::NotRun | Status::Stopped => self.paint("2", "·"),
         }
     }
 
@@ -148,6 +152,7 @@ impl Terminal {
             Event::SectionStarted { title } => {
                 self.stop_spinner();
                 self.step_depth = 0;
+                self.retries = 0;
                 self.line(&format!(
                     "\n{} {}",
                     self.paint("36", "▶"),
@@ -155,33 +160,73 @@ impl Terminal {
                 ));
                 self.start_spinner(&redact(title));
             }
-            Event::SectionFinished {
+            Event::AttemptFailed {
                 title,
-                status,
+                attempt,
                 duration_ms,
                 ..
             } => {
                 self.stop_spinner();
                 self.step_depth = 0;
-                let suffix = match status {
-                    Status::Skipped => " (skipped)".to_string(),
-                    _ => format!("  {}", self.paint("2", &human_ms(*duration_ms))),
+                self.retries += 1;
+                self.line(&format!(
+                    "{} {}  {}  {}",
+                    self.status_mark(Status::Failed),
+                    self.paint("1", &redact(title)),
+                    self.paint("2", &human_ms(*duration_ms)),
+                    self.paint("33", &format!("attempt {attempt} failed; running it again"))
+                ));
+                self.start_spinner(&redact(title));
+            }
+            Event::SectionFinished {
+                title,
+                status,
+                duration_ms,
+                error,
+            } => {
+                self.stop_spinner();
+                self.step_depth = 0;
+                let time = self.paint("2", &human_ms(*duration_ms));
+                let why = error.as_deref().map(redact);
+                let title = redact(title);
+                let text = match status {
+                    Status::Skipped => format!(
+                        "\n{} {title}  skipped ({})",
+                        self.status_mark(*status),
+                        why.as_deref().unwrap_or("skipped")
+                    ),
+                    Status::Unverified => format!(
+                        "{} {}  {time}  {}",
+                        self.status_mark(*status),
+                        self.paint("1", &title),
+                        self.paint(
+                            "33",
+                            &format!(
+                                "unverified: {}",
+                                why.as_deref().unwrap_or("no check answered")
+                            )
+                        )
+                    ),
+                    Status::Passed if self.retries > 0 => format!(
+                        "{} {}  {time}  {}",
+                        self.status_mark(*status),
+                        self.paint("1", &title),
+                        self.paint(
+                            "33",
+                            &format!(
+                                "passed after {}",
+                                super::record::retries(u64::from(self.retries))
+                            )
+                        )
+                    ),
+                    _ => format!(
+                        "{} {}  {time}",
+                        self.status_mark(*status),
+                        self.paint("1", &title)
+                    ),
                 };
-                if *status == Status::Skipped {
-                    self.line(&format!(
-                        "\n{} {}{}",
-                        self.status_mark(*status),
-                        redact(title),
-                        suffix
-                    ));
-                } else {
-                    self.line(&format!(
-                        "{} {}{}",
-                        self.status_mark(*status),
-                        self.paint("1", &redact(title)),
-                        suffix
-                    ));
-                }
+                self.line(&text);
+                self.retries = 0;
             }
             Event::StepStarted { title } => {
                 self.step_depth += 1;
@@ -196,8 +241,13 @@ impl Terminal {
                 self.stop_spinner();
                 self.step_depth = self.step_depth.saturating_sub(1);
                 if v >= 0 || *status == Status::Failed {
+                    let note = if *status == Status::Unverified {
+                        format!("  {}", self.paint("33", status.describe()))
+                    } else {
+                        String::new()
+                    };
                     self.line(&format!(
-                        "{}{} {}  {}",
+                        "{}{} {}  {}{note}",
                         self.indent(),
                         self.status_mark(*status),
                         redact(title),
@@ -229,17 +279,31 @@ impl Terminal {
                     self.detail(event, redact);
                 }
             }
-            Event::Check { status, .. } => {
+            Event::Check {
+                name,
+                status,
+                evidence,
+                trace,
+            } => {
                 if v >= 0 || *status == CheckStatus::Failed {
                     let mark = match status {
                         CheckStatus::Passed => self.paint("32", "✓"),
                         CheckStatus::Failed => self.paint("31", "✗"),
-                        CheckStatus::Skipped => self.paint("33", "–"),
-                        CheckStatus::Simulated => self.paint("36", "✓ (simulated)"),
+                        CheckStatus::Skipped => self.paint("33", "– skipped"),
+                        CheckStatus::Simulated => self.paint("36", "✓ passed (simulated)"),
                     };
-                    if let Event::Check { name, evidence, .. } = event {
-                        let text = redact(&format!("check {name}: {evidence}"));
-                        self.line(&format!("{}  {mark} {text}", self.indent()));
+                    let text = redact(&format!("check {name}: {evidence}"));
+                    self.line(&format!("{}  {mark} {text}", self.indent()));
+                    // The evidence of why the simulated data plane answered so: on a failure,
+                    // and with -v.
+                    if *status == CheckStatus::Failed || v >= 1 {
+                        for hop in trace {
+                            self.line(&format!(
+                                "{}      {}",
+                                self.indent(),
+                                self.paint("2", &format!("trace: {}", redact(hop)))
+                            ));
+                        }
                     }
                 }
             }
@@ -272,7 +336,10 @@ impl Terminal {
                     self.detail(event, redact);
                 }
             }
+            Event::Stopped { .. } => {}
             Event::RunFinished { .. } => self.stop_spinner(),
+            // For the report files only: the check itself is shown by its `Check` or `Say`.
+            Event::Parameters { .. } | Event::Traffic { .. } => {}
         }
     }
 
@@ -281,7 +348,7 @@ impl Terminal {
             at_ms: 0,
             event: event.clone(),
         };
-        if let Some(text) = super::files::event_line(&timed) {
+        if let Some(text) = super::transcript::event_line(&timed) {
             self.line(&format!(
                 "{}  {}",
                 self.indent(),

@@ -13,6 +13,7 @@ use super::resources::{crd_def, ResKey, ResourceDef};
 use super::ssa;
 use super::status::ApiError;
 use super::store::{meta_str, Store, Written};
+use super::validation::{self, FieldValidation, Warnings};
 use super::SimOptions;
 
 /// How a PATCH body is to be applied.
@@ -43,6 +44,10 @@ pub struct WriteOpts {
     pub dry_run: bool,
     pub manager: String,
     pub force: bool,
+    /// What to do with unknown fields (`fieldValidation`).
+    pub validation: FieldValidation,
+    /// Warnings for the response's `Warning` headers.
+    pub warnings: Warnings,
 }
 
 impl WriteOpts {
@@ -51,6 +56,8 @@ impl WriteOpts {
             dry_run: false,
             manager: manager.into(),
             force: true,
+            validation: FieldValidation::Ignore,
+            warnings: Warnings::default(),
         }
     }
 }
@@ -73,6 +80,8 @@ pub struct Cluster {
     /// Round-robin turns of the simulated data plane for requests made from this cluster's
     /// pods (`exec ... curl`).
     pub balancer: super::dataplane::Balancer,
+    /// Injected faults and latency.
+    pub faults: super::faults::FaultPlan,
 }
 
 /// One simulated cluster at one moment (see [`Cluster::snapshot`]).
@@ -85,6 +94,7 @@ pub struct ClusterSnapshot {
 
 impl Cluster {
     pub fn new(name: &str, index: usize, opts: SimOptions) -> Self {
+        let faults = super::faults::FaultPlan::new(opts.faults.clone(), index);
         Cluster {
             name: name.into(),
             index,
@@ -98,6 +108,7 @@ impl Cluster {
             peers: RwLock::new(Vec::new()),
             stop: tokio_util::sync::CancellationToken::new(),
             balancer: super::dataplane::Balancer::default(),
+            faults,
         }
     }
 
@@ -268,7 +279,7 @@ impl Cluster {
             m.remove("managedFields");
         }
         let name = meta_str(&obj, "name").to_string();
-        admit(self, def, None, &mut obj)?;
+        admit(self, def, None, &mut obj, opts)?;
         ssa::record_update(None, &mut obj, &opts.manager, None);
         let w = self.store.create(&def.key(), obj, opts.dry_run)?;
         let _ = name;
@@ -368,8 +379,9 @@ impl Cluster {
                             "the name of the object does not match the name on the URL",
                         ));
                     }
+                    validation::check_apply_patch(self, def, ns, name, &applied)?;
                     let mut n = ssa::apply(None, &applied, &opts.manager, opts.force)?;
-                    admit(self, def, None, &mut n)?;
+                    admit(self, def, None, &mut n, opts)?;
                     return Ok(n);
                 }
                 (None, _) => return Err(ApiError::not_found(&key, name)),
@@ -389,6 +401,9 @@ impl Cluster {
                     if sub.is_none() {
                         Self::prepare(def, ns, &mut applied)?;
                         applied["metadata"]["name"] = json!(name);
+                    }
+                    if sub != Some("scale") {
+                        validation::check_apply_patch(self, def, ns, name, &applied)?;
                     }
                     target = ssa::apply(Some(&target), &applied, &opts.manager, opts.force)?;
                 }
@@ -415,7 +430,7 @@ impl Cluster {
             new["apiVersion"] = json!(def.preferred_api_version());
             new["kind"] = json!(def.kind);
             if kind == PatchKind::Apply && sub.is_none() {
-                admit(self, def, Some(old), &mut new)?;
+                admit(self, def, Some(old), &mut new, opts)?;
             } else {
                 finish(self, def, Some(old), &mut new, opts, sub)?;
             }
@@ -534,7 +549,7 @@ fn finish(
     opts: &WriteOpts,
     sub: Option<&str>,
 ) -> Result<(), ApiError> {
-    admit(cluster, def, old, new)?;
+    admit(cluster, def, old, new, opts)?;
     ssa::record_update(old, new, &opts.manager, sub);
     Ok(())
 }

@@ -2,58 +2,34 @@
 
 use serde_json::{json, Value};
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, WriteOpts};
 use super::resources::ResourceDef;
 use super::status::ApiError;
+use super::validation;
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
-/// Checks and defaults an object about to be written (`old` is the stored version).
+/// Checks and defaults an object about to be written (`old` is the stored version): decoding
+/// against the kind's schema, defaults, then the API server's validation.
 pub fn admit(
     cluster: &Cluster,
     def: &ResourceDef,
     old: Option<&Value>,
     obj: &mut Value,
+    opts: &WriteOpts,
 ) -> Result<(), ApiError> {
+    validation::decode(cluster, def, obj, opts.validation, &opts.warnings)?;
+    // built-in kinds always carry their status struct (`status: {}` from the first answer)
+    if !def.custom && def.status && obj["status"].is_null() {
+        obj["status"] = json!({});
+    }
     let name = obj["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    if old.is_none() && !valid_name(&name) {
-        let msg = if name.is_empty() {
-            "Required value: name or generateName is required".to_string()
-        } else {
-            format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
-        };
-        return Err(ApiError::invalid(
-            &def.kind,
-            &def.group,
-            &name,
-            &[("metadata.name", msg)],
-        ));
+    if def.group == "apps" && obj["spec"]["template"]["spec"].is_object() {
+        pod_spec_defaults(&mut obj["spec"]["template"]["spec"]);
     }
-    if let Some(labels) = obj["metadata"]["labels"].as_object() {
-        for (k, v) in labels {
-            if !v.is_string() {
-                return Err(ApiError::invalid(
-                    &def.kind,
-                    &def.group,
-                    &name,
-                    &[(
-                        &format!("metadata.labels.{k}"),
-                        "Invalid value: label values must be strings".to_string(),
-                    )],
-                ));
-            }
-        }
+    if def.group == "batch" && def.plural == "jobs" && obj["spec"]["template"]["spec"].is_object() {
+        pod_spec_defaults(&mut obj["spec"]["template"]["spec"]);
     }
     match (def.group.as_str(), def.plural.as_str()) {
         ("", "namespaces") => {
@@ -66,7 +42,9 @@ pub fn admit(
             }
         }
         ("", "services") => service(cluster, old, obj),
+        ("", "secrets") => string_data(obj),
         ("", "pods") => {
+            pod_spec_defaults(&mut obj["spec"]);
             if obj["status"]["phase"].is_null() {
                 obj["status"]["phase"] = json!("Pending");
                 obj["status"]["qosClass"] = json!("BestEffort");
@@ -79,6 +57,21 @@ pub fn admit(
             }
         }
         ("apps", "deployments") => {
+            if obj["spec"]["strategy"]["type"] == "" {
+                obj["spec"]["strategy"]["type"] = json!("RollingUpdate");
+            }
+            if obj["spec"]["strategy"]["type"] == "RollingUpdate" {
+                default(
+                    obj,
+                    &["spec", "strategy", "rollingUpdate", "maxSurge"],
+                    json!("25%"),
+                );
+                default(
+                    obj,
+                    &["spec", "strategy", "rollingUpdate", "maxUnavailable"],
+                    json!("25%"),
+                );
+            }
             default(obj, &["spec", "replicas"], json!(1));
             default(obj, &["spec", "revisionHistoryLimit"], json!(10));
             default(obj, &["spec", "progressDeadlineSeconds"], json!(600));
@@ -88,11 +81,9 @@ pub fn admit(
                 json!({"type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
             );
-            workload_checks(def, &name, obj)?;
         }
         ("apps", "replicasets") => {
             default(obj, &["spec", "replicas"], json!(1));
-            workload_checks(def, &name, obj)?;
         }
         ("apps", "statefulsets") => {
             default(obj, &["spec", "replicas"], json!(1));
@@ -103,7 +94,6 @@ pub fn admit(
                 &["spec", "updateStrategy"],
                 json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
             );
-            workload_checks(def, &name, obj)?;
         }
         ("apps", "daemonsets") => {
             default(obj, &["spec", "revisionHistoryLimit"], json!(10));
@@ -113,7 +103,6 @@ pub fn admit(
                 json!({"type": "RollingUpdate",
                 "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
             );
-            workload_checks(def, &name, obj)?;
         }
         ("batch", "jobs") => {
             default(obj, &["spec", "completions"], json!(1));
@@ -159,7 +148,73 @@ pub fn admit(
         }
         _ => {}
     }
-    Ok(())
+    validation::validate(cluster, def, old, obj)
+}
+
+fn unset(v: &Value) -> bool {
+    v.is_null() || v == ""
+}
+
+/// The defaults of a pod spec (SetDefaults_PodSpec and SetDefaults_Container).
+fn pod_spec_defaults(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    for (k, v) in [
+        ("restartPolicy", json!("Always")),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("schedulerName", json!("default-scheduler")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("securityContext", json!({})),
+    ] {
+        if unset(&spec[k]) {
+            spec[k] = v;
+        }
+    }
+    for field in ["containers", "initContainers"] {
+        let Some(cs) = spec[field].as_array_mut() else {
+            continue;
+        };
+        for c in cs {
+            if unset(&c["imagePullPolicy"]) {
+                let image = c["image"].as_str().unwrap_or_default();
+                let last = image.rsplit('/').next().unwrap_or(image);
+                let tag = last.split_once(':').map(|(_, t)| t);
+                let latest = !image.contains('@') && tag.is_none_or(|t| t == "latest");
+                c["imagePullPolicy"] = json!(if latest { "Always" } else { "IfNotPresent" });
+            }
+            if unset(&c["terminationMessagePath"]) {
+                c["terminationMessagePath"] = json!("/dev/termination-log");
+            }
+            if unset(&c["terminationMessagePolicy"]) {
+                c["terminationMessagePolicy"] = json!("File");
+            }
+            if c["resources"].is_null() {
+                c["resources"] = json!({});
+            }
+            if let Some(ports) = c["ports"].as_array_mut() {
+                for p in ports {
+                    if unset(&p["protocol"]) {
+                        p["protocol"] = json!("TCP");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `stringData` is written into `data` (base64) and never stored, as the API server does.
+fn string_data(obj: &mut Value) {
+    use base64::Engine as _;
+    let Some(sd) = obj.as_object_mut().and_then(|m| m.remove("stringData")) else {
+        return;
+    };
+    if let Some(m) = sd.as_object() {
+        for (k, v) in m {
+            let text = v.as_str().unwrap_or_default();
+            obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+        }
+    }
 }
 
 fn default(obj: &mut Value, path: &[&str], value: Value) {
@@ -174,31 +229,6 @@ fn default(obj: &mut Value, path: &[&str], value: Value) {
     if cur[last].is_null() {
         cur[last] = value;
     }
-}
-
-fn workload_checks(def: &ResourceDef, name: &str, obj: &Value) -> Result<(), ApiError> {
-    let sel = &obj["spec"]["selector"];
-    if sel.is_null() {
-        return Err(ApiError::invalid(
-            &def.kind,
-            &def.group,
-            name,
-            &[("spec.selector", "Required value".to_string())],
-        ));
-    }
-    let labels = &obj["spec"]["template"]["metadata"]["labels"];
-    if !super::selector::LabelSelector::from_object(sel).matches_labels(labels) {
-        return Err(ApiError::invalid(
-            &def.kind,
-            &def.group,
-            name,
-            &[(
-                "spec.template.metadata.labels",
-                "Invalid value: `selector` does not match template `labels`".to_string(),
-            )],
-        ));
-    }
-    Ok(())
 }
 
 fn service(cluster: &Cluster, old: Option<&Value>, obj: &mut Value) {

@@ -11,16 +11,20 @@
 //! | `cluster.rs`, `defaults.rs` | writes: create, replace, patch, apply, delete; defaulting |
 //! | `patch.rs`, `ssa.rs` | merge / strategic / JSON patch; server-side apply ownership |
 //! | `selector.rs`, `status.rs` | label and field selectors; `Status` error bodies |
+//! | `validation/`, `openapi.rs` | what the API server checks on writes; `/openapi/v2`, `/openapi/v3` |
 //! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
 //! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
 //! | `dataplane/` | the traffic model: who serves a request, what it answers, why |
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |
+//! | `faults.rs` | faults and latency on demand (`--sim-faults`, `--sim-latency`) |
 
 mod cluster;
 mod controllers;
 pub mod dataplane;
 mod defaults;
 mod discovery;
+pub mod faults;
+mod openapi;
 pub mod patch;
 mod pods;
 mod protobuf;
@@ -34,6 +38,7 @@ pub mod ssa;
 mod status;
 mod store;
 mod table;
+pub mod validation;
 mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -61,6 +66,8 @@ pub struct SimOptions {
     pub lb_delay: Duration,
     /// How long a watch that allows bookmarks stays quiet before it gets one.
     pub bookmark_every: Duration,
+    /// Injected faults and latency (`--sim-faults`, `--sim-latency`).
+    pub faults: faults::FaultOptions,
 }
 
 impl Default for SimOptions {
@@ -69,6 +76,7 @@ impl Default for SimOptions {
             reaction_delay: Duration::from_millis(20),
             lb_delay: Duration::from_millis(50),
             bookmark_every: Duration::from_secs(10),
+            faults: faults::FaultOptions::for_runs(),
         }
     }
 }
@@ -232,6 +240,99 @@ fn seed(c: &Cluster) {
         "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}});
     let _ = c.create(&svc_def, "default", svc, &opts);
+    seed_rbac_and_priorities(c, &opts);
+}
+
+/// The built-in ClusterRoles (`cluster-admin`, `admin`, `edit`, `view`), the `cluster-admin`
+/// binding and the system PriorityClasses, as a new cluster has them.
+fn seed_rbac_and_priorities(c: &Cluster, opts: &WriteOpts) {
+    let reg = c.registry();
+    let role = reg.by_kind("rbac.authorization.k8s.io/v1", "ClusterRole");
+    let binding = reg.by_kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
+    let priority = reg.by_kind("scheduling.k8s.io/v1", "PriorityClass");
+    drop(reg);
+    let bootstrap = json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
+    let read = json!(["get", "list", "watch"]);
+    let write = json!(["create", "delete", "deletecollection", "patch", "update"]);
+    let workloads = json!([
+        "pods",
+        "services",
+        "endpoints",
+        "configmaps",
+        "secrets",
+        "serviceaccounts",
+        "persistentvolumeclaims",
+        "deployments",
+        "replicasets",
+        "statefulsets",
+        "daemonsets",
+        "jobs",
+        "cronjobs",
+        "ingresses",
+        "networkpolicies",
+        "horizontalpodautoscalers",
+        "poddisruptionbudgets"
+    ]);
+    let groups = json!([
+        "",
+        "apps",
+        "batch",
+        "networking.k8s.io",
+        "autoscaling",
+        "policy"
+    ]);
+    if let Some(def) = role {
+        let roles = [
+            (
+                "cluster-admin",
+                json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                {"nonResourceURLs": ["*"], "verbs": ["*"]}]),
+            ),
+            (
+                "admin",
+                json!([{"apiGroups": groups, "resources": workloads, "verbs": ["*"]},
+                {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": ["*"]}]),
+            ),
+            (
+                "edit",
+                json!([{"apiGroups": groups, "resources": workloads, "verbs": read.as_array().unwrap().iter().chain(write.as_array().unwrap()).collect::<Vec<_>>()}]),
+            ),
+            (
+                "view",
+                json!([{"apiGroups": groups, "resources": workloads, "verbs": read}]),
+            ),
+        ];
+        for (name, rules) in roles {
+            let mut labels = bootstrap.clone();
+            if name != "cluster-admin" {
+                labels[format!(
+                    "rbac.authorization.k8s.io/aggregate-to-{}",
+                    match name {
+                        "admin" => "edit",
+                        "edit" => "view",
+                        _ => "admin",
+                    }
+                )] = json!("true");
+            }
+            let _ = c.create(&def, "", json!({"metadata": {"name": name, "labels": labels,
+                "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}}, "rules": rules}), opts);
+        }
+    }
+    if let Some(def) = binding {
+        let _ = c.create(&def, "", json!({"metadata": {"name": "cluster-admin", "labels": bootstrap,
+                "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]}), opts);
+    }
+    if let Some(def) = priority {
+        for (name, value, what) in [
+            ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
+            ("system-node-critical", 2_000_001_000, "Used for system critical pods that must not be moved from their current node."),
+        ] {
+            let _ = c.create(&def, "", json!({"metadata": {"name": name}, "value": value,
+                "globalDefault": false, "description": what, "preemptionPolicy": "PreemptLowerPriority"}), opts);
+        }
+    }
 }
 
 /// Several simulated clusters; more can be added at runtime.

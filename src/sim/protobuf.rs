@@ -56,7 +56,7 @@ CronJobSpec: 1 schedule s; 2 startingDeadlineSeconds i; 3 concurrencyPolicy s; 4
 JobTemplateSpec: 1 metadata ObjectMeta; 2 spec JobSpec
 Role: 1 metadata ObjectMeta; 2 rules *PolicyRule
 ClusterRole: 1 metadata ObjectMeta; 2 rules *PolicyRule
-PolicyRule: 1 verbs *s; 3 apiGroups *s; 4 resources *s; 5 resourceNames *s; 6 nonResourceURLs *s
+PolicyRule: 1 verbs *s; 2 apiGroups *s; 3 resources *s; 4 resourceNames *s; 5 nonResourceURLs *s
 RoleBinding: 1 metadata ObjectMeta; 2 subjects *Subject; 3 roleRef RoleRef
 ClusterRoleBinding: 1 metadata ObjectMeta; 2 subjects *Subject; 3 roleRef RoleRef
 Subject: 1 kind s; 2 apiGroup s; 3 name s; 4 namespace s
@@ -192,6 +192,10 @@ fn decode_message(msg: &str, b: &[u8], unknown: &mut Vec<String>) -> Option<Valu
             continue;
         };
         let v = decode_value(&f.ty, &w, unknown)?;
+        if !f.repeated && f.ty == "s" && v == "" {
+            // Go's zero value: absent in JSON (omitempty), so defaulting applies
+            continue;
+        }
         if f.ty == "m" || f.ty == "my" || f.ty == "mq" {
             let entry = out.entry(f.name.clone()).or_insert_with(|| json!({}));
             if let (Some(obj), Value::Array(kv)) = (entry.as_object_mut(), v) {

@@ -52,6 +52,8 @@ pub struct ResourceDef {
     pub printer_columns: Vec<PrinterColumn>,
     /// Defined by a CustomResourceDefinition.
     pub custom: bool,
+    /// A CRD's `openAPIV3Schema` per served version.
+    pub schemas: Vec<(String, std::sync::Arc<Value>)>,
 }
 
 impl ResourceDef {
@@ -348,6 +350,23 @@ const BUILTINS: &[Builtin] = &[
         "",
     ),
     Builtin(
+        "admissionregistration.k8s.io/v1",
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicy",
+        "ValidatingAdmissionPolicy",
+        false,
+        "",
+    ),
+    Builtin(
+        "admissionregistration.k8s.io/v1",
+        "validatingadmissionpolicybindings",
+        "validatingadmissionpolicybinding",
+        "ValidatingAdmissionPolicyBinding",
+        false,
+        "",
+    ),
+    Builtin("events.k8s.io/v1", "events", "event", "Event", true, "ev"),
+    Builtin(
         "apiextensions.k8s.io/v1",
         "customresourcedefinitions",
         "customresourcedefinition",
@@ -457,6 +476,7 @@ const WITH_STATUS: &[&str] = &[
     "resourcequotas",
     "certificatesigningrequests",
     "apiservices",
+    "validatingadmissionpolicies",
 ];
 const WITH_SCALE: &[&str] = &["deployments", "replicasets", "statefulsets"];
 
@@ -496,6 +516,7 @@ pub fn builtin_defs() -> Vec<ResourceDef> {
                 scale: WITH_SCALE.contains(&b.1),
                 printer_columns: vec![],
                 custom: false,
+                schemas: vec![],
             }
         })
         .collect()
@@ -513,6 +534,7 @@ pub fn crd_def(crd: &Value) -> Option<ResourceDef> {
     let mut scale = false;
     let mut printer_columns = Vec::new();
     let mut storage_first = None;
+    let mut schemas = Vec::new();
     for v in spec.get("versions")?.as_array()? {
         if v.get("served").and_then(Value::as_bool) == Some(false) {
             continue;
@@ -520,6 +542,13 @@ pub fn crd_def(crd: &Value) -> Option<ResourceDef> {
         let name = v.get("name")?.as_str()?.to_string();
         if v.get("storage").and_then(Value::as_bool) == Some(true) {
             storage_first = Some(name.clone());
+        }
+        if let Some(schema) = v
+            .get("schema")
+            .and_then(|s| s.get("openAPIV3Schema"))
+            .filter(|s| s.is_object())
+        {
+            schemas.push((name.clone(), std::sync::Arc::new(schema.clone())));
         }
         let subs = v.get("subresources");
         status |= subs.and_then(|s| s.get("status")).is_some();
@@ -579,6 +608,7 @@ pub fn crd_def(crd: &Value) -> Option<ResourceDef> {
         scale,
         printer_columns,
         custom: true,
+        schemas,
     })
 }
 

@@ -13,10 +13,12 @@ use serde_json::{json, Value};
 
 use super::cluster::{scale_of, Cluster, PatchKind, WriteOpts};
 use super::discovery;
+use super::openapi;
 use super::resources::ResourceDef;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{success, ApiError};
 use super::table::table;
+use super::validation::{FieldValidation, Warnings};
 use super::watch::{watch, WatchRequest};
 
 /// The router serving one cluster.
@@ -80,6 +82,13 @@ struct Target {
     sub: Option<String>,
 }
 
+fn wants_protobuf(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("protobuf") && !a.contains("json"))
+}
+
 fn wants_table(headers: &HeaderMap) -> bool {
     headers
         .get("accept")
@@ -88,10 +97,33 @@ fn wants_table(headers: &HeaderMap) -> bool {
 }
 
 async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
-    match route(c, req).await {
+    let latency = c.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let upgrade = req.headers().contains_key("upgrade");
+    if !upgrade {
+        let watch = req
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
+        if let Some(f) = c.faults.draw(watch) {
+            tracing::debug!("simulated fault {f:?} for {} {}", req.method(), req.uri());
+            return super::faults::respond(f);
+        }
+    }
+    let warnings = Warnings::default();
+    let mut resp = match route(c, req, warnings.clone()).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    for w in warnings.take() {
+        let text = format!("299 - {:?}", w);
+        if let Ok(v) = axum::http::HeaderValue::from_str(&text) {
+            resp.headers_mut().append("warning", v);
+        }
     }
+    resp
 }
 
 fn not_found_path() -> ApiError {
@@ -102,7 +134,7 @@ fn not_found_path() -> ApiError {
     )
 }
 
-async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
+async fn route(c: Arc<Cluster>, req: Request, warnings: Warnings) -> Result<Response, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let query = parse_query(req.uri().query());
     let method = req.method().clone();
@@ -111,6 +143,10 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
         "/api" => return Ok(json_response(200, &discovery::core_versions())),
         "/apis" => return Ok(json_response(200, &discovery::group_list(&c))),
         "/healthz" | "/livez" | "/readyz" => return Ok((StatusCode::OK, "ok").into_response()),
+        "/openapi/v3" => return Ok(json_response(200, &openapi::v3_index(&c))),
+        "/openapi/v2" if !wants_protobuf(req.headers()) => {
+            return Ok(json_response(200, &openapi::v2_document(&c)))
+        }
         "/openapi/v2" => {
             return Ok(Response::builder()
                 .status(200)
@@ -129,6 +165,16 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
         .map(String::from)
         .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    if let ["openapi", "v3", rest @ ..] = segs.as_slice() {
+        let doc = match rest {
+            ["api", v] => openapi::v3_document(&c, "", v),
+            ["apis", g, v] => openapi::v3_document(&c, g, v),
+            _ => None,
+        };
+        return doc
+            .map(|d| json_response(200, &d))
+            .ok_or_else(not_found_path);
+    }
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g] => {
@@ -233,6 +279,8 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
         dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
         manager,
         force: query.get("force").is_some_and(|v| v == "true"),
+        validation: FieldValidation::parse(query.get("fieldValidation").map(String::as_str))?,
+        warnings,
     };
     let ns_key = t.ns.clone().unwrap_or_default();
     let version = t.version.clone();
@@ -289,15 +337,25 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
             let items: Vec<Value> = items
                 .into_iter()
                 .filter(|o| labels.matches(o) && fields.matches(o))
-                .map(present)
                 .collect();
+            let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok());
+            let (items, next, remaining) =
+                paginate(items, limit, query.get("continue").map(String::as_str), rv)?;
+            let items: Vec<Value> = items.into_iter().map(present).collect();
+            let mut meta = json!({"resourceVersion": rv.to_string()});
+            if let Some(token) = next {
+                meta["continue"] = json!(token);
+                meta["remainingItemCount"] = json!(remaining);
+            }
             if wants_table(&headers) {
-                return Ok(json_response(200, &table(&t.def, &items, &rv.to_string())));
+                let mut tbl = table(&t.def, &items, &rv.to_string());
+                tbl["metadata"] = meta;
+                return Ok(json_response(200, &tbl));
             }
             Ok(json_response(
                 200,
                 &json!({"apiVersion": t.def.api_version(&t.version),
-                "kind": format!("{}List", t.def.kind), "metadata": {"resourceVersion": rv.to_string()},
+                "kind": format!("{}List", t.def.kind), "metadata": meta,
                 "items": items}),
             ))
         }
@@ -380,6 +438,32 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
             ))
         }
         (Method::DELETE, Some(name), None) => {
+            let options = if body.is_empty() {
+                json!({})
+            } else {
+                parse_body().unwrap_or_else(|_| json!({}))
+            };
+            let policy = query
+                .get("propagationPolicy")
+                .cloned()
+                .or_else(|| options["propagationPolicy"].as_str().map(String::from))
+                .or_else(|| (options["orphanDependents"] == json!(true)).then(|| "Orphan".into()));
+            let current = c
+                .store
+                .get(&t.def.key(), &ns_key, name)
+                .ok_or_else(|| ApiError::not_found(&t.def.key(), name))?;
+            check_preconditions(&t.def, name, &current, &options["preconditions"])?;
+            match policy.as_deref() {
+                None | Some("Orphan" | "Background" | "Foreground") => {}
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+                    )))
+                }
+            }
+            if policy.as_deref() == Some("Orphan") && !opts.dry_run {
+                orphan_dependents(&c, &current);
+            }
             let w = c.delete(&t.def, &ns_key, name, &opts)?;
             if w.deleted {
                 let uid = w.object["metadata"]["uid"]
@@ -426,6 +510,91 @@ async fn route(c: Arc<Cluster>, req: Request) -> Result<Response, ApiError> {
     }
 }
 
+/// DeleteOptions `preconditions`: the uid and resourceVersion the caller expects.
+fn check_preconditions(
+    def: &ResourceDef,
+    name: &str,
+    current: &Value,
+    pre: &Value,
+) -> Result<(), ApiError> {
+    for (field, meta) in [("uid", "UID"), ("resourceVersion", "ResourceVersion")] {
+        if let Some(want) = pre[field].as_str().filter(|w| !w.is_empty()) {
+            let have = current["metadata"][field].as_str().unwrap_or("");
+            if want != have {
+                return Err(ApiError::conflict(
+                    &def.key(),
+                    name,
+                    &format!("Precondition failed: {meta} in precondition: {want}, {meta} in object meta: {have}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `propagationPolicy=Orphan`: dependents lose their ownerReference to the object instead of
+/// being collected with it.
+fn orphan_dependents(c: &Cluster, owner: &Value) {
+    let Some(uid) = owner["metadata"]["uid"].as_str() else {
+        return;
+    };
+    for (res, dep) in c.store.owned_by(uid) {
+        let ns = dep["metadata"]["namespace"].as_str().unwrap_or("");
+        let name = dep["metadata"]["name"].as_str().unwrap_or("");
+        let _ = c.store.modify(&res, ns, name, false, |cur| {
+            let mut d = cur.cloned().unwrap_or_default();
+            if let Some(refs) = d["metadata"]["ownerReferences"].as_array_mut() {
+                refs.retain(|r| r["uid"] != uid);
+                if refs.is_empty() {
+                    if let Some(m) = d["metadata"].as_object_mut() {
+                        m.remove("ownerReferences");
+                    }
+                }
+            }
+            Ok(d)
+        });
+    }
+}
+
+/// One page of a list (`limit`/`continue`): items after the token's key, the next token
+/// (base64 JSON with the list's resourceVersion and the last key, as the API server's) and the
+/// count left after the page.
+fn paginate(
+    items: Vec<Value>,
+    limit: Option<usize>,
+    token: Option<&str>,
+    rv: u64,
+) -> Result<(Vec<Value>, Option<String>, usize), ApiError> {
+    use base64::Engine as _;
+    let key = |o: &Value| {
+        format!(
+            "{}/{}",
+            o["metadata"]["namespace"].as_str().unwrap_or(""),
+            o["metadata"]["name"].as_str().unwrap_or("")
+        )
+    };
+    let mut items = items;
+    if let Some(t) = token.filter(|t| !t.is_empty()) {
+        let bad = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(t.trim_end_matches('='))
+            .or_else(|_| base64::engine::general_purpose::STANDARD.decode(t))
+            .map_err(|_| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+        let v: Value = serde_json::from_slice(&raw).map_err(|_| bad("invalid JSON"))?;
+        let start = v["start"].as_str().ok_or_else(|| bad("no start key"))?;
+        let start = start.trim_end_matches('\u{0}').to_string();
+        items.retain(|o| key(o) > start);
+    }
+    let Some(limit) = limit.filter(|l| *l > 0 && *l < items.len()) else {
+        return Ok((items, None, 0));
+    };
+    let rest = items.split_off(limit);
+    let last = items.last().map(key).unwrap_or_default();
+    let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last}\u{0}")});
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string());
+    Ok((items, Some(token), rest.len()))
+}
+
 /// Access and token reviews: everything is allowed and every token is valid.
 fn review(def: &ResourceDef, mut body: Value) -> Value {
     body["apiVersion"] = json!(def.preferred_api_version());
@@ -457,6 +626,21 @@ fn scale_if(def: &ResourceDef, sub: Option<&str>, obj: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_page_with_limit_and_continue() {
+        let items: Vec<Value> = (0..5)
+            .map(|i| json!({"metadata": {"namespace": "d", "name": format!("cm{i}")}}))
+            .collect();
+        let (page, next, left) = paginate(items.clone(), Some(2), None, 9).unwrap();
+        assert_eq!((page.len(), left), (2, 3));
+        let (page, next, left) = paginate(items.clone(), Some(2), next.as_deref(), 9).unwrap();
+        assert_eq!(page[0]["metadata"]["name"], "cm2");
+        assert_eq!(left, 1);
+        let (page, next, _) = paginate(items.clone(), Some(2), next.as_deref(), 9).unwrap();
+        assert_eq!((page.len(), next), (1, None));
+        assert_eq!(paginate(items, None, Some("!!"), 9).unwrap_err().code, 400);
+    }
 
     #[test]
     fn query_strings_tolerate_empty_pairs() {

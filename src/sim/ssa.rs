@@ -396,6 +396,23 @@ pub fn apply(
             .any(|e| e.paths.iter().any(|q| q.starts_with(p)));
         if !shared {
             remove_path(&mut obj, p);
+            // parents left empty go too, unless someone still owns something under them
+            for i in (1..p.len()).rev() {
+                let parent = &p[..i];
+                let empty = get_path(&obj, parent).is_some_and(|v| {
+                    v.as_object().is_some_and(|m| m.is_empty())
+                        || v.as_array().is_some_and(|a| a.is_empty())
+                });
+                let owned = new_paths.iter().any(|q| q.starts_with(parent))
+                    || entries
+                        .iter()
+                        .filter(|e| !is_me(e))
+                        .any(|e| e.paths.iter().any(|q| q.starts_with(parent)));
+                if !empty || owned {
+                    break;
+                }
+                remove_path(&mut obj, parent);
+            }
         }
     }
     merge_applied(&mut obj, applied, "");

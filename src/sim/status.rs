@@ -114,6 +114,11 @@ impl ApiError {
         if !self.details.is_null() {
             s["details"] = self.details.clone();
         }
+        if self.reason.is_empty() {
+            if let Some(m) = s.as_object_mut() {
+                m.remove("reason");
+            }
+        }
         s
     }
 }

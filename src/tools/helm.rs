@@ -138,13 +138,13 @@ pub fn go_duration(d: Duration) -> String {
     }
 }
 
-/// Rejects a `--set` value that contains one of the invocation's secrets.
-pub fn check_set_values(install: &HelmInstall, secrets: &[String]) -> Result<(), ToolError> {
+/// Rejects a `--set` value that contains one of the invocation's secrets (in any form).
+pub fn check_set_values(
+    install: &HelmInstall,
+    secrets: &crate::report::Redactor,
+) -> Result<(), ToolError> {
     for (key, value) in &install.set {
-        if secrets
-            .iter()
-            .any(|s| !s.is_empty() && value.contains(s.as_str()))
-        {
+        if secrets.contains_secret(value) {
             return Err(ToolError::SecretInSet { key: key.clone() });
         }
     }
@@ -271,7 +271,9 @@ mod tests {
     fn set_with_a_secret_is_rejected() {
         let mut i = install();
         i.set = vec![("licensing.key".into(), "xx-SECRET-yy".into())];
-        let err = check_set_values(&i, &["SECRET".into()]).unwrap_err();
+        let secrets = crate::report::Redactor::new();
+        secrets.add("SECRET").unwrap();
+        let err = check_set_values(&i, &secrets).unwrap_err();
         assert!(
             err.to_string().contains("`--set licensing.key=...`"),
             "{err}"

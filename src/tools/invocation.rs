@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::report::Redactor;
+
 /// The default time a tool may run before it is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -47,8 +49,9 @@ pub struct Invocation {
     pub timeout: Duration,
     /// A short name for messages, e.g. `cluster1 helm`.
     pub label: String,
-    /// Values replaced by `***` in everything shown: streamed lines and errors.
-    pub secrets: Vec<String>,
+    /// The secrets masked in everything shown (streamed lines, errors): usually the run's own
+    /// redactor, so a secret registered while the tool runs is masked too.
+    pub secrets: Redactor,
 }
 
 impl Invocation {
@@ -68,7 +71,7 @@ impl Invocation {
             stdin: None,
             timeout: DEFAULT_TIMEOUT,
             label,
-            secrets: Vec::new(),
+            secrets: Redactor::new(),
         }
     }
 
@@ -104,9 +107,20 @@ impl Invocation {
         self
     }
 
+    /// Adds values to mask (to this invocation's redactor, shared with its clones). A value
+    /// too short to be masked safely is not added: callers refuse those first.
     #[must_use]
-    pub fn secrets<S: Into<String>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
-        self.secrets.extend(secrets.into_iter().map(Into::into));
+    pub fn secrets<S: Into<String>>(self, secrets: impl IntoIterator<Item = S>) -> Self {
+        for s in secrets {
+            let _ = self.secrets.add(&s.into());
+        }
+        self
+    }
+
+    /// Masks output with `redactor` (the run's own).
+    #[must_use]
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.secrets = redactor;
         self
     }
 
@@ -197,6 +211,12 @@ pub fn context_flag(tool: &str) -> Option<&'static str> {
         "meshctl" => Some("--kubecontext"),
         _ => None,
     }
+}
+
+/// Whether a tool talks to clusters (it takes a kube context): on simulated clusters such a
+/// call is simulated, or for kubectl sent to the simulator; any other program runs for real.
+pub fn is_cluster_cli(tool: &str) -> bool {
+    context_flag(tool).is_some()
 }
 
 /// How to get a tool that is missing.

@@ -1,13 +1,12 @@
 //! External tools as argv processes (Rhai-free core): `helm`, `istioctl`, `meshctl`,
 //! `vcluster` and anything else, run with the cluster's context, streamed, captured,
-//! time-limited and redacted; and their simulated behaviour on simulated clusters, from rules
+//! time-limited and redacted (with the run's one [`Redactor`](crate::report::Redactor)); and their simulated behaviour on simulated clusters, from rules
 //! in `stdlib/sim/tools/`.
 //!
 //! | file | holds |
 //! |---|---|
 //! | `invocation.rs` | [`Invocation`], [`ToolOutput`], context flags and install hints |
 //! | `process.rs` | [`run`]: the process runner |
-//! | `redact.rs` | [`redact`] |
 //! | `helm.rs` | [`HelmInstall`], [`helm_install`], [`helm_uninstall`] |
 //! | `doctor.rs` | [`doctor`], [`tools_used_by`] |
 //! | `sim_call.rs` | [`SimCall`]: argv parsed for rules |
@@ -21,7 +20,6 @@ mod error;
 mod helm;
 mod invocation;
 mod process;
-mod redact;
 mod release_book;
 mod sim_call;
 mod sim_render;
@@ -38,11 +36,10 @@ pub use helm::{
     helm_uninstall_argv, HelmInstall, HelmRepo, HelmValues,
 };
 pub use invocation::{
-    context_flag, install_hint, tool_name, Invocation, Stream, ToolCluster, ToolOutput,
-    DEFAULT_TIMEOUT,
+    context_flag, install_hint, is_cluster_cli, tool_name, Invocation, Stream, ToolCluster,
+    ToolOutput, DEFAULT_TIMEOUT,
 };
 pub use process::{run, tail, STDERR_TAIL_LINES};
-pub use redact::redact;
 pub use release_book::{objects_in, ReleaseBook};
 pub use sim_call::{BooleanFlags, SimCall};
 pub use sim_rules::{ReleaseAction, SimRule, SimToolRules, RULES_DIR};

@@ -10,7 +10,7 @@ use tokio::process::Command;
 use super::doctor::find_on_path;
 use super::error::ToolError;
 use super::invocation::{install_hint, Invocation, Stream, ToolOutput};
-use super::redact::redact;
+use crate::report::Redactor;
 
 /// How long output is still read after the tool exited, when something it started keeps its
 /// pipes open.
@@ -33,7 +33,7 @@ pub async fn run(
 ) -> Result<ToolOutput, ToolError> {
     let started = Instant::now();
     let argv = inv.full_argv();
-    tracing::debug!(label = %inv.label, argv = %redact(&argv.join(" "), &inv.secrets), "running tool");
+    tracing::debug!(label = %inv.label, argv = %inv.secrets.redact(&argv.join(" ")), "running tool");
     let mut cmd = Command::new(&inv.program);
     cmd.args(&argv)
         .envs(inv.env.iter().map(|(k, v)| (k, v)))
@@ -113,7 +113,7 @@ pub async fn run(
     };
     let io_error = |source: std::io::Error| ToolError::Io {
         label: inv.label.clone(),
-        message: redact(&source.to_string(), secrets),
+        message: secrets.redact(&source.to_string()),
         source,
     };
     read.map_err(io_error)?;
@@ -122,9 +122,9 @@ pub async fn run(
     let code = exit_code(&status);
     if code != 0 {
         return Err(ToolError::Failed {
-            label: redact(&inv.label, secrets),
+            label: secrets.redact(&inv.label),
             code,
-            stderr_tail: redact(&tail(&stderr, STDERR_TAIL_LINES), secrets),
+            stderr_tail: secrets.redact(&tail(&stderr, STDERR_TAIL_LINES)),
         });
     }
     Ok(ToolOutput {
@@ -193,7 +193,7 @@ async fn pump<R: AsyncRead + Unpin>(
     reader: Option<R>,
     stream: Stream,
     on_line: &(dyn Fn(Stream, &str) + Send + Sync),
-    secrets: &[String],
+    secrets: &Redactor,
     all: &mut String,
 ) -> std::io::Result<()> {
     let Some(reader) = reader else {
@@ -209,7 +209,7 @@ async fn pump<R: AsyncRead + Unpin>(
         let line = String::from_utf8_lossy(&buf);
         all.push_str(&line);
         let shown = line.trim_end_matches(['\n', '\r']);
-        on_line(stream, &redact(shown, secrets));
+        on_line(stream, &secrets.redact(shown));
     }
     Ok(())
 }

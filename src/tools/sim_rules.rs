@@ -64,6 +64,7 @@ pub struct LookupDef {
     pub kind: String,
     #[serde(default)]
     pub namespace: Option<String>,
+    /// The object's name, or `*` for every object of the kind (the value is then an array).
     pub name: String,
     /// Dotted path into the object (`status.loadBalancer.ingress.0.ip`).
     pub path: String,

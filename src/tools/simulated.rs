@@ -19,6 +19,11 @@ pub trait SimWorld: Send + Sync {
     fn clusters(&self) -> Vec<ToolCluster>;
     /// One object as JSON, or `None` when it does not exist.
     fn get<'a>(&'a self, key: &'a ObjectKey) -> BoxFuture<'a, Option<Value>>;
+    /// Every object of `key`'s kind (in its namespace, when it names one); `key.name` is
+    /// ignored. The default knows none.
+    fn list<'a>(&'a self, _key: &'a ObjectKey) -> BoxFuture<'a, Vec<Value>> {
+        Box::pin(async { Vec::new() })
+    }
 }
 
 /// An object in a cluster.
@@ -204,10 +209,22 @@ async fn simulate(
                 namespace: r.opt(lookup.namespace.as_deref(), &ctx)?,
                 name: r.text(&lookup.name, &ctx)?,
             };
-            let found = world
-                .get(&key)
-                .await
-                .and_then(|obj| get_path(&obj, &lookup.path).cloned());
+            // `name: "*"` lists every object of the kind: the value is the array of their
+            // `path` values (e.g. the names of the registered clusters).
+            let found = if key.name == "*" {
+                let items: Vec<Value> = world
+                    .list(&key)
+                    .await
+                    .iter()
+                    .filter_map(|obj| get_path(obj, &lookup.path).cloned())
+                    .collect();
+                Some(Value::Array(items))
+            } else {
+                world
+                    .get(&key)
+                    .await
+                    .and_then(|obj| get_path(&obj, &lookup.path).cloned())
+            };
             let found = match (found.filter(|v| !v.is_null()), &lookup.default) {
                 (Some(v), _) => Some(v),
                 (None, Some(default)) => Some(Value::String(r.text(default, &ctx)?)),

@@ -24,7 +24,7 @@ fn http_surface_discovery_and_error_bodies() {
         assert_eq!(r.headers()["content-type"], "application/json");
         let groups: serde_json::Value = r.json().await.unwrap();
         assert_eq!(groups["kind"], "APIGroupList");
-        assert_eq!(get("/openapi/v3").send().await.unwrap().status(), 404);
+        assert_eq!(get("/openapi/v3").send().await.unwrap().status(), 200);
         assert_eq!(get("/openapi/v2").send().await.unwrap().status(), 200);
         let apps: serde_json::Value = get("/apis/apps/v1").send().await.unwrap().json().await.unwrap();
         let scale = apps["resources"].as_array().unwrap().iter().find(|r| r["name"] == "deployments/scale").unwrap();

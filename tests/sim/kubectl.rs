@@ -2,13 +2,13 @@
 
 use super::*;
 
-struct Kubectl<'a> {
-    kubeconfig: &'a Path,
-    cache: &'a Path,
+pub(crate) struct Kubectl<'a> {
+    pub(crate) kubeconfig: &'a Path,
+    pub(crate) cache: &'a Path,
 }
 
 impl Kubectl<'_> {
-    fn run(&self, args: &[&str]) -> (bool, String, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (bool, String, String) {
         let out = Command::new("kubectl")
             .args(args)
             .env_clear()
@@ -26,14 +26,14 @@ impl Kubectl<'_> {
     }
 
     #[track_caller]
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let (ok, out, err) = self.run(args);
         assert!(ok, "kubectl {args:?} failed:\nstdout: {out}\nstderr: {err}");
         out
     }
 }
 
-fn have_kubectl() -> bool {
+pub(crate) fn have_kubectl() -> bool {
     Command::new("kubectl")
         .arg("version")
         .arg("--client")

@@ -5,6 +5,8 @@ mod http;
 mod kube_rs;
 mod kubectl;
 mod rules;
+mod validation;
+mod writes;
 
 use std::path::Path;
 use std::process::Command;

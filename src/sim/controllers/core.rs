@@ -11,6 +11,9 @@ use crate::sim::resources::ResKey;
 use crate::sim::selector::LabelSelector;
 use crate::sim::store::{meta_str, now};
 
+/// The simulated cluster CA (a placeholder PEM block: nothing verifies against it).
+const ROOT_CA: &str = "-----BEGIN CERTIFICATE-----\nbWVzaGJvb2sgc2ltdWxhdGVkIGNsdXN0ZXIgQ0EgKG5vdCBhIHJlYWwgY2VydGlmaWNhdGUp\n-----END CERTIFICATE-----\n";
+
 /// A Terminating namespace deletes its contents, then goes away.
 pub fn namespace(c: &Cluster, name: &str) -> Outcome {
     let res = ResKey::new("", "namespaces");
@@ -27,6 +30,20 @@ pub fn namespace(c: &Cluster, name: &str) -> Outcome {
                     name,
                     json!({"metadata": {"name": "default"}}),
                     &crate::sim::cluster::WriteOpts::controller("kube-controller-manager"),
+                );
+            }
+        }
+        // and the cluster's CA bundle (kube-root-ca.crt)
+        let cm = ResKey::new("", "configmaps");
+        if c.store.get(&cm, name, "kube-root-ca.crt").is_none() {
+            if let Some(def) = c.registry().by_kind("v1", "ConfigMap") {
+                let _ = c.create(
+                    &def,
+                    name,
+                    json!({"metadata": {"name": "kube-root-ca.crt", "annotations": {
+                        "kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                        "data": {"ca.crt": ROOT_CA}}),
+                    &crate::sim::cluster::WriteOpts::controller("kube-root-ca-cert-publisher"),
                 );
             }
         }
@@ -144,6 +161,7 @@ fn endpoints(c: &Cluster, svc: &Value) {
     } else {
         json!([{"addresses": ready, "ports": ports}])
     };
+    endpoint_slice(c, svc, &ready, &ports);
     let res = ResKey::new("", "endpoints");
     let labels = svc["metadata"]["labels"].clone();
     let _ = c.store.modify(&res, &ns, &name, false, |cur| {
@@ -169,6 +187,57 @@ pub fn service_deleted(c: &Cluster, ns: &str, name: &str) {
     let _ = c
         .store
         .delete(&ResKey::new("", "endpoints"), ns, name, false);
+    let slices = ResKey::new("discovery.k8s.io", "endpointslices");
+    for s in c.store.list(&slices, Some(ns)).0 {
+        if s["metadata"]["labels"]["kubernetes.io/service-name"] == name {
+            let _ = c.store.delete(&slices, ns, meta_str(&s, "name"), false);
+        }
+    }
+}
+
+/// The EndpointSlice of a Service (`<svc>-<suffix>`, labelled with the Service's name), as the
+/// EndpointSlice controller keeps it beside Endpoints.
+fn endpoint_slice(c: &Cluster, svc: &Value, ready: &[Value], ports: &[Value]) {
+    let ns = meta_str(svc, "namespace").to_string();
+    let name = meta_str(svc, "name").to_string();
+    let uid = meta_str(svc, "uid");
+    const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let suffix: String = uid
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .take(5)
+        .map(|b| CHARS[usize::from(b) % CHARS.len()] as char)
+        .collect();
+    let slice_name = format!("{name}-{suffix}");
+    let endpoints: Vec<Value> = ready
+        .iter()
+        .map(|a| json!({"addresses": [a["ip"]], "conditions": {"ready": true, "serving": true, "terminating": false},
+            "nodeName": a["nodeName"], "targetRef": a["targetRef"]}))
+        .collect();
+    let ports: Vec<Value> = ports
+        .iter()
+        .map(|p| {
+            let mut v = json!({"port": p["port"], "protocol": p["protocol"]});
+            v["name"] = p.get("name").cloned().unwrap_or(json!(""));
+            v
+        })
+        .collect();
+    let res = ResKey::new("discovery.k8s.io", "endpointslices");
+    let owner = json!([{"apiVersion": "v1", "kind": "Service", "name": name, "uid": uid,
+        "controller": true, "blockOwnerDeletion": true}]);
+    let _ = c.store.modify(&res, &ns, &slice_name, false, |cur| {
+        let mut e = cur.cloned().unwrap_or_else(|| {
+            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": slice_name, "namespace": ns, "generateName": format!("{name}-"),
+                    "labels": {"kubernetes.io/service-name": name,
+                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+                    "ownerReferences": owner},
+                "addressType": "IPv4"})
+        });
+        e["endpoints"] = json!(endpoints);
+        e["ports"] = json!(ports);
+        Ok(e)
+    });
 }
 
 /// PersistentVolumeClaims bind at once (helm's `--wait` waits for Bound).

@@ -928,19 +928,9 @@ impl<'w> Engine<'w> {
                 cv.name
             ));
             hop += PROXY_HOP;
-            let enforcer = Enforcer::Proxy {
-                gateway: wp,
-                service: Some(("Service", namespace(svc), name(svc))),
-            };
-            match authorize(cv, &enforcer, &source.peer, req) {
-                Decision::Deny(why) => {
-                    self.note(format!("denied at waypoint {wname}: {why}"));
-                    return Got::reply(403, "RBAC: access denied").plus(hop);
-                }
-                Decision::Allow(Some(why)) => {
-                    self.note(format!("allowed at waypoint {wname}: {why}"))
-                }
-                Decision::Allow(None) => {}
+            let target = ("Service", namespace(svc), name(svc));
+            if let Some(denied) = self.waypoint_policies(cv, wp, target, &source.peer, req) {
+                return denied.plus(hop);
             }
             // The destination's ztunnel sees the waypoint's identity.
             let wp_sa = name(wp).to_string();
@@ -1011,6 +1001,34 @@ impl<'w> Engine<'w> {
         );
         let got = got.plus(policy.delay.unwrap_or_default());
         with_timeout(got, policy.timeout, &mut self.trace, "the route").plus(hop)
+    }
+
+    /// The AuthorizationPolicies a waypoint enforces for `target` (`(kind, ns, name)` of the
+    /// Service or ServiceEntry): `Some(403)` when they deny the request.
+    fn waypoint_policies(
+        &mut self,
+        cv: &'w ClusterView,
+        wp: &'w Value,
+        target: (&'w str, &'w str, &'w str),
+        peer: &Peer,
+        req: &Request,
+    ) -> Option<Got> {
+        let wname = format!("{}/{}", namespace(wp), name(wp));
+        let enforcer = Enforcer::Proxy {
+            gateway: wp,
+            service: Some(target),
+        };
+        match authorize(cv, &enforcer, peer, req) {
+            Decision::Deny(why) => {
+                self.note(format!("denied at waypoint {wname}: {why}"));
+                Some(Got::reply(403, "RBAC: access denied"))
+            }
+            Decision::Allow(Some(why)) => {
+                self.note(format!("allowed at waypoint {wname}: {why}"));
+                None
+            }
+            Decision::Allow(None) => None,
+        }
     }
 
     /// Applies a VirtualService: first matching http route, weighted destination, subset,
@@ -1547,19 +1565,11 @@ impl<'w> Engine<'w> {
                         let wname = format!("{}/{}", namespace(wp), name(wp));
                         self.note(format!("{sename} uses waypoint {wname}"));
                         hop += PROXY_HOP;
-                        let enforcer = Enforcer::Proxy {
-                            gateway: wp,
-                            service: Some(("ServiceEntry", namespace(se), name(se))),
-                        };
-                        match authorize(cv, &enforcer, &source.peer, req) {
-                            Decision::Deny(why) => {
-                                self.note(format!("denied at waypoint {wname}: {why}"));
-                                return Got::reply(403, "RBAC: access denied").plus(hop);
-                            }
-                            Decision::Allow(Some(why)) => {
-                                self.note(format!("allowed at waypoint {wname}: {why}"))
-                            }
-                            Decision::Allow(None) => {}
+                        let target = ("ServiceEntry", namespace(se), name(se));
+                        if let Some(denied) =
+                            self.waypoint_policies(cv, wp, target, &source.peer, req)
+                        {
+                            return denied.plus(hop);
                         }
                     }
                     Ok(None) => {}

@@ -1,5 +1,7 @@
 //! Handlebars for simulator rules: strict mode, no HTML escaping, and the helpers rule
-//! templates use (`json`, `lower`, `b64`, `default`, `get`, `label`, `uniq_by`, `range`, `sub`, `lb_address`).
+//! templates use (`json`, `lower`, `b64`, `default`, `get`, `label`, `uniq_by`, `range`, `sub`,
+//! `lb_address`, and `stdlib` for the text of a bundled file such as
+//! `sim/manifests/istio/crds.yaml`).
 
 use handlebars::{handlebars_helper, Handlebars};
 use serde_json::Value;
@@ -43,6 +45,9 @@ handlebars_helper!(lb_address_helper: |index: u64, n: u64| crate::sim::lb_addres
     usize::try_from(index).unwrap_or(0),
     u32::try_from(n).unwrap_or(0)
 ));
+handlebars_helper!(stdlib_file: |path: str| {
+    crate::assets::Tree::Stdlib.read(path).map(|t| t.into_owned()).unwrap_or_default()
+});
 
 pub(super) fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
@@ -58,6 +63,7 @@ pub(super) fn registry() -> Handlebars<'static> {
     hb.register_helper("range", Box::new(range_helper));
     hb.register_helper("sub", Box::new(sub_helper));
     hb.register_helper("lb_address", Box::new(lb_address_helper));
+    hb.register_helper("stdlib", Box::new(stdlib_file));
     hb
 }
 
