@@ -359,11 +359,7 @@ impl Session {
     pub fn variables_json(&self) -> BTreeMap<String, serde_json::Value> {
         let mut out = BTreeMap::new();
         for (name, v) in self.hooks.top_level() {
-            let v = v.flatten_clone();
-            if !is_data(&v) {
-                continue;
-            }
-            if let Ok(json) = rhai::serde::from_dynamic::<serde_json::Value>(&v) {
+            if let Some(json) = to_json(&v.flatten_clone()) {
                 out.insert(name, self.secret_refs(json));
             }
         }
@@ -401,7 +397,7 @@ impl Session {
     /// A recorded value as a script value, secrets read again from the environment; `None`
     /// when it holds a secret that was not recorded (or whose variable is no longer set).
     pub fn restored_value(&self, v: &serde_json::Value) -> Option<rhai::Dynamic> {
-        fn resolve(s: &Session, v: &serde_json::Value) -> Option<serde_json::Value> {
+        fn resolve(s: &Session, v: &serde_json::Value) -> Option<rhai::Dynamic> {
             use serde_json::Value;
             Some(match v {
                 Value::Object(m) if m.len() == 1 && m.contains_key("$secret") => return None,
@@ -409,21 +405,24 @@ impl Session {
                     let name = m["$secret_env"].as_str()?;
                     let value = s.env(name)?;
                     s.add_secret(&value).ok()?;
-                    Value::String(value)
+                    value.into()
                 }
-                Value::Array(a) => {
-                    Value::Array(a.iter().map(|x| resolve(s, x)).collect::<Option<_>>()?)
+                // A cluster handle: the same cluster of this run, if it has it.
+                Value::Object(m) if m.len() == 1 && m.contains_key("$cluster") => {
+                    rhai::Dynamic::from(s.fleet.get(m["$cluster"].as_str()?)?)
                 }
-                Value::Object(m) => Value::Object(
+                Value::Array(a) => rhai::Dynamic::from_array(
+                    a.iter().map(|x| resolve(s, x)).collect::<Option<_>>()?,
+                ),
+                Value::Object(m) => rhai::Dynamic::from_map(
                     m.iter()
-                        .map(|(k, x)| resolve(s, x).map(|x| (k.clone(), x)))
+                        .map(|(k, x)| resolve(s, x).map(|x| (k.as_str().into(), x)))
                         .collect::<Option<_>>()?,
                 ),
-                other => other.clone(),
+                other => rhai::serde::to_dynamic(other.clone()).ok()?,
             })
         }
-        let json = resolve(self, v)?;
-        rhai::serde::to_dynamic(json).ok()
+        resolve(self, v)
     }
 
     /// Writes the state file of a run (nothing for the REPL); a failure to write is a notice.
@@ -450,18 +449,31 @@ impl Session {
     }
 }
 
-/// Whether a value is plain data a state file can hold (no cluster handles, no closures).
-fn is_data(v: &rhai::Dynamic) -> bool {
-    if v.is_unit() || v.is_bool() || v.is_int() || v.is_float() || v.is_string() || v.is_char() {
-        return true;
+/// A top-level value as JSON for the state file: plain data, and cluster handles by name
+/// (`{"$cluster": "mgmt"}`); `None` for what cannot be written down (closures, other handles).
+fn to_json(v: &rhai::Dynamic) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    if let Some(m) = v.read_lock::<crate::fleet::Member>() {
+        return Some(serde_json::json!({ "$cluster": m.name() }));
     }
     if let Some(a) = v.read_lock::<rhai::Array>() {
-        return a.iter().all(|x| is_data(&x.flatten_clone()));
+        return a
+            .iter()
+            .map(|x| to_json(&x.flatten_clone()))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array);
     }
     if let Some(m) = v.read_lock::<rhai::Map>() {
-        return m.values().all(|x| is_data(&x.flatten_clone()));
+        return m
+            .iter()
+            .map(|(k, x)| to_json(&x.flatten_clone()).map(|x| (k.to_string(), x)))
+            .collect::<Option<serde_json::Map<_, _>>>()
+            .map(Value::Object);
     }
-    false
+    if v.is_unit() || v.is_bool() || v.is_int() || v.is_float() || v.is_string() || v.is_char() {
+        return rhai::serde::from_dynamic::<Value>(v).ok();
+    }
+    None
 }
 
 #[cfg(test)]
