@@ -121,6 +121,8 @@ pub struct RunState {
     pub restore_vars: BTreeMap<String, serde_json::Value>,
     /// Undos ran or an `always` section ran after a failure.
     pub cleaned_up: bool,
+    /// On a dry run, what each apply would change (unified diffs, for `meshbook diff`).
+    pub diffs: Vec<String>,
 }
 
 /// An undo registered with `cleanup(|| ...)`.

@@ -306,3 +306,53 @@ section("Clean up", || { c.delete("namespace", "shop"); });
     );
     assert_eq!(kubectl_sees(&served.kubeconfig, "cluster1"), before);
 }
+
+#[test]
+fn diff_shows_what_a_run_would_change_and_changes_nothing() {
+    let served = Served::start("east");
+    let kubeconfig = served.kubeconfig.to_string_lossy().to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .args(["--context", "east"])
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("KUBECACHEDIR", cache.path())
+            .output()
+            .expect("kubectl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    kubectl(&["create", "namespace", "shop"]);
+    kubectl(&[
+        "-n",
+        "shop",
+        "create",
+        "configmap",
+        "app",
+        "--from-literal=version=1",
+    ]);
+    const RUNBOOK: &str = "let c = cluster(\"east\");\nsection(\"Configure\", || {\n  c.create_namespace(\"shop\");\n  c.apply(\"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: app, namespace: shop}\\ndata: {version: '2'}\\n\");\n  c.apply(\"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: added, namespace: shop}\\ndata: {a: b}\\n\");\n});\n";
+    Test::new()
+        .file("r.rhai", RUNBOOK)
+        .args(&["diff", "r.rhai", "--context", "east=east"])
+        .env("KUBECONFIG", &kubeconfig)
+        .run()
+        .status(1)
+        .stdout_has(
+            "--- east ConfigMap shop/app (live)\n+++ east ConfigMap shop/app (after apply)\n",
+        )
+        .stdout_has("-  version: '1'\n+  version: '2'\n")
+        .stdout_has("@@ -0,0 +1,")
+        .stdout_has("+  name: added\n");
+    // (kube-root-ca.crt is the simulator's own map in every namespace.)
+    let maps = kubectl(&["-n", "shop", "get", "configmap", "-o", "name"]);
+    let maps: Vec<&str> = maps
+        .lines()
+        .filter(|l| *l != "configmap/kube-root-ca.crt")
+        .collect();
+    assert_eq!(maps, vec!["configmap/app"]);
+    assert!(
+        kubectl(&["-n", "shop", "get", "configmap", "app", "-o", "yaml"])
+            .contains("version: \"1\"")
+    );
+}

@@ -69,6 +69,11 @@ pub fn apply_text(
         }
         other => other?,
     };
+    if s.dry_run {
+        let mut st = s.state();
+        st.diffs
+            .extend(applied.iter().filter_map(|a| a.diff.clone()));
+    }
     Ok(applied
         .into_iter()
         .map(|a| {
@@ -126,6 +131,21 @@ fn unvalidated(text: &str, namespace: Option<&str>) -> Vec<Applied> {
                 .or_else(|| namespace.map(String::from)),
             name: d.name().to_string(),
             outcome: ApplyOutcome::Created,
+            diff: crate::k8s::diff::unified(
+                &format!(
+                    "{} (not validated)",
+                    crate::k8s::object_ref(
+                        d.kind(),
+                        d.object
+                            .pointer("/metadata/namespace")
+                            .and_then(|v| v.as_str())
+                            .or(namespace),
+                        d.name()
+                    )
+                ),
+                None,
+                &d.object,
+            ),
         })
         .collect()
 }

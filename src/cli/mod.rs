@@ -3,6 +3,7 @@
 mod check;
 mod cleanup;
 mod completions;
+mod diff;
 pub mod docs;
 mod doctor;
 mod list;
@@ -58,6 +59,8 @@ Examples:
   meshbook docs > FUNCTIONS.md                   # reference of every script function
   meshbook repl --sim                            # interactive Rhai on simulated clusters
   meshbook run global-mesh --step --pause-on-error   # section by section, stop on failures
+  meshbook new canary --clusters east,west       # a starter runbook: canary.rhai
+  meshbook diff ./scenario.rhai --context cluster1=prod-east   # what a run would change
 
 Exit codes: 0 all sections passed, 1 a section failed (or the run stopped at a prompt), 2 the
 runbook could not start, 130 interrupted.";
@@ -97,6 +100,7 @@ pub enum Command {
     Cleanup(cleanup::CleanupArgs),
     New(new::NewArgs),
     Completions(completions::CompletionsArgs),
+    Diff(diff::DiffArgs),
 }
 
 /// Parses arguments, runs the command, and returns its exit code. Errors are rendered here,
@@ -138,6 +142,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Cleanup(args) => cleanup::run(args, runtime.handle()),
         Command::New(args) => new::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Diff(args) => diff::run(args, runtime.handle()),
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code)

@@ -98,6 +98,9 @@ pub struct RunArgs {
     /// change), other writes and tools are described, not done, and waits are not waited.
     #[arg(long)]
     pub dry_run: bool,
+    /// Set by `meshbook diff`: print what the dry run's applies would change, as diffs.
+    #[arg(skip)]
+    pub diff: bool,
 }
 
 /// Prints an error paragraph (redacted) and returns the exit code for "could not start".
@@ -380,6 +383,9 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         code = code.max(exit::FAILED);
     }
     print_summary(&report, verbosity, plan.simulated);
+    if args.diff {
+        code = super::diff::print(&session, code);
+    }
     for path in &args.report {
         if let Err(e) = files::write(path, &report, &redactor) {
             eprintln!("error: {e}");

@@ -69,6 +69,10 @@ pub struct Applied {
     pub name: String,
     /// What happened.
     pub outcome: ApplyOutcome,
+    /// On a dry run, what the apply would change, as a unified diff (`None`: nothing, or not
+    /// a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 /// One object of a `delete_yaml`.
@@ -224,12 +228,18 @@ impl Cluster {
         let before = before.map(|b| serde_json::to_value(b).unwrap_or_default());
         let after = serde_json::to_value(after).unwrap_or_default();
         tracing::debug!("applied {what} on {}", self.name());
+        let diff = if opts.dry_run {
+            super::diff::unified(&format!("{} {what}", self.name()), before.as_ref(), &after)
+        } else {
+            None
+        };
         Ok(Applied {
             kind: t.kind.clone(),
             api_version: t.api_version(),
             namespace: ns,
             name: name.to_string(),
             outcome: outcome(before.as_ref(), &after, opts.dry_run),
+            diff,
         })
     }
 

@@ -23,6 +23,7 @@ mod apply;
 mod bundle;
 mod clusters;
 mod contexts;
+pub mod diff;
 pub mod discovery;
 mod error;
 mod events;

@@ -988,34 +988,27 @@ fn config_data(errs: &mut Errs, obj: &Value, old: Option<&Value>, secret: bool) 
                 }
             }
         }
-        "kubernetes.io/dockercfg" => {
-            if !has(".dockercfg") {
-                errs.push(FieldError::required(&dp.key(".dockercfg"), ""));
-            }
+        "kubernetes.io/dockercfg" if !has(".dockercfg") => {
+            errs.push(FieldError::required(&dp.key(".dockercfg"), ""));
         }
-        "kubernetes.io/basic-auth" => {
-            if !has("username") && !has("password") {
-                errs.push(FieldError::required(&dp.key("username"), ""));
-                errs.push(FieldError::required(&dp.key("password"), ""));
-            }
+        "kubernetes.io/basic-auth" if !has("username") && !has("password") => {
+            errs.push(FieldError::required(&dp.key("username"), ""));
+            errs.push(FieldError::required(&dp.key("password"), ""));
         }
-        "kubernetes.io/ssh-auth" => {
-            if !has("ssh-privatekey") {
-                errs.push(FieldError::required(&dp.key("ssh-privatekey"), ""));
-            }
+        "kubernetes.io/ssh-auth" if !has("ssh-privatekey") => {
+            errs.push(FieldError::required(&dp.key("ssh-privatekey"), ""));
         }
-        "kubernetes.io/service-account-token" => {
+        "kubernetes.io/service-account-token"
             if obj["metadata"]["annotations"]["kubernetes.io/service-account.name"]
                 .as_str()
-                .is_none_or(str::is_empty)
-            {
-                errs.push(FieldError::required(
-                    &FieldPath::root("metadata")
-                        .child("annotations")
-                        .key("kubernetes.io/service-account.name"),
-                    "",
-                ));
-            }
+                .is_none_or(str::is_empty) =>
+        {
+            errs.push(FieldError::required(
+                &FieldPath::root("metadata")
+                    .child("annotations")
+                    .key("kubernetes.io/service-account.name"),
+                "",
+            ));
         }
         _ => {}
     }

@@ -10,8 +10,10 @@ use cel::objects::{Key, Map as CelMap};
 use cel::{Context, ExecutionError, Program, Value as Cel};
 use serde_json::Value;
 
-static PROGRAMS: LazyLock<Mutex<HashMap<String, Result<Arc<Program>, String>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Compiled rules by source, or why a rule is not CEL.
+type Compiled = HashMap<String, Result<Arc<Program>, String>>;
+
+static PROGRAMS: LazyLock<Mutex<Compiled>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Compiles a rule (cached): the parse error when it is not CEL.
 pub fn compile(rule: &str) -> Result<Arc<Program>, String> {

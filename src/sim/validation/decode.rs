@@ -172,9 +172,9 @@ impl Walk<'_> {
         let (s, _) = self.resolve(schema);
         let mut got = kind_of(v);
         if let Value::Number(n) = v {
-            if n.as_i64().is_none() && n.as_u64().is_none() {
-                got = format!("number {n}");
-            } else if s.get("type").and_then(Value::as_str) == Some("integer") {
+            if (n.as_i64().is_none() && n.as_u64().is_none())
+                || s.get("type").and_then(Value::as_str) == Some("integer")
+            {
                 got = format!("number {n}");
             }
         }
@@ -293,15 +293,11 @@ impl Walk<'_> {
                     self.mismatch(schema, v, path, go_path, &owner);
                 }
             }
-            Some("number") => {
-                if !v.is_number() {
-                    self.mismatch(schema, v, path, go_path, &owner);
-                }
+            Some("number") if !v.is_number() => {
+                self.mismatch(schema, v, path, go_path, &owner);
             }
-            Some("boolean") => {
-                if !v.is_boolean() {
-                    self.mismatch(schema, v, path, go_path, &owner);
-                }
+            Some("boolean") if !v.is_boolean() => {
+                self.mismatch(schema, v, path, go_path, &owner);
             }
             _ => {}
         }
