@@ -224,6 +224,51 @@ impl Fleet {
         Ok(member)
     }
 
+    /// Adds a cluster the runbook created (`add_cluster`, `vcluster_connect`); an existing
+    /// member of the same name is kept and returned.
+    pub fn add_member(&self, member: Member) -> Member {
+        let mut members = self.members.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = members.iter().find(|m| m.name() == member.name()) {
+            return m.clone();
+        }
+        members.push(member.clone());
+        member
+    }
+
+    /// Snapshots of the simulated clusters started by this process, by name (empty when
+    /// there are none: real clusters and `sim serve` contexts are never snapshotted).
+    pub fn sim_snapshot(&self) -> std::collections::BTreeMap<String, crate::sim::ClusterSnapshot> {
+        let guard = self.sim.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(sim) = guard.as_ref() else {
+            return Default::default();
+        };
+        sim.names()
+            .into_iter()
+            .filter_map(|n| sim.get(&n).map(|c| (n, c.state().snapshot())))
+            .collect()
+    }
+
+    /// Puts simulated clusters of this process back as snapshots found them; a snapshotted
+    /// cluster the run has not started yet (a vCluster) is started first.
+    pub async fn sim_restore(
+        &self,
+        snaps: &std::collections::BTreeMap<String, crate::sim::ClusterSnapshot>,
+    ) -> Result<(), K8sError> {
+        for (name, snap) in snaps {
+            if self.get(name).is_none() {
+                self.add_simulated(name).await?;
+            }
+            let cluster = {
+                let guard = self.sim.lock().unwrap_or_else(|e| e.into_inner());
+                guard.as_ref().and_then(|s| s.get(name))
+            };
+            if let Some(c) = cluster {
+                c.state().restore(snap);
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps a port-forward open until the run ends; remembers the simulated cluster it
     /// leads into, if any (then traffic through it is answered by the simulated data plane).
     pub fn keep_port_forward(

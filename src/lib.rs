@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod bindings;
+pub mod checkpoint;
 pub mod cli;
 pub mod diagnostic;
 pub mod engine;

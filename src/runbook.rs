@@ -72,6 +72,9 @@ pub struct Header {
     pub env: Vec<EnvDecl>,
     /// Parameters and their defaults, in declaration order.
     pub params: Vec<(String, String)>,
+    /// Clusters declared `created: true`: the runbook creates them while it runs
+    /// (`vcluster_connect`, `add_cluster`), so they are not mapped at start.
+    pub created_clusters: Vec<String>,
     /// Parameters whose default is a number or a boolean.
     pub param_kinds: Vec<(String, ParamKind)>,
 }
@@ -225,7 +228,7 @@ impl Runbook {
                 message,
             })?;
         let uses = ScriptUses::of(&source);
-        if header.clusters.is_empty() {
+        if header.clusters.is_empty() && header.created_clusters.is_empty() {
             header.clusters = uses
                 .clusters
                 .iter()
@@ -352,6 +355,17 @@ pub fn parse_header(source: &str, fallback_title: &str) -> Result<Header, (usize
     };
     for (k, v) in &raw.clusters {
         let name = scalar(k).ok_or((base, "cluster names must be strings".to_string()))?;
+        if let serde_yaml::Value::Mapping(m) = v {
+            let created = m.get("created").and_then(serde_yaml::Value::as_bool);
+            if created != Some(true) || m.len() != 1 {
+                return Err((
+                    base,
+                    format!("cluster `{name}`: the only option is `created: true` (a cluster the runbook creates); otherwise give the environment variable of its context"),
+                ));
+            }
+            header.created_clusters.push(name);
+            continue;
+        }
         header.clusters.push(ClusterDecl {
             name,
             env: scalar(v),

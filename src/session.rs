@@ -104,8 +104,42 @@ pub struct RunState {
     pub sections: Vec<(String, crate::report::Status)>,
     /// Namespaces the run touched, per cluster (for the failure bundle).
     pub namespaces: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// The first section failure (rendered): later sections run only if `always: true`.
+    pub failure: Option<String>,
+    /// Undos registered with `cleanup(...)`, oldest first; run newest first when the run ends.
+    pub undos: Vec<Undo>,
+    /// Objects the run created and has not deleted, in creation order (for `meshbook cleanup`).
+    pub created: Vec<crate::checkpoint::CreatedObject>,
+    /// `--keep`: neither undos nor `always` sections run; the state file says what to clean.
+    pub keep: bool,
+    /// Where the run's state file is written (runs only; the REPL keeps none).
+    pub state_file: Option<std::path::PathBuf>,
+    /// Sections that passed in the run being resumed: skipped, and recorded passed again.
+    pub resume_skip: Vec<String>,
+    /// Top-level values to put back (`--resume`, `--from` on simulated clusters), each set
+    /// when the script first reaches a section call with the variable in scope.
+    pub restore_vars: BTreeMap<String, serde_json::Value>,
+    /// Undos ran or an `always` section ran after a failure.
+    pub cleaned_up: bool,
     /// On a dry run, what each apply would change (unified diffs, for `meshbook diff`).
     pub diffs: Vec<String>,
+}
+
+/// An undo registered with `cleanup(|| ...)`.
+#[derive(Debug, Clone)]
+pub struct Undo {
+    /// The section that registered it (`None`: top level).
+    pub section: Option<String>,
+    pub body: rhai::FnPtr,
+}
+
+impl Undo {
+    pub fn describe(&self) -> String {
+        match &self.section {
+            Some(t) => format!("the undo registered in section `{t}`"),
+            None => "an undo registered at top level".to_string(),
+        }
+    }
 }
 
 /// Shared by every binding of one engine.
@@ -162,7 +196,50 @@ impl Session {
     }
 
     pub fn emit(&self, event: Event) {
+        self.record_object(&event);
         self.reporter.emit(event);
+    }
+
+    /// Keeps the list of objects the run created (and has not deleted since) up to date.
+    fn record_object(&self, event: &Event) {
+        use crate::checkpoint::CreatedObject;
+        match event {
+            Event::Applied {
+                cluster,
+                kind,
+                namespace,
+                name,
+                outcome: crate::report::ApplyOutcome::Created,
+                dry_run: false,
+            } => self.state().created.push(CreatedObject {
+                cluster: cluster.clone(),
+                kind: kind.clone(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+            }),
+            Event::Deleted {
+                cluster,
+                kind,
+                namespace,
+                name,
+                ..
+            } => {
+                let namespace_deleted = kind.eq_ignore_ascii_case("namespace")
+                    || kind.eq_ignore_ascii_case("namespaces")
+                    || kind.eq_ignore_ascii_case("ns");
+                self.state().created.retain(|o| {
+                    let same = &o.cluster == cluster
+                        && o.kind.eq_ignore_ascii_case(kind)
+                        && &o.name == name
+                        && (namespace_deleted || o.namespace == *namespace);
+                    let inside = namespace_deleted
+                        && &o.cluster == cluster
+                        && o.namespace.as_ref() == Some(name);
+                    !(same || inside)
+                });
+            }
+            _ => {}
+        }
     }
 
     pub fn state(&self) -> std::sync::MutexGuard<'_, RunState> {
@@ -237,6 +314,130 @@ impl Session {
         self.reporter.redactor().redact(text)
     }
 
+    /// The state file's content for where the run is now.
+    pub fn record(&self, status: &str) -> crate::checkpoint::Record {
+        let members = self.fleet.members();
+        let contexts = members
+            .iter()
+            .filter_map(|m| {
+                m.cluster
+                    .context()
+                    .map(|c| (m.name().to_string(), c.to_string()))
+            })
+            .collect();
+        let mut st = self.state();
+        crate::checkpoint::Record {
+            runbook: self.runbook.display_path.clone(),
+            runbook_hash: crate::checkpoint::content_hash(&self.runbook.source),
+            in_process: members.iter().any(|m| m.cluster.context().is_none()),
+            kubeconfig: std::env::var("KUBECONFIG").ok(),
+            contexts,
+            params: self.params.clone(),
+            sections: st
+                .sections
+                .iter()
+                .map(|(t, s)| (t.clone(), s.as_str().to_string()))
+                .collect(),
+            created: st.created.clone(),
+            undos_left: st.undos.iter().rev().map(Undo::describe).collect(),
+            status: status.to_string(),
+            variables: {
+                drop(st);
+                let v = self.variables_json();
+                st = self.state();
+                v
+            },
+            resume_at: st
+                .sections
+                .iter()
+                .find(|(_, s)| *s == crate::report::Status::Failed)
+                .map(|(t, _)| t.clone()),
+            cleaned_up: st.cleaned_up,
+        }
+    }
+
+    /// The top-level variables seen at the last section call, as JSON: data only (cluster
+    /// handles and closures are left out), secrets by reference.
+    pub fn variables_json(&self) -> BTreeMap<String, serde_json::Value> {
+        let mut out = BTreeMap::new();
+        for (name, v) in self.hooks.top_level() {
+            if let Some(json) = to_json(&v.flatten_clone()) {
+                out.insert(name, self.secret_refs(json));
+            }
+        }
+        out
+    }
+
+    /// Replaces every secret string of a value by a reference to the environment variable
+    /// holding it (`{"$secret_env": NAME}`), or by `{"$secret": "not recorded"}`.
+    fn secret_refs(&self, v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::String(text) if self.redact(&text) != text => {
+                let name = self
+                    .env_overrides
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .chain(std::env::vars())
+                    .find(|(_, v)| *v == text)
+                    .map(|(k, _)| k);
+                match name {
+                    Some(n) => serde_json::json!({ "$secret_env": n }),
+                    None => serde_json::json!({ "$secret": "not recorded" }),
+                }
+            }
+            Value::Array(a) => Value::Array(a.into_iter().map(|x| self.secret_refs(x)).collect()),
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, x)| (k, self.secret_refs(x)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// A recorded value as a script value, secrets read again from the environment; `None`
+    /// when it holds a secret that was not recorded (or whose variable is no longer set).
+    pub fn restored_value(&self, v: &serde_json::Value) -> Option<rhai::Dynamic> {
+        fn resolve(s: &Session, v: &serde_json::Value) -> Option<rhai::Dynamic> {
+            use serde_json::Value;
+            Some(match v {
+                Value::Object(m) if m.len() == 1 && m.contains_key("$secret") => return None,
+                Value::Object(m) if m.len() == 1 && m.contains_key("$secret_env") => {
+                    let name = m["$secret_env"].as_str()?;
+                    let value = s.env(name)?;
+                    s.add_secret(&value).ok()?;
+                    value.into()
+                }
+                // A cluster handle: the same cluster of this run, if it has it.
+                Value::Object(m) if m.len() == 1 && m.contains_key("$cluster") => {
+                    rhai::Dynamic::from(s.fleet.get(m["$cluster"].as_str()?)?)
+                }
+                Value::Array(a) => rhai::Dynamic::from_array(
+                    a.iter().map(|x| resolve(s, x)).collect::<Option<_>>()?,
+                ),
+                Value::Object(m) => rhai::Dynamic::from_map(
+                    m.iter()
+                        .map(|(k, x)| resolve(s, x).map(|x| (k.as_str().into(), x)))
+                        .collect::<Option<_>>()?,
+                ),
+                other => rhai::serde::to_dynamic(other.clone()).ok()?,
+            })
+        }
+        resolve(self, v)
+    }
+
+    /// Writes the state file of a run (nothing for the REPL); a failure to write is a notice.
+    pub fn checkpoint(&self, status: &str) {
+        let Some(path) = self.state().state_file.clone() else {
+            return;
+        };
+        let record = self.record(status);
+        if let Err(e) = crate::checkpoint::save(&path, &record) {
+            self.emit(Event::Notice { text: e });
+        }
+    }
+
     /// Records that the run touched a namespace on a cluster.
     pub fn touch_namespace(&self, cluster: &str, namespace: &str) {
         if namespace.is_empty() {
@@ -248,6 +449,33 @@ impl Session {
             .or_default()
             .insert(namespace.to_string());
     }
+}
+
+/// A top-level value as JSON for the state file: plain data, and cluster handles by name
+/// (`{"$cluster": "mgmt"}`); `None` for what cannot be written down (closures, other handles).
+fn to_json(v: &rhai::Dynamic) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    if let Some(m) = v.read_lock::<crate::fleet::Member>() {
+        return Some(serde_json::json!({ "$cluster": m.name() }));
+    }
+    if let Some(a) = v.read_lock::<rhai::Array>() {
+        return a
+            .iter()
+            .map(|x| to_json(&x.flatten_clone()))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array);
+    }
+    if let Some(m) = v.read_lock::<rhai::Map>() {
+        return m
+            .iter()
+            .map(|(k, x)| to_json(&x.flatten_clone()).map(|x| (k.to_string(), x)))
+            .collect::<Option<serde_json::Map<_, _>>>()
+            .map(Value::Object);
+    }
+    if v.is_unit() || v.is_bool() || v.is_int() || v.is_float() || v.is_string() || v.is_char() {
+        return rhai::serde::from_dynamic::<Value>(v).ok();
+    }
+    None
 }
 
 #[cfg(test)]

@@ -344,10 +344,13 @@ fn diff_shows_what_a_run_would_change_and_changes_nothing() {
         .stdout_has("-  version: '1'\n+  version: '2'\n")
         .stdout_has("@@ -0,0 +1,")
         .stdout_has("+  name: added\n");
-    assert_eq!(
-        kubectl(&["-n", "shop", "get", "configmap", "-o", "name"]).trim(),
-        "configmap/app"
-    );
+    // (kube-root-ca.crt is the simulator's own map in every namespace.)
+    let maps = kubectl(&["-n", "shop", "get", "configmap", "-o", "name"]);
+    let maps: Vec<&str> = maps
+        .lines()
+        .filter(|l| *l != "configmap/kube-root-ca.crt")
+        .collect();
+    assert_eq!(maps, vec!["configmap/app"]);
     assert!(
         kubectl(&["-n", "shop", "get", "configmap", "app", "-o", "yaml"])
             .contains("version: \"1\"")

@@ -337,9 +337,14 @@ fn runbook_sections_are_declared_with_literal_titles_in_walkthrough_order() {
         let titles: Vec<String> = text
             .lines()
             .filter_map(|l| l.strip_prefix("section(\""))
-            .map(|rest| rest.split("\", ||").next().unwrap_or(rest).to_string())
+            .map(|rest| rest.split('"').next().unwrap_or(rest).to_string())
             .collect();
         assert_eq!(titles, *expected, "sections of {name}");
+        // Its clean-up runs even after a failure (issue #18).
+        assert!(
+            text.contains("section(\"Clean up\", #{always: true}, ||"),
+            "{name}: the Clean up section is not `always: true`"
+        );
     }
 }
 

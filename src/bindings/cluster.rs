@@ -63,6 +63,12 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "The handle of a logical cluster declared in the runbook header (`cluster(\"cluster1\")`).",
         move |name: &str| -> RhaiResult<Member> {
             s.fleet.get(name).ok_or_else(|| {
+                if s.runbook.header.created_clusters.iter().any(|c| c == name) {
+                    return fail_with_help(
+                        format!("cluster `{name}` is created by the runbook (`created: true`) and does not exist yet"),
+                        "use the handle that `vcluster_connect(host, name)` or `add_cluster(name, ...)` returns, or call `cluster(name)` after it",
+                    );
+                }
                 let names = s.fleet.names();
                 fail_with_help(
                     format!("no cluster `{name}` in this run"),

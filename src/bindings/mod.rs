@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod convert;
+pub mod created;
 pub mod data;
 pub mod flow;
 pub mod http;
@@ -49,6 +50,7 @@ pub fn register_all(engine: &mut Engine, session: &Arc<Session>) {
     data::register(engine, session);
     flow::register(engine, session);
     cluster::register(engine, session);
+    created::register(engine, session);
     resources::register(engine, session);
     waits::register(engine, session);
     pods::register(engine, session);

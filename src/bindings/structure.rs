@@ -138,7 +138,46 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         "section",
         &["title: string", "body: closure", "()"],
         "Runs `body` as a section of the runbook, titled after a heading of the walkthrough.\nTop level only; `--only`, `--skip` and `--from` select sections by title. A failure stops the run.",
-        move |ctx: NativeCallContext, title: &str, body: FnPtr| -> RhaiResult<()> { run_section(&s, &ctx, title, &body) },
+        move |ctx: NativeCallContext, title: &str, body: FnPtr| -> RhaiResult<()> { run_section(&s, &ctx, title, &body, false) },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "structure",
+        "section",
+        &["title: string", "options: map", "body: closure", "()"],
+        "Runs `body` as a section with options: `always: true` runs it even after an earlier section failed (clean-up sections); `--keep` skips it.",
+        move |ctx: NativeCallContext, title: &str, opts: rhai::Map, body: FnPtr| -> RhaiResult<()> {
+            let mut always = false;
+            for (k, v) in &opts {
+                match k.as_str() {
+                    "always" => {
+                        always = v.as_bool().map_err(|_| {
+                            fail(format!("section `{title}`: option `always` must be true or false"))
+                        })?
+                    }
+                    other => {
+                        return Err(fail(format!(
+                            "section `{title}`: unknown option `{other}`\nhelp: the only section option is `always: true`"
+                        )))
+                    }
+                }
+            }
+            run_section(&s, &ctx, title, &body, always)
+        },
+    );
+    let s = session.clone();
+    define(
+        engine,
+        "structure",
+        "cleanup",
+        &["undo: closure", "()"],
+        "Registers an undo that runs when the run ends for any reason (passed, failed, Ctrl-C, `:abort`), newest first; `--keep` skips them. Register it right after creating what it undoes.",
+        move |undo: FnPtr| {
+            let mut st = s.state();
+            let section = st.at.section.clone();
+            st.undos.push(crate::session::Undo { section, body: undo });
+        },
     );
     let s = session.clone();
     define(
@@ -251,7 +290,10 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     );
     // On an interactive run, a break-point at every `section(...)` call (made at top level)
     // keeps the top-level variables for the REPL: a registered function cannot see them.
-    if session.interactive && session.hooks.any() {
+    // A run with a state file keeps them too, for its checkpoints, and puts values back there
+    // on `--resume`.
+    let records = session.state().state_file.is_some();
+    if (session.interactive && session.hooks.any()) || records {
         let s = session.clone();
         #[allow(deprecated)] // volatile, not deprecated
         engine.register_debugger(
@@ -268,6 +310,7 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                 if matches!(event, rhai::debugger::DebuggerEvent::BreakPoint(_))
                     && s.state().at.section.is_none()
                 {
+                    restore_values(&s, ctx.scope_mut());
                     let vars = share_scope(ctx.scope_mut());
                     *s.hooks.top_level.lock().unwrap_or_else(|e| e.into_inner()) = vars;
                 }
@@ -323,6 +366,7 @@ fn run_section(
     ctx: &NativeCallContext,
     title: &str,
     body: &FnPtr,
+    always: bool,
 ) -> RhaiResult<()> {
     {
         let st = s.state();
@@ -332,6 +376,16 @@ fn run_section(
             )));
         }
     }
+    if s.state().resume_skip.iter().any(|t| t == title) {
+        s.emit(Event::SectionFinished {
+            title: title.to_string(),
+            status: Status::Skipped,
+            duration_ms: 0,
+            error: Some("passed in the run resumed".to_string()),
+        });
+        s.state().sections.push((title.to_string(), Status::Passed));
+        return Ok(());
+    }
     let exclusion = {
         let mut st = s.state();
         let mut reached = st.from_reached;
@@ -339,9 +393,18 @@ fn run_section(
         st.from_reached = reached;
         r
     };
+    let (failed_before, keep) = {
+        let st = s.state();
+        (st.failure.is_some(), st.keep)
+    };
+    if failed_before && !always && exclusion.is_none() {
+        // After a failure only `always` sections run; this one is reported "not run".
+        return Ok(());
+    }
     let hooks = &s.hooks;
     let skip_reason = match exclusion {
         Some(reason) => Some(reason.to_string()),
+        None if always && keep => Some("--keep".to_string()),
         None => match &hooks.before_section {
             Some(hook) if s.interactive => match hook(ctx, s, title, body) {
                 BeforeSection::Run => None,
@@ -368,6 +431,10 @@ fn run_section(
             .push((title.to_string(), Status::Skipped));
         return Ok(());
     }
+    if failed_before {
+        s.state().cleaned_up = true;
+    }
+    snapshot_before(s, title);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -400,6 +467,7 @@ fn run_section(
                     error: None,
                 });
                 s.state().sections.push((title.to_string(), Status::Passed));
+                s.checkpoint("running");
                 return Ok(());
             }
             Err(err) if section_failure(&err).is_some() => return Err(err),
@@ -455,6 +523,15 @@ fn run_section(
                     }
                     AfterFailure::Abort => {
                         report_failed();
+                        s.checkpoint("running");
+                        if !s.is_cancelled() {
+                            // The run goes on to its `always` sections; the others are not run.
+                            let mut st = s.state();
+                            if st.failure.is_none() {
+                                st.failure = Some(rendered);
+                            }
+                            return Ok(());
+                        }
                         return Err(EvalAltResult::ErrorRuntime(
                             Dynamic::from(SectionFailed { rendered }),
                             Position::NONE,
@@ -497,4 +574,151 @@ fn run_step(
         error,
     });
     result
+}
+
+/// What running the registered undos did.
+#[derive(Debug, Default)]
+pub struct UndoOutcome {
+    /// How many ran without error.
+    pub ran: usize,
+    /// How many failed (each reported as a notice).
+    pub failed: usize,
+    /// Not run: stopped by a second Ctrl-C, or `--keep` (newest first).
+    pub left: Vec<String>,
+}
+
+/// Runs the undos registered with `cleanup(...)`, newest first, once the script has ended for
+/// any reason. A Ctrl-C that ended the script does not stop them; one pressed while they run
+/// does, and the ones left are returned. With `--keep` none run.
+pub fn run_undos(engine: &Engine, ast: &rhai::AST, s: &Session) -> UndoOutcome {
+    use std::sync::atomic::Ordering;
+    let mut out = UndoOutcome::default();
+    let (mut rest, keep) = {
+        let mut st = s.state();
+        (std::mem::take(&mut st.undos), st.keep)
+    };
+    if rest.is_empty() {
+        return out;
+    }
+    if keep {
+        out.left = rest
+            .iter()
+            .rev()
+            .map(crate::session::Undo::describe)
+            .collect();
+        s.state().undos = rest;
+        return out;
+    }
+    s.state().cleaned_up = true;
+    let interrupted = s.cancelled.swap(false, Ordering::SeqCst);
+    s.emit(Event::Notice {
+        text: format!(
+            "cleaning up: {} undo{} registered with cleanup(), newest first{}",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" },
+            if interrupted {
+                " (Ctrl-C again stops the clean-up)"
+            } else {
+                ""
+            }
+        ),
+    });
+    while let Some(undo) = rest.pop() {
+        if s.is_cancelled() {
+            rest.push(undo);
+            break;
+        }
+        match undo.body.call::<Dynamic>(engine, ast, ()) {
+            Ok(_) => out.ran += 1,
+            Err(_) if s.is_cancelled() => {
+                rest.push(undo);
+                break;
+            }
+            Err(e) => {
+                out.failed += 1;
+                s.emit(Event::Notice {
+                    text: format!(
+                        "clean-up: {} failed: {}",
+                        undo.describe(),
+                        super::convert::message_of(&e)
+                    ),
+                });
+            }
+        }
+    }
+    out.left = rest
+        .iter()
+        .rev()
+        .map(crate::session::Undo::describe)
+        .collect();
+    s.state().undos = rest;
+    if interrupted {
+        s.cancelled.store(true, Ordering::SeqCst);
+    }
+    out
+}
+
+/// Puts recorded top-level values back into the script's scope (`--resume`, `--from` on
+/// simulated clusters): each the first time the script reaches a section call with it in scope.
+fn restore_values(s: &Session, scope: &mut rhai::Scope) {
+    let pending: Vec<(String, serde_json::Value)> = {
+        let st = s.state();
+        if st.restore_vars.is_empty() {
+            return;
+        }
+        st.restore_vars
+            .iter()
+            .filter(|(name, _)| scope.contains(name) && !scope.is_constant(name).unwrap_or(true))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect()
+    };
+    for (name, json) in pending {
+        s.state().restore_vars.remove(&name);
+        let Some(value) = s.restored_value(&json) else {
+            s.emit(Event::Notice {
+                text: format!(
+                    "`{name}` holds a secret that was not recorded: it keeps the value the script gives it"
+                ),
+            });
+            continue;
+        };
+        if let Some(v) = scope.get_mut(&name) {
+            if v.is_shared() {
+                if let Some(mut guard) = v.write_lock::<Dynamic>() {
+                    *guard = value;
+                }
+            } else {
+                *v = value;
+            }
+        }
+    }
+}
+
+/// On simulated clusters of the run's own process, keeps every cluster's objects and the
+/// top-level values as they are before a section, so `--resume` and `--from` can start there.
+fn snapshot_before(s: &Session, title: &str) {
+    let Some(state_file) = s.state().state_file.clone() else {
+        return;
+    };
+    let mut clusters = s.fleet.sim_snapshot();
+    if clusters.is_empty() {
+        return;
+    }
+    // Secrets never reach a file in clear: a secret's data is masked in the snapshot too.
+    let redactor = s.reporter.redactor();
+    for snap in clusters.values_mut() {
+        for o in &mut snap.store.objects {
+            o.object = redactor.redact_json(&o.object);
+        }
+    }
+    let boundary = crate::checkpoint::Boundary {
+        section: title.to_string(),
+        runbook_hash: crate::checkpoint::content_hash(&s.runbook.source),
+        variables: s.variables_json(),
+        clusters,
+    };
+    let path = crate::checkpoint::boundary_path(&state_file, title);
+    if let Err(e) = crate::checkpoint::save_boundary(&path, &boundary) {
+        s.emit(Event::Notice { text: e });
+    }
 }

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each owning its flags and a `run()`.
 
 mod check;
+mod cleanup;
 mod completions;
 mod diff;
 pub mod docs;
@@ -96,6 +97,7 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     Sim(sim::SimArgs),
     Repl(repl::ReplArgs),
+    Cleanup(cleanup::CleanupArgs),
     New(new::NewArgs),
     Completions(completions::CompletionsArgs),
     Diff(diff::DiffArgs),
@@ -137,6 +139,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Doctor(args) => doctor::run(args, runtime.handle()),
         Command::Sim(args) => sim::run(args, runtime.handle()),
         Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
+        Command::Cleanup(args) => cleanup::run(args, runtime.handle()),
         Command::New(args) => new::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Diff(args) => diff::run(args, runtime.handle()),

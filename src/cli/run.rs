@@ -79,6 +79,18 @@ pub struct RunArgs {
     /// Ask questions even without a terminal (lines are read from stdin).
     #[arg(long)]
     pub interactive: bool,
+    /// Go on from where the last run of this runbook stopped: the sections that passed are
+    /// skipped, their parameters, clusters and top-level values restored (on simulated
+    /// clusters also the clusters' objects).
+    #[arg(long, conflicts_with_all = ["from", "only"])]
+    pub resume: bool,
+    /// With --resume: go on even though the runbook changed since that run.
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+    /// Leave everything for inspection: neither the undos registered with cleanup() nor the
+    /// `always` sections run; `meshbook cleanup RUNBOOK` deletes what the run created later.
+    #[arg(long)]
+    pub keep: bool,
     /// Fail the run (exit 1) if any check was skipped (nothing answered it).
     #[arg(long)]
     pub fail_on_skip: bool,
@@ -111,14 +123,37 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         Ok(rb) => rb,
         Err(e) => return cannot_start(&redactor, e),
     };
-    let sets = match targets::parse_pairs("--set", &args.set) {
+    let resumed = match resumed_record(&args, &runbook) {
+        Ok(r) => r,
+        Err(e) => return cannot_start(&redactor, e),
+    };
+    let mut sets = match targets::parse_pairs("--set", &args.set) {
         Ok(s) => s,
         Err(e) => return cannot_start(&redactor, e),
     };
-    let contexts = match targets::parse_pairs("--context", &args.context) {
+    let mut contexts = match targets::parse_pairs("--context", &args.context) {
         Ok(c) => c,
         Err(e) => return cannot_start(&redactor, e),
     };
+    if let Some(r) = &resumed {
+        // The resumed run's parameters and contexts, unless given again.
+        let declared = |k: &str| runbook.header.params.iter().any(|p| p.0 == k);
+        let mut all: Vec<(String, String)> = r
+            .params
+            .iter()
+            .filter(|(k, _)| declared(k) && !sets.iter().any(|s| &s.0 == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.append(&mut sets);
+        sets = all;
+        if contexts.is_empty() {
+            contexts = r
+                .contexts
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        }
+    }
     // Where the results go is checked before anything runs: a report that cannot be written
     // must not be found out after the clusters were changed.
     for path in &args.report {
@@ -169,34 +204,62 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
     let reporter = session.reporter.clone();
+    {
+        let mut st = session.state();
+        st.keep = args.keep;
+        // A dry run changes nothing, so it leaves the state of the last real run alone.
+        st.state_file = (!args.dry_run).then(|| crate::checkpoint::path_for(&runbook));
+    }
     let engine = crate::engine::build(&session);
     let ast = match crate::engine::compile(&engine, &session) {
         Ok(ast) => ast,
         Err(d) => return cannot_start(&redactor, d),
     };
-    reporter.set_plan(titles);
-
     prepare::announce(&reporter, &runbook, &plan, &fleet);
+    if let Err(e) = restore_point(&session, &titles, resumed.as_ref(), args.force, handle) {
+        return cannot_start(&redactor, format!("{}: {e}", runbook.display_path));
+    }
+    reporter.set_plan(titles);
+    session.checkpoint("running");
     if args.dry_run {
         reporter.emit(Event::Notice {
             text: "dry run: applies are sent with dryRun=All and listed as they would change; other writes and tools are only described; waits are not waited; nothing is changed".into(),
         });
     }
 
+    // Every Ctrl-C cancels what runs: the first the script, a second the clean-up after it.
+    // The handler is installed before the script starts, so no early Ctrl-C is missed.
     let cancelled = session.cancelled.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut sigint) = handle.block_on(async { signal(SignalKind::interrupt()) }) {
+            handle.spawn(async move {
+                while sigint.recv().await.is_some() {
+                    cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    }
+    #[cfg(not(unix))]
     handle.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+        while tokio::signal::ctrl_c().await.is_ok() {
+            cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     });
 
     let started = std::time::Instant::now();
     let script_session = session.clone();
+    let undo_outcome = Arc::new(std::sync::Mutex::new(None));
+    let undo_slot = undo_outcome.clone();
     let result = std::thread::Builder::new()
         .name("meshbook-script".into())
         .stack_size(16 * 1024 * 1024)
         .spawn(move || {
             let r = engine.run_ast(&ast);
+            // The undos run whatever ended the script, in its engine (closures need it).
+            let undone = crate::bindings::structure::run_undos(&engine, &ast, &script_session);
+            *undo_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(undone);
             drop(script_session);
             r.map_err(|e| *e)
         })
@@ -208,7 +271,18 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
 
     let (status, code, error_text) = match result {
         Err(e) => (Status::Failed, exit::FAILED, Some(format!("error: {e}"))),
-        Ok(Ok(())) => (Status::Passed, exit::OK, None),
+        Ok(Ok(())) => match session.state().failure.clone() {
+            Some(rendered) if session.is_cancelled() => {
+                (Status::Failed, exit::INTERRUPTED, Some(rendered))
+            }
+            Some(rendered) => (Status::Failed, exit::FAILED, Some(rendered)),
+            None if session.is_cancelled() => (
+                Status::Failed,
+                exit::INTERRUPTED,
+                Some("error: interrupted during the clean-up".to_string()),
+            ),
+            None => (Status::Passed, exit::OK, None),
+        },
         Ok(Err(err)) => {
             if let Some(stop) = stop_request(&err) {
                 let failed = stop.abort
@@ -268,6 +342,17 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     if let Some(text) = &error_text {
         eprintln!("\n{}", redactor.redact(text.trim_end()));
     }
+    let undone = undo_outcome
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or_default();
+    let code = report_cleanup(&session, &args, &undone, code);
+    session.checkpoint(match code {
+        exit::OK => "passed",
+        exit::INTERRUPTED => "interrupted",
+        _ => "failed",
+    });
     if status == Status::Failed && code != exit::INTERRUPTED && !fleet.members().is_empty() {
         gather_bundle(&session, &fleet, args.bundle.as_deref());
     }
@@ -308,6 +393,195 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         }
     }
     code
+}
+
+/// With `--resume`: the last run's record, refused when there is nothing to resume or the
+/// runbook changed since (unless `--force`).
+fn resumed_record(
+    args: &RunArgs,
+    runbook: &Runbook,
+) -> Result<Option<crate::checkpoint::Record>, String> {
+    if !args.resume {
+        return Ok(None);
+    }
+    let path = crate::checkpoint::path_for(runbook);
+    let Some(record) = crate::checkpoint::load(&path)? else {
+        return Err(format!(
+            "{}: --resume: no run of it is recorded (looked for `{}`)\nhelp: run it without --resume first",
+            runbook.display_path,
+            path.display()
+        ));
+    };
+    if record.resume_at.is_none() {
+        return Err(format!(
+            "{}: --resume: its last run ({}) stopped at no section: nothing to resume\nhelp: run it again without --resume",
+            runbook.display_path,
+            if record.status.is_empty() { "unknown" } else { &record.status }
+        ));
+    }
+    if record.runbook_hash != crate::checkpoint::content_hash(&runbook.source) && !args.force {
+        return Err(format!(
+            "{}: --resume: the runbook changed since the run being resumed\nhelp: add --force to go on with the changed runbook (the recorded values may no longer fit), or run it afresh without --resume",
+            runbook.display_path
+        ));
+    }
+    Ok(Some(record))
+}
+
+/// Where the run starts from and what it starts with: for `--resume`, the sections that
+/// passed (skipped) and the recorded values; on simulated clusters of this process, for
+/// `--resume` and `--from`, the clusters' objects and values as they were before that section
+/// in an earlier run of the same runbook.
+fn restore_point(
+    session: &Session,
+    titles: &[String],
+    resumed: Option<&crate::checkpoint::Record>,
+    force: bool,
+    handle: &tokio::runtime::Handle,
+) -> Result<(), String> {
+    let start = match resumed {
+        Some(r) => {
+            let at = r.resume_at.clone().unwrap_or_default();
+            if !titles.contains(&at) {
+                return Err(format!(
+                    "--resume: the run stopped at section `{at}`, which the runbook no longer has\nhelp: use --from SECTION"
+                ));
+            }
+            let mut skip = Vec::new();
+            for (title, status) in &r.sections {
+                if *title == at {
+                    break;
+                }
+                if status == "passed" {
+                    skip.push(title.clone());
+                }
+            }
+            let mut st = session.state();
+            st.restore_vars = r.variables.clone();
+            st.resume_skip = skip.clone();
+            drop(st);
+            session.emit(Event::Notice {
+                text: format!(
+                    "resuming at section `{at}`: {} section{} that passed before skipped, {} value{} restored",
+                    skip.len(),
+                    if skip.len() == 1 { "" } else { "s" },
+                    r.variables.len(),
+                    if r.variables.len() == 1 { "" } else { "s" },
+                ),
+            });
+            if r.cleaned_up {
+                session.emit(Event::Notice {
+                    text: "the run being resumed cleaned up after its failure, so what it created may be gone (`--keep` keeps a failure resumable)".into(),
+                });
+            }
+            Some(at)
+        }
+        None => session.filter.from.clone(),
+    };
+    let Some(start) = start else {
+        return Ok(());
+    };
+    if session.fleet.sim_snapshot().is_empty() {
+        return Ok(());
+    }
+    let Some(state_file) = session.state().state_file.clone() else {
+        return Ok(());
+    };
+    let path = crate::checkpoint::boundary_path(&state_file, &start);
+    match crate::checkpoint::load_boundary(&path) {
+        Some(b)
+            if b.runbook_hash == crate::checkpoint::content_hash(&session.runbook.source)
+                || (resumed.is_some() && force) =>
+        {
+            handle
+                .block_on(session.fleet.sim_restore(&b.clusters))
+                .map_err(|e| e.to_string())?;
+            session.state().restore_vars = b.variables;
+            session.emit(Event::Notice {
+                text: format!(
+                    "the simulated clusters and top-level values are as an earlier run left them before `{start}`"
+                ),
+            });
+        }
+        _ => session.emit(Event::Notice {
+            text: format!(
+                "no snapshot of the simulated clusters before `{start}` from an earlier run of this runbook: they start empty (run it once whole to rehearse from any section)"
+            ),
+        }),
+    }
+    Ok(())
+}
+
+/// Says what the clean-up did and what is left (with how to clean it later); a failed undo
+/// makes a passing run fail.
+fn report_cleanup(
+    session: &Session,
+    args: &RunArgs,
+    undone: &crate::bindings::structure::UndoOutcome,
+    code: u8,
+) -> u8 {
+    let created = session.state().created.len();
+    let how = format!("meshbook cleanup {}", shell_word(&args.runbook));
+    let in_process = session
+        .fleet
+        .members()
+        .iter()
+        .any(|m| m.cluster.context().is_none());
+    if args.keep {
+        if created > 0 || !undone.left.is_empty() {
+            eprintln!(
+                "\nkept for inspection (--keep): {} undo{} and the `always` sections not run; {created} object{} the run created left",
+                undone.left.len(),
+                if undone.left.len() == 1 { "" } else { "s" },
+                if created == 1 { "" } else { "s" },
+            );
+            if in_process {
+                eprintln!("(the simulated clusters were inside this run and are gone with it)");
+            } else {
+                eprintln!("clean up later with: {how}");
+            }
+        }
+        return code;
+    }
+    if !undone.left.is_empty() {
+        eprintln!(
+            "\nthe clean-up was stopped; not run: {}",
+            undone.left.join(", ")
+        );
+        if created > 0 && !in_process {
+            eprintln!(
+                "{created} object{} the run created may be left: {how} deletes them",
+                if created == 1 { "" } else { "s" }
+            );
+        }
+        return code.max(exit::INTERRUPTED);
+    }
+    if undone.failed > 0 {
+        eprintln!(
+            "\n{} undo{} failed (see above){}",
+            undone.failed,
+            if undone.failed == 1 { "" } else { "s" },
+            if in_process {
+                String::new()
+            } else {
+                format!("; {how} deletes what the run created and is left")
+            }
+        );
+        return code.max(exit::FAILED);
+    }
+    code
+}
+
+/// A runbook argument as it can be typed again in a shell.
+fn shell_word(arg: &str) -> String {
+    if arg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 /// Whether a person may be asked (a terminal on stdin and stdout, or `--interactive`), and the

@@ -28,9 +28,9 @@ pub fn sections(ast: &AST) -> (Vec<(String, Position)>, Vec<Finding>) {
             | Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => Some((call, *pos)),
             _ => None,
         };
-        if let Some((call, pos)) =
-            call.filter(|(c, _)| c.name == "section" && c.namespace.is_empty() && c.args.len() == 2)
-        {
+        if let Some((call, pos)) = call.filter(|(c, _)| {
+            c.name == "section" && c.namespace.is_empty() && (2..=3).contains(&c.args.len())
+        }) {
             match &call.args[0] {
                 Expr::StringConstant(s, _) => titles.push((s.to_string(), pos)),
                 _ => findings.push(Finding {

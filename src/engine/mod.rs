@@ -127,7 +127,12 @@ fn undeclared_clusters(header: &crate::runbook::Header, ast: &AST) -> Vec<analys
     if header.clusters_from_script || header.clusters.is_empty() {
         return Vec::new();
     }
-    let declared: Vec<&str> = header.clusters.iter().map(|c| c.name.as_str()).collect();
+    let declared: Vec<&str> = header
+        .clusters
+        .iter()
+        .map(|c| c.name.as_str())
+        .chain(header.created_clusters.iter().map(String::as_str))
+        .collect();
     analysis::cluster_calls(ast)
         .into_iter()
         .filter(|(name, _)| !declared.contains(&name.as_str()))

@@ -31,7 +31,7 @@ fn section_call(stmt: &Stmt) -> Option<(String, rhai::Position)> {
         },
         _ => return None,
     };
-    if call.name != "section" || !call.namespace.is_empty() || call.args.len() != 2 {
+    if call.name != "section" || !call.namespace.is_empty() || !(2..=3).contains(&call.args.len()) {
         return None;
     }
     match &call.args[0] {

@@ -84,6 +84,14 @@ pub struct Cluster {
     pub faults: super::faults::FaultPlan,
 }
 
+/// One simulated cluster at one moment (see [`Cluster::snapshot`]).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct ClusterSnapshot {
+    pub store: super::store::Snapshot,
+    /// Cluster IPs, node ports, load-balancer and pod addresses handed out.
+    pub counters: [u32; 4],
+}
+
 impl Cluster {
     pub fn new(name: &str, index: usize, opts: SimOptions) -> Self {
         let faults = super::faults::FaultPlan::new(opts.faults.clone(), index);
@@ -101,6 +109,43 @@ impl Cluster {
             stop: tokio_util::sync::CancellationToken::new(),
             balancer: super::dataplane::Balancer::default(),
             faults,
+        }
+    }
+
+    /// Every stored object and the address counters: what [`Cluster::restore`] puts back.
+    pub fn snapshot(&self) -> ClusterSnapshot {
+        ClusterSnapshot {
+            store: self.store.snapshot(),
+            counters: [
+                self.cluster_ips.load(Ordering::Relaxed),
+                self.node_ports.load(Ordering::Relaxed),
+                self.lb_ips.load(Ordering::Relaxed),
+                self.pod_ips.load(Ordering::Relaxed),
+            ],
+        }
+    }
+
+    /// Puts the cluster back as a snapshot found it: its objects (the custom resource types of
+    /// its CRDs served again) and address counters that never hand out an address twice.
+    pub fn restore(&self, snap: &ClusterSnapshot) {
+        for o in &snap.store.objects {
+            if o.group == "apiextensions.k8s.io" && o.plural == "customresourcedefinitions" {
+                if let Some(d) = crd_def(&o.object) {
+                    self.registry_mut().upsert(d);
+                }
+            }
+        }
+        self.store.restore(&snap.store);
+        for (counter, v) in [
+            &self.cluster_ips,
+            &self.node_ports,
+            &self.lb_ips,
+            &self.pod_ips,
+        ]
+        .into_iter()
+        .zip(snap.counters)
+        {
+            counter.fetch_max(v, Ordering::Relaxed);
         }
     }
 

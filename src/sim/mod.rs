@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-pub use cluster::{Cluster, PatchKind, WriteOpts};
+pub use cluster::{Cluster, ClusterSnapshot, PatchKind, WriteOpts};
 pub use controllers::FAIL_ANNOTATION;
 pub use discovery::GIT_VERSION;
 pub use rules::{Rules, RulesError};

@@ -43,6 +43,21 @@ pub struct Event {
 
 type Objects = BTreeMap<(String, String), Value>;
 
+/// Every object of a store at one moment (see [`Store::snapshot`]); serializable, so a run can
+/// keep it in its state directory.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    pub objects: Vec<SnapshotObject>,
+}
+
+/// One object of a [`Snapshot`] with its resource.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotObject {
+    pub group: String,
+    pub plural: String,
+    pub object: Value,
+}
+
 /// Retained events to replay, a receiver of later ones, and the resourceVersion in between.
 pub type Subscription = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64);
 
@@ -414,6 +429,91 @@ impl Store {
         self.tx.subscribe()
     }
 
+    /// A copy of every stored object, to put back later with [`Store::restore`].
+    pub fn snapshot(&self) -> Snapshot {
+        let st = self.lock();
+        let mut objects: Vec<(ResKey, Value)> = st
+            .objects
+            .iter()
+            .flat_map(|(res, m)| m.values().map(move |v| (res.clone(), v.clone())))
+            .collect();
+        objects.sort_by(|a, b| {
+            (
+                &a.0.group,
+                &a.0.plural,
+                meta_str(&a.1, "namespace"),
+                meta_str(&a.1, "name"),
+            )
+                .cmp(&(
+                    &b.0.group,
+                    &b.0.plural,
+                    meta_str(&b.1, "namespace"),
+                    meta_str(&b.1, "name"),
+                ))
+        });
+        Snapshot {
+            objects: objects
+                .into_iter()
+                .map(|(res, object)| SnapshotObject {
+                    group: res.group,
+                    plural: res.plural,
+                    object,
+                })
+                .collect(),
+        }
+    }
+
+    /// Makes the stored objects those of `snap`, as changes every watch sees: objects not in
+    /// it are DELETED, its objects ADDED (or MODIFIED), each with a new resourceVersion (they
+    /// only ever grow). The event log is kept, so watches go on.
+    pub fn restore(&self, snap: &Snapshot) {
+        let mut st = self.lock();
+        let mut wanted: HashMap<ResKey, Objects> = HashMap::new();
+        for o in &snap.objects {
+            let key = (
+                meta_str(&o.object, "namespace").to_string(),
+                meta_str(&o.object, "name").to_string(),
+            );
+            wanted
+                .entry(ResKey::new(&o.group, &o.plural))
+                .or_default()
+                .insert(key, o.object.clone());
+        }
+        let mut gone: Vec<(ResKey, (String, String), Value)> = Vec::new();
+        for (res, m) in &st.objects {
+            for (key, v) in m {
+                if !wanted.get(res).is_some_and(|w| w.contains_key(key)) {
+                    gone.push((res.clone(), key.clone(), v.clone()));
+                }
+            }
+        }
+        for (res, key, mut old) in gone {
+            st.rv += 1;
+            old["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+            if let Some(c) = st.objects.get_mut(&res) {
+                c.remove(&key);
+            }
+            self.emit(&mut st, &res, EventType::Deleted, old, None);
+        }
+        for (res, m) in wanted {
+            for (key, mut v) in m {
+                st.rv += 1;
+                v["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+                let prev = st
+                    .objects
+                    .entry(res.clone())
+                    .or_default()
+                    .insert(key, v.clone());
+                let type_ = if prev.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                };
+                self.emit(&mut st, &res, type_, v, prev);
+            }
+        }
+    }
+
     /// Pretends events up to `rv` have been dropped from the log.
     #[cfg(test)]
     pub(crate) fn forget_before_for_test(&self, rv: u64) {
@@ -499,5 +599,44 @@ mod tests {
             .unwrap();
         assert!(w.deleted);
         assert!(s.get(&r, "default", "f").is_none());
+    }
+
+    #[test]
+    fn a_snapshot_restores_what_was_stored_and_watches_see_it() {
+        let store = Store::new();
+        let cm = ResKey::new("", "configmaps");
+        let obj = |name: &str, v: &str| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": name, "namespace": "default"}, "data": {"v": v}})
+        };
+        store.create(&cm, obj("a", "1"), false).unwrap();
+        let snap = store.snapshot();
+        let text = serde_json::to_string(&snap).unwrap();
+        let snap: Snapshot = serde_json::from_str(&text).unwrap();
+        store.create(&cm, obj("b", "2"), false).unwrap();
+        store.delete(&cm, "default", "a", false).unwrap();
+        let rv = store.current_rv();
+        let (_, mut rx, _) = store.subscribe(Some(rv)).unwrap();
+        store.restore(&snap);
+        let names: Vec<String> = store
+            .list(&cm, None)
+            .0
+            .iter()
+            .map(|o| meta_str(o, "name").to_string())
+            .collect();
+        assert_eq!(names, vec!["a"]);
+        assert_eq!(store.get(&cm, "default", "a").unwrap()["data"]["v"], "1");
+        let mut seen = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            seen.push((e.type_, meta_str(&e.object, "name").to_string()));
+            assert!(e.rv > rv);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (EventType::Deleted, "b".into()),
+                (EventType::Added, "a".into())
+            ]
+        );
     }
 }
