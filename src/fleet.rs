@@ -33,6 +33,15 @@ pub struct Fleet {
     port_forwards: Mutex<Vec<(PortForward, Option<String>)>>,
     /// Round-robin turns of the simulated data plane for this run's requests.
     balancer: crate::sim::dataplane::Balancer,
+    /// The objects of the `sim serve` clusters last read, with each cluster's resourceVersion
+    /// then: read again only when one changed.
+    #[allow(clippy::type_complexity)]
+    served_world: Mutex<
+        Option<(
+            Vec<(String, String)>,
+            Vec<crate::sim::dataplane::ClusterView>,
+        )>,
+    >,
     /// Manifests fetched by URL, once per run.
     pub url_cache: Mutex<HashMap<String, String>>,
     /// What each simulated helm release applied, for a simulated `helm uninstall`.
@@ -107,6 +116,7 @@ impl Fleet {
             sim: Mutex::new(sim),
             port_forwards: Mutex::new(Vec::new()),
             balancer: crate::sim::dataplane::Balancer::default(),
+            served_world: Mutex::new(None),
             url_cache: Mutex::new(HashMap::new()),
             releases: Mutex::new(crate::tools::ReleaseBook::default()),
             sim_rules: std::sync::OnceLock::new(),
@@ -286,35 +296,57 @@ impl Fleet {
 
     /// The snapshot of every simulated cluster of the run, for the simulated data plane:
     /// in-process clusters are read from their stores, `sim serve` clusters through their API.
-    async fn data_plane_world(&self) -> crate::sim::dataplane::World {
-        use crate::sim::dataplane::{ClusterView, World, KINDS};
+    async fn data_plane_world(&self) -> Result<crate::sim::dataplane::World, String> {
+        use crate::sim::dataplane::{ClusterView, World};
         let sim = self.sim.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut views = Vec::new();
+        let mut served = Vec::new();
         for m in self.members().into_iter().filter(|m| m.simulated) {
-            if let Some(c) = sim.as_ref().and_then(|f| f.get(m.name())) {
-                views.extend(World::of_clusters(std::slice::from_ref(c.state())).clusters);
-                continue;
-            }
-            let Ok(catalog) = m.cluster.catalog().await else {
-                continue;
-            };
-            let mut objects = Vec::new();
-            for (group, plural, _) in KINDS {
-                let kind = if group.is_empty() {
-                    (*plural).to_string()
-                } else {
-                    format!("{plural}.{group}")
-                };
-                if catalog.resolve(&kind).is_none() {
-                    continue;
+            match sim.as_ref().and_then(|f| f.get(m.name())) {
+                Some(c) => {
+                    views.extend(World::of_clusters(std::slice::from_ref(c.state())).clusters)
                 }
-                if let Ok(list) = m.cluster.list(&kind, None, None).await {
-                    objects.extend(list);
-                }
+                None => served.push(m),
             }
-            views.push(ClusterView::new(m.name(), objects));
         }
-        World::new(views)
+        if served.is_empty() {
+            return Ok(World::new(views));
+        }
+        // `sim serve` clusters: read again only when one changed since the last answer (one
+        // round trip each tells), then every list of every cluster at once.
+        let versions =
+            futures::future::join_all(served.iter().map(|m| current_resource_version(&m.cluster)))
+                .await;
+        let versions: Vec<(String, String)> = served
+            .iter()
+            .zip(versions)
+            .map(|(m, v)| (m.name().to_string(), v.unwrap_or_default()))
+            .collect();
+        let cached = self
+            .served_world
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .filter(|(seen, _)| versions.iter().all(|(_, v)| !v.is_empty()) && *seen == versions);
+        let served_views = match cached {
+            Some((_, views)) => views,
+            None => {
+                let read = served.iter().map(|m| async move {
+                    read_cluster_objects(&m.cluster)
+                        .await
+                        .map(|objects| ClusterView::new(m.name(), objects))
+                });
+                let mut fresh = Vec::new();
+                for view in futures::future::join_all(read).await {
+                    fresh.push(view?);
+                }
+                *self.served_world.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((versions, fresh.clone()));
+                fresh
+            }
+        };
+        views.extend(served_views);
+        Ok(World::new(views))
     }
 
     /// Answers a request to a simulated target from the simulated data plane.
@@ -359,7 +391,19 @@ impl Fleet {
                     })
             })
             .unwrap_or(Origin::Outside);
-        let world = self.data_plane_world().await;
+        let world = match self.data_plane_world().await {
+            Ok(world) => world,
+            // Not an answer, not a skip: the check retries, and fails with this if it lasts.
+            Err(e) => {
+                return crate::http::Response {
+                    simulated: true,
+                    ..crate::http::Response::failed(
+                        format!("could not read the simulated clusters' objects: {e}"),
+                        std::time::Duration::ZERO,
+                    )
+                }
+            }
+        };
         let answer = dataplane::answer(&world, Models::bundled(), &self.balancer, &origin, &req);
         simulated_response(answer, opts.timeout)
     }
@@ -451,6 +495,44 @@ impl crate::http::SimulatedTargets for Fleet {
     ) -> futures::future::BoxFuture<'a, crate::http::Response> {
         Box::pin(self.answer_simulated(url, opts))
     }
+}
+
+/// The cluster's current resourceVersion: the version of a one-item list, which the API server
+/// sets to its latest revision (any write to any object moves it).
+async fn current_resource_version(cluster: &Cluster) -> Option<String> {
+    use k8s_openapi::api::core::v1::Namespace;
+    let api: kube::Api<Namespace> = kube::Api::all(cluster.client().clone());
+    let list = api
+        .list_metadata(&kube::api::ListParams::default().limit(1))
+        .await
+        .ok()?;
+    list.metadata.resource_version.filter(|v| !v.is_empty())
+}
+
+/// The objects of one cluster that the simulated data plane reads, through its API (every
+/// kind the cluster serves, listed concurrently).
+async fn read_cluster_objects(cluster: &Cluster) -> Result<Vec<serde_json::Value>, String> {
+    let catalog = cluster
+        .catalog()
+        .await
+        .map_err(|e| format!("{}: {e}", cluster.name()))?;
+    let kinds: Vec<String> = crate::sim::dataplane::KINDS
+        .iter()
+        .map(|(group, plural, _)| {
+            if group.is_empty() {
+                (*plural).to_string()
+            } else {
+                format!("{plural}.{group}")
+            }
+        })
+        .filter(|kind| catalog.resolve(kind).is_some())
+        .collect();
+    let lists = futures::future::join_all(kinds.iter().map(|k| cluster.list(k, None, None))).await;
+    let mut objects = Vec::new();
+    for list in lists {
+        objects.extend(list.map_err(|e| format!("{}: {e}", cluster.name()))?);
+    }
+    Ok(objects)
 }
 
 /// A simulated answer as an HTTP response: virtual time as `elapsed_ms`, the client's timeout

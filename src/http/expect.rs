@@ -18,6 +18,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// `within`: simulated controllers converge in milliseconds, so an answer still wrong after
 /// this is wrong for good (and a rehearsal of a broken route fails in seconds, not minutes).
 pub const SIMULATED_PATIENCE: Duration = Duration::from_secs(3);
+/// Attempts a simulated check gets beyond its `consecutive`, however long they take.
+pub const SIMULATED_MIN_ATTEMPTS: u32 = 10;
 /// The pause between attempts answered by the simulated data plane.
 pub const SIMULATED_RETRY: Duration = Duration::from_millis(20);
 
@@ -102,7 +104,9 @@ where
                 reason: reason.clone(),
             };
         }
-        let deadline = if response.simulated {
+        // A simulated answer is retried for SIMULATED_PATIENCE, and at least long enough for
+        // `consecutive` more attempts (answers from a remote `sim serve` take round trips).
+        let deadline = if response.simulated && attempts > needed + SIMULATED_MIN_ATTEMPTS {
             deadline.min(start + SIMULATED_PATIENCE)
         } else {
             deadline
