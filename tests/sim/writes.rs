@@ -220,3 +220,98 @@ except client.ApiException as e:
         "{stdout}"
     );
 }
+
+// See: issue #15. A rolling update keeps within maxSurge and maxUnavailable at every step.
+#[test]
+fn rolling_updates_respect_surge_and_unavailability_at_every_step() {
+    use kube::runtime::watcher::{watcher, Config, Event};
+    rt().block_on(async {
+        let sim = SimCluster::start("roll", 0, SimOptions::default());
+        let client = sim.client();
+        let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let d = |image: &str| json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "roll"},
+            "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "roll"}},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}},
+                "template": {"metadata": {"labels": {"app": "roll"}}, "spec": {"containers": [{"name": "c", "image": image}]}}}});
+        let pp = PatchParams::apply("test").force();
+        deploys.patch("roll", &pp, &Patch::Apply(d("nginx:1.26"))).await.unwrap();
+        await_condition(deploys.clone(), "roll", conditions::is_deployment_completed()).await.unwrap();
+        eventually("four ready pods", || {
+            let pods = pods.clone();
+            async move {
+                let l = pods.list(&ListParams::default().labels("app=roll")).await.ok()?;
+                (l.items.iter().filter(|p| ready(p)).count() == 4).then_some(())
+            }
+        })
+        .await;
+
+        let mut stream = std::pin::pin!(watcher(pods.clone(), Config::default().labels("app=roll")));
+        let mut seen: std::collections::BTreeMap<String, Pod> = Default::default();
+        let mut steps = 0;
+        let mut max_pods = 0;
+        let mut min_ready = usize::MAX;
+        deploys.patch("roll", &pp, &Patch::Apply(d("nginx:1.27"))).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(Instant::now() < deadline, "the rollout did not finish: {max_pods} {min_ready}");
+            let ev = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap().unwrap();
+            match ev {
+                Event::Apply(p) | Event::InitApply(p) => {
+                    seen.insert(p.name_any(), p);
+                }
+                Event::Delete(p) => {
+                    seen.remove(&p.name_any());
+                }
+                Event::Init | Event::InitDone => continue,
+            }
+            let live: Vec<&Pod> = seen.values().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
+            let ready_now = live.iter().filter(|p| ready(p)).count();
+            steps += 1;
+            max_pods = max_pods.max(live.len());
+            if steps > 4 {
+                // after the watch's initial listing: every step is within the bounds
+                min_ready = min_ready.min(ready_now);
+                assert!(live.len() <= 5, "more than replicas + maxSurge pods: {}", live.len());
+                assert!(ready_now >= 3, "fewer than replicas - maxUnavailable ready pods: {ready_now}");
+            }
+            let new_ready = live.iter().filter(|p| ready(p) && image_of(p) == "nginx:1.27").count();
+            if new_ready == 4 && live.len() == 4 {
+                break;
+            }
+        }
+        assert_eq!(max_pods, 5, "the rollout surged by one");
+        // the new ReplicaSet is revision 2 with every replica, the old one revision 1 with none
+        let sets = dynamic(&client, "apps", "v1", "ReplicaSet", "replicasets", Some("default"));
+        let mut revisions: Vec<(String, i64)> = sets
+            .list(&ListParams::default().labels("app=roll"))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|s| {
+                (
+                    s.metadata.annotations.clone().unwrap_or_default()["deployment.kubernetes.io/revision"].clone(),
+                    s.data["spec"]["replicas"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        revisions.sort();
+        assert_eq!(revisions, vec![("1".to_string(), 0), ("2".to_string(), 4)]);
+    });
+}
+
+fn ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn image_of(p: &Pod) -> String {
+    p.spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone())
+        .unwrap_or_default()
+}

@@ -160,9 +160,11 @@ pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
                     "deployment.kubernetes.io/max-replicas": (replicas + 1).to_string()},
                 "ownerReferences": [controller_ref(&d)]},
             "spec": {"replicas": replicas, "selector": selector, "template": tpl}});
+        let plan = rollout_plan(&d, replicas, existing.as_ref(), &sets, &rs_name);
+        let target = plan.new_replicas;
         let before = existing.as_ref().map(|r| int(&r["spec"]["replicas"], 0));
-        if before != Some(replicas) {
-            let verb = if before.unwrap_or(0) < replicas {
+        if before != Some(target) {
+            let verb = if before.unwrap_or(0) < target {
                 "up"
             } else {
                 "down"
@@ -173,29 +175,32 @@ pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
                 "Normal",
                 "ScalingReplicaSet",
                 &format!(
-                    "Scaled {verb} replica set {rs_name} from {} to {replicas}",
+                    "Scaled {verb} replica set {rs_name} from {} to {target}",
                     before.unwrap_or(0)
                 ),
                 "deployment-controller",
             );
         }
+        let new_replicas = plan.new_replicas;
         let _ = c.store.modify(&rr, ns, &rs_name, false, |cur| match cur {
-            None => Ok(rs.clone()),
+            None => {
+                let mut n = rs.clone();
+                n["spec"]["replicas"] = json!(new_replicas);
+                Ok(n)
+            }
             Some(cur) => {
                 let mut n = cur.clone();
-                n["spec"]["replicas"] = json!(replicas);
+                n["spec"]["replicas"] = json!(new_replicas);
                 n["metadata"]["annotations"] = rs["metadata"]["annotations"].clone();
                 Ok(n)
             }
         });
-        for s in sets.iter().filter(|s| meta_str(s, "name") != rs_name) {
-            if int(&s["spec"]["replicas"], 0) != 0 {
-                let _ = c.store.modify(&rr, ns, meta_str(s, "name"), false, |cur| {
-                    let mut n = cur.cloned().unwrap_or_default();
-                    n["spec"]["replicas"] = json!(0);
-                    Ok(n)
-                });
-            }
+        for (old_name, want) in plan.old_replicas {
+            let _ = c.store.modify(&rr, ns, &old_name, false, |cur| {
+                let mut n = cur.cloned().unwrap_or_default();
+                n["spec"]["replicas"] = json!(want);
+                Ok(n)
+            });
         }
     }
     // status, only from ReplicaSets whose status is current
@@ -218,6 +223,10 @@ pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
         }
     }
     let complete = updated == replicas && total == replicas && ready == replicas;
+    let available_total: i64 = sets
+        .iter()
+        .map(|s| int(&s["status"]["availableReplicas"], 0))
+        .sum();
     let prev = &d["status"];
     let available = condition(
         prev,
@@ -256,13 +265,120 @@ pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
         )
     };
     let mut status = json!({"observedGeneration": d["metadata"]["generation"], "replicas": total,
-        "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready,
+        "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": available_total,
         "conditions": [available, progressing]});
     if total > ready {
         status["unavailableReplicas"] = json!(total - ready);
     }
     let _ = c.set_status(&dr, ns, name, status);
     Outcome::Done
+}
+
+/// What one step of a rollout does: the new ReplicaSet's size and the old ones' sizes.
+struct RolloutPlan {
+    new_replicas: i64,
+    old_replicas: Vec<(String, i64)>,
+}
+
+/// `maxSurge`/`maxUnavailable` as a count of `replicas` (percentages round up for surge,
+/// down for unavailability, as the deployment controller does).
+fn resolve_bound(v: &Value, replicas: i64, default_pct: i64, round_up: bool) -> i64 {
+    let pct = |p: i64| {
+        if round_up {
+            (p * replicas + 99) / 100
+        } else {
+            p * replicas / 100
+        }
+    };
+    match v {
+        Value::Number(n) => n.as_i64().unwrap_or(0).max(0),
+        Value::String(s) => s
+            .strip_suffix('%')
+            .and_then(|p| p.parse::<i64>().ok())
+            .map_or(pct(default_pct), pct),
+        _ => pct(default_pct),
+    }
+}
+
+/// One step of the deployment controller's rollout: RollingUpdate scales the new ReplicaSet up
+/// within `replicas + maxSurge` pods, then the old ones down while at least
+/// `replicas - maxUnavailable` pods stay available; Recreate empties the old ones first.
+fn rollout_plan(
+    d: &Value,
+    replicas: i64,
+    new_rs: Option<&Value>,
+    sets: &[Value],
+    new_name: &str,
+) -> RolloutPlan {
+    let mut olds: Vec<&Value> = sets
+        .iter()
+        .filter(|s| meta_str(s, "name") != new_name && int(&s["spec"]["replicas"], 0) > 0)
+        .collect();
+    let new_current = new_rs.map_or(0, |r| int(&r["spec"]["replicas"], 0));
+    let old_total: i64 = olds.iter().map(|s| int(&s["spec"]["replicas"], 0)).sum();
+    if old_total == 0 {
+        return RolloutPlan {
+            new_replicas: replicas,
+            old_replicas: vec![],
+        };
+    }
+    let strategy = &d["spec"]["strategy"];
+    if strategy["type"] == "Recreate" {
+        let old_pods: i64 = olds.iter().map(|s| int(&s["status"]["replicas"], 0)).sum();
+        return RolloutPlan {
+            new_replicas: if old_pods == 0 { replicas } else { 0 },
+            old_replicas: olds
+                .iter()
+                .map(|s| (meta_str(s, "name").to_string(), 0))
+                .collect(),
+        };
+    }
+    let ru = &strategy["rollingUpdate"];
+    let surge = resolve_bound(&ru["maxSurge"], replicas, 25, true);
+    let mut unavailable = resolve_bound(&ru["maxUnavailable"], replicas, 25, false);
+    if surge == 0 && unavailable == 0 {
+        unavailable = 1;
+    }
+    let all = old_total + new_current;
+    // pods a ReplicaSet has not removed yet still count against the surge
+    let existing_pods: i64 = sets
+        .iter()
+        .map(|s| int(&s["spec"]["replicas"], 0).max(int(&s["status"]["replicas"], 0)))
+        .sum();
+    let max_total = replicas + surge;
+    if new_current < replicas && existing_pods < max_total {
+        let new_replicas = replicas.min(new_current + (max_total - existing_pods));
+        return RolloutPlan {
+            new_replicas,
+            old_replicas: vec![],
+        };
+    }
+    let new_replicas = new_current.min(replicas);
+    let min_available = replicas - unavailable;
+    let new_available = new_rs.map_or(0, |r| int(&r["status"]["availableReplicas"], 0));
+    let new_unavailable = (new_replicas - new_available).max(0);
+    let mut budget = (all - min_available - new_unavailable).max(0);
+    // oldest revisions go first
+    olds.sort_by_key(|s| {
+        s["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+            .as_str()
+            .and_then(|r| r.parse::<i64>().ok())
+            .unwrap_or(0)
+    });
+    let mut old_replicas = Vec::new();
+    for s in olds {
+        if budget == 0 {
+            break;
+        }
+        let cur = int(&s["spec"]["replicas"], 0);
+        let down = cur.min(budget);
+        budget -= down;
+        old_replicas.push((meta_str(s, "name").to_string(), cur - down));
+    }
+    RolloutPlan {
+        new_replicas,
+        old_replicas,
+    }
 }
 
 /// ReplicaSet -> Pods.
