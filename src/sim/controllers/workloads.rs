@@ -471,6 +471,7 @@ pub fn daemonset(c: &Cluster, ns: &str, name: &str) -> Outcome {
         return Outcome::Done;
     };
     let hash = template_hash(&ds["spec"]["template"]);
+    controller_revision(c, &ds, ns, name, &hash);
     let pod_name = format!("{name}-{}", &hash[..5]);
     let pods = converge_named_pods(c, &ds, ns, &[pod_name], "controller-revision-hash", &hash);
     let ready = pods.iter().filter(|p| is_ready(p)).count();
@@ -481,6 +482,36 @@ pub fn daemonset(c: &Cluster, ns: &str, name: &str) -> Outcome {
     Outcome::Done
 }
 
+/// The ControllerRevision `<name>-<hash>` of a DaemonSet's or StatefulSet's template (the
+/// history `kubectl rollout history` and `undo` read), numbered after the owner's others.
+fn controller_revision(c: &Cluster, owner: &Value, ns: &str, name: &str, hash: &str) {
+    let r = res("apps", "controllerrevisions");
+    let rev_name = format!("{name}-{hash}");
+    if c.store.get(&r, ns, &rev_name).is_some() {
+        return;
+    }
+    let next = owned(c, &r, ns, owner)
+        .iter()
+        .filter_map(|cr| cr["revision"].as_i64())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut labels = owner["spec"]["template"]["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    labels["controller-revision-hash"] = json!(hash);
+    let cr = json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
+        "metadata": {"name": rev_name, "namespace": ns, "labels": labels,
+            "ownerReferences": [controller_ref(owner)]},
+        "data": {"spec": {"template": owner["spec"]["template"]}},
+        "revision": next});
+    let _ = c.store.modify(&r, ns, &rev_name, false, |cur| match cur {
+        Some(existing) => Ok(existing.clone()),
+        None => Ok(cr.clone()),
+    });
+}
+
 /// StatefulSet: pods `<name>-0..n`.
 pub fn statefulset(c: &Cluster, ns: &str, name: &str) -> Outcome {
     let r = res("apps", "statefulsets");
@@ -489,6 +520,7 @@ pub fn statefulset(c: &Cluster, ns: &str, name: &str) -> Outcome {
     };
     let want = int(&sts["spec"]["replicas"], 1).max(0);
     let hash = template_hash(&sts["spec"]["template"]);
+    controller_revision(c, &sts, ns, name, &hash);
     let names: Vec<String> = (0..want).map(|i| format!("{name}-{i}")).collect();
     claims_for(c, &sts, ns, &names);
     let pods = converge_named_pods(
