@@ -452,3 +452,23 @@ fn ctrl_c_stops_a_running_line_and_the_session_goes_on_once() {
     r.at("meshbook> ", ":quit");
     assert_eq!(r.finish(), 0, "{}", r.seen);
 }
+
+/// On a terminal a long wait shows what it waits for and last saw on its live line (every
+/// second), before the line of its own that comes every 10 s.
+#[test]
+fn a_long_wait_shows_a_live_line_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("wait.rhai"),
+        "let c = cluster(\"cluster1\");\nsection(\"s\", || {\n  c.apply(\"apiVersion: apps/v1\\nkind: Deployment\\nmetadata: {name: web, namespace: default}\\nspec:\\n  replicas: 1\\n  selector: {matchLabels: {app: web}}\\n  template:\\n    metadata: {labels: {app: web}}\\n    spec: {containers: [{name: web, image: nginx}]}\\n\");\n  c.wait_rollout(\"default\", \"web\");\n  c.wait_for(\"deployment\", \"web\", \"default\", |d| d.spec.replicas == 99, \"3s\");\n});\n",
+    )
+    .unwrap();
+    let mut p = spawn(dir.path(), &["run", "wait.rhai"]);
+    p.exp_string(
+        "· still waiting for deployment/web -n default to match the condition on cluster1",
+    )
+    .expect("the live line of the wait");
+    p.exp_string("last seen: wanted 1")
+        .expect("what it last saw");
+    p.exp_string("timed out").expect("the wait ends");
+}

@@ -100,7 +100,11 @@ fn waiting<T>(
     let cluster = m.cluster.clone();
     let start = tokio::time::Instant::now();
     let ticker = async {
-        let mut tick = tokio::time::interval_at(start + every, every);
+        // Every second a live line (a terminal shows it on the spinner's line); every
+        // `every` a line of its own (a pipe and the reports show it).
+        let live = Duration::from_secs(1).min(every);
+        let mut tick = tokio::time::interval_at(start + live, live);
+        let mut next_line = start + every;
         loop {
             tick.tick().await;
             let seen = match &probe {
@@ -110,13 +114,20 @@ fn waiting<T>(
                 },
                 None => String::new(),
             };
-            reporter.emit(Event::Notice {
-                text: format!(
-                    "still waiting for {what} on {} ({}){seen}",
-                    cluster.name(),
-                    crate::report::terminal::human_ms(start.elapsed().as_millis() as u64)
-                ),
-            });
+            let text = format!(
+                "still waiting for {what} on {} ({}){seen}",
+                cluster.name(),
+                crate::report::terminal::human_ms(start.elapsed().as_millis() as u64)
+            );
+            if tokio::time::Instant::now() >= next_line {
+                next_line += every;
+                reporter.emit(Event::Notice { text });
+            } else {
+                reporter.emit(Event::WaitProgress {
+                    cluster: cluster.name().to_string(),
+                    text,
+                });
+            }
         }
     };
     let wait = async {

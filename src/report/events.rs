@@ -198,6 +198,12 @@ pub enum Event {
         status: Status,
         duration_ms: u64,
     },
+    /// A wait in progress, for a live line on a terminal (never recorded in reports: the
+    /// `Notice` every 10 s and `WaitSatisfied` are).
+    WaitProgress {
+        cluster: String,
+        text: String,
+    },
     /// The runbook's parameters as the run uses them (header defaults and `--set`), for the
     /// reports' headers. Masked like every other text when rendered.
     Parameters {
@@ -410,6 +416,10 @@ impl Event {
             } => Event::RunFinished {
                 status: *status,
                 duration_ms: *duration_ms,
+            },
+            Event::WaitProgress { cluster, text } => Event::WaitProgress {
+                cluster: f(cluster),
+                text: f(text),
             },
             Event::Parameters { values } => Event::Parameters {
                 values: values.iter().map(|(k, v)| (f(k), f(v))).collect(),

@@ -244,6 +244,7 @@ impl Recorder {
         if matches!(
             event,
             Event::SectionStarted { .. }
+                | Event::WaitProgress { .. }
                 | Event::SectionFinished { .. }
                 | Event::StepFinished { .. }
                 | Event::RunFinished { .. }

@@ -54,6 +54,8 @@ pub fn human_ms(ms: u64) -> String {
 pub struct Terminal {
     opts: TerminalOptions,
     spinner: Option<ProgressBar>,
+    /// What the spinner shows when no wait is in progress.
+    spinner_title: String,
     step_depth: usize,
     /// Failed attempts of the section in progress (`:retry`).
     retries: u32,
@@ -64,6 +66,7 @@ impl Terminal {
         Terminal {
             opts,
             spinner: None,
+            spinner_title: String::new(),
             step_depth: 0,
             retries: 0,
         }
@@ -116,6 +119,7 @@ impl Terminal {
         pb.set_message(title.to_string());
         pb.enable_steady_tick(Duration::from_millis(100));
         self.spinner = Some(pb);
+        self.spinner_title = title.to_string();
     }
 
     fn stop_spinner(&mut self) {
@@ -340,6 +344,16 @@ impl Terminal {
             Event::RunFinished { .. } => self.stop_spinner(),
             // For the report files only: the check itself is shown by its `Check` or `Say`.
             Event::Parameters { .. } | Event::Traffic { .. } => {}
+            // On a terminal, the spinner's line says what a wait waits for and last saw.
+            Event::WaitProgress { text, .. } => {
+                if let Some(pb) = &self.spinner {
+                    pb.set_message(format!(
+                        "{} {}",
+                        self.spinner_title,
+                        self.paint("2", &format!("· {}", redact(text)))
+                    ));
+                }
+            }
         }
     }
 

@@ -294,6 +294,7 @@ fn row(e: &TimedEvent, steps: String, link: Option<String>) -> Option<Row> {
         }
         Event::RunStarted { .. }
         | Event::Parameters { .. }
+        | Event::WaitProgress { .. }
         | Event::SectionStarted { .. }
         | Event::SectionFinished { .. }
         | Event::StepFinished { .. }
