@@ -357,18 +357,27 @@ impl<'w> Engine<'w> {
         Got::reply(404, "Not Found")
     }
 
+    /// A pod of a simulated cluster, or why there is none.
+    fn locate_pod(
+        &self,
+        cluster: &str,
+        ns: &str,
+        pod_name: &str,
+    ) -> Result<(&'w ClusterView, &'w Value), String> {
+        let cv = self
+            .world
+            .cluster(cluster)
+            .ok_or_else(|| format!("no simulated cluster {cluster}"))?;
+        let pod = cv
+            .pod(ns, pod_name)
+            .ok_or_else(|| format!("no pod {ns}/{pod_name} in {cluster}"))?;
+        Ok((cv, pod))
+    }
+
     fn enter_from_pod(&mut self, cluster: &str, ns: &str, pod_name: &str, req: &Request) -> Got {
-        let Some(cv) = self.world.cluster(cluster) else {
-            return Got::fail(
-                FailureKind::Connect,
-                format!("no simulated cluster {cluster}"),
-            );
-        };
-        let Some(pod) = cv.pod(ns, pod_name) else {
-            return Got::fail(
-                FailureKind::Connect,
-                format!("no pod {ns}/{pod_name} in {cluster}"),
-            );
+        let (cv, pod) = match self.locate_pod(cluster, ns, pod_name) {
+            Ok(found) => found,
+            Err(why) => return Got::fail(FailureKind::Connect, why),
         };
         let source = self.pod_source(cv, pod);
         self.note(format!("request from {}", source.what));
@@ -411,17 +420,10 @@ impl<'w> Engine<'w> {
         port: u16,
         req: &Request,
     ) -> Got {
-        let Some(cv) = self.world.cluster(cluster) else {
-            return Got::fail(
-                FailureKind::Connect,
-                format!("no simulated cluster {cluster}"),
-            );
-        };
-        let Some(pod) = cv.pod(ns, pod_name) else {
-            return Got::fail(
-                FailureKind::Reset,
-                format!("the port-forward's pod {ns}/{pod_name} is gone"),
-            );
+        let (cv, pod) = match self.locate_pod(cluster, ns, pod_name) {
+            Ok(found) => found,
+            // The port-forward's pod went away under it: its connections are reset.
+            Err(why) => return Got::fail(FailureKind::Reset, why),
         };
         self.note(format!(
             "port-forward to pod {ns}/{pod_name} port {port} in {cluster}"
