@@ -6,6 +6,7 @@ mod completions;
 mod diff;
 pub mod docs;
 mod doctor;
+pub mod error;
 mod list;
 mod new;
 pub(crate) mod prepare;
@@ -132,7 +133,9 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     };
     let verbosity = cli.verbosity();
     let code = match cli.command {
-        Command::Run(args) => run::run(args, verbosity, runtime.handle()),
+        Command::Run(args) => {
+            run::run(args, verbosity, runtime.handle()).unwrap_or_else(|e| e.report())
+        }
         Command::List(args) => list::run(args, runtime.handle()),
         Command::Check(args) => check::run(args, runtime.handle()),
         Command::Docs(args) => docs::run(args, runtime.handle()),
