@@ -141,7 +141,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
         probe_dir(dir)?;
     }
     // Static checks first, on a detached session: nothing touches a cluster before they pass.
-    let Checked { titles, env_reads } = static_checks(&runbook, handle).map_err(CliError::from)?;
+    let Checked { titles, env_reads } = static_checks(&runbook, handle)?;
     let plan = prepare::plan(
         &runbook,
         &contexts,
