@@ -51,6 +51,12 @@ impl CliError {
         self
     }
 
+    /// The same error with another exit code (1: the work failed).
+    pub fn with_code(mut self, code: u8) -> Self {
+        self.code = code;
+        self
+    }
+
     /// The exit code a script can rely on (2: could not start).
     pub fn code(&self) -> u8 {
         self.code
