@@ -265,11 +265,11 @@ impl Rules {
             } else {
                 Some(ns)
             };
-            for o in c.store.list(&def.key(), scope).0 {
+            for (ns, name) in c.store.keys(&def.key(), scope) {
                 out.push(Key {
                     res: def.key(),
-                    ns: meta_str(&o, "namespace").into(),
-                    name: meta_str(&o, "name").into(),
+                    ns,
+                    name,
                 });
             }
         }
