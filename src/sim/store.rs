@@ -302,6 +302,29 @@ impl Store {
             .collect()
     }
 
+    /// Objects of one kind in one namespace whose ownerReferences name `uid`, in name order
+    /// (as [`Store::list`] orders them), found through the owner index.
+    pub fn owned_in(&self, res: &ResKey, ns: &str, uid: &str) -> Vec<Value> {
+        let st = self.lock();
+        let Some(places) = st.owners.get(uid) else {
+            return vec![];
+        };
+        let Some(objects) = st.objects.get(res) else {
+            return vec![];
+        };
+        places
+            .iter()
+            .filter(|(r, n, _)| r == res && n == ns)
+            .filter_map(|(_, n, name)| objects.get(&(n.clone(), name.clone())))
+            .filter(|v| {
+                v["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|x| x["uid"] == uid))
+            })
+            .map(|v| Value::clone(v))
+            .collect()
+    }
+
     /// Reads, changes and writes one object atomically. `f` gets the current object (or None)
     /// and returns the desired one. Unchanged objects are not rewritten (no resourceVersion bump).
     pub fn modify(
