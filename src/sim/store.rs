@@ -47,7 +47,7 @@ pub struct Event {
 type Objects = BTreeMap<(String, String), Arc<Value>>;
 
 /// Where an object is stored: its resource, namespace and name.
-type Place = (ResKey, String, String);
+pub type Place = (ResKey, String, String);
 
 /// Every object of a store at one moment (see [`Store::snapshot`]); serializable, so a run can
 /// keep it in its state directory. Objects are shared with the store (cheap to take).
@@ -82,6 +82,9 @@ struct State {
 pub struct Store {
     state: Mutex<State>,
     tx: broadcast::Sender<Arc<Event>>,
+    /// What a simulator rule last applied to each place, and the resourceVersion the object
+    /// had after it (see [`Store::applied_unchanged`]).
+    applied: Mutex<HashMap<(Place, String), (Value, String)>>,
 }
 
 /// What a write did.
@@ -226,7 +229,35 @@ impl Store {
                 oldest: 1,
             }),
             tx,
+            applied: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The resourceVersion of a stored object.
+    pub fn resource_version(&self, res: &ResKey, ns: &str, name: &str) -> Option<String> {
+        let st = self.lock();
+        st.objects
+            .get(res)?
+            .get(&(ns.to_string(), name.to_string()))
+            .map(|v| meta_str(v, "resourceVersion").to_string())
+    }
+
+    /// Whether `manager` last applied exactly `body` to this place and nothing has written the
+    /// object since: applying it again would change nothing.
+    pub fn applied_unchanged(&self, place: &Place, manager: &str, body: &Value) -> bool {
+        let memo = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((last, rv)) = memo.get(&(place.clone(), manager.to_string())) else {
+            return false;
+        };
+        last == body && self.resource_version(&place.0, &place.1, &place.2).as_ref() == Some(rv)
+    }
+
+    /// Remembers what `manager` applied to a place and the object's resourceVersion after.
+    pub fn remember_applied(&self, place: Place, manager: &str, body: Value, rv: String) {
+        self.applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((place, manager.to_string()), (body, rv));
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
