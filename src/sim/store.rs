@@ -290,6 +290,19 @@ impl Store {
         (items, st.rv)
     }
 
+    /// [`Store::list`] without copying the objects: the stored ones, shared.
+    pub fn list_shared(&self, res: &ResKey, ns: Option<&str>) -> Vec<Arc<Value>> {
+        let st = self.lock();
+        match st.objects.get(res) {
+            Some(m) => m
+                .iter()
+                .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
+                .map(|(_, v)| v.clone())
+                .collect(),
+            None => vec![],
+        }
+    }
+
     /// The namespaces and names of the objects of one kind (in one namespace, or all), without
     /// copying the objects.
     pub fn keys(&self, res: &ResKey, ns: Option<&str>) -> Vec<(String, String)> {
