@@ -275,3 +275,43 @@ mod tests {
         assert_eq!(back.created, r.created);
     }
 }
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn snapshot_objects_are_redacted_once_while_unchanged() {
+        let redactor = crate::report::Redactor::new();
+        redactor.add("hunter2-secret").unwrap();
+        let base: crate::sim::ClusterSnapshot = serde_json::from_value(serde_json::json!({
+            "store": {"objects": [
+                {"group": "", "plural": "configmaps", "object": {"data": {"k": "plain"}}},
+                {"group": "", "plural": "secrets", "object": {"data": {"k": "hunter2-secret"}}}
+            ]},
+            "counters": [0, 0, 0, 0]
+        }))
+        .unwrap();
+        let clean = base.store.objects[0].object.clone();
+        let at = |b: &crate::sim::ClusterSnapshot| BTreeMap::from([("c1".to_string(), b.clone())]);
+        let mut cache = RedactedObjects::default();
+        let mut first = at(&base);
+        cache.redact(&mut first, &redactor);
+        let objs = &first["c1"].store.objects;
+        // an object without a secret is not copied; one with a secret is masked
+        assert!(Arc::ptr_eq(&objs[0].object, &clean));
+        assert_eq!(objs[1].object["data"]["k"], "***");
+        let mut second = at(&base);
+        cache.redact(&mut second, &redactor);
+        assert!(Arc::ptr_eq(
+            &second["c1"].store.objects[1].object,
+            &objs[1].object
+        ));
+        // a secret added later is masked in objects redacted before
+        redactor.add("plain").unwrap();
+        let mut third = at(&base);
+        cache.redact(&mut third, &redactor);
+        assert_eq!(third["c1"].store.objects[0].object["data"]["k"], "***");
+    }
+}

@@ -772,6 +772,81 @@ mod tests {
     }
 
     #[test]
+    fn the_owner_index_follows_writes_deletes_and_restores() {
+        let s = Store::new();
+        let pods = ResKey::new("", "pods");
+        let owned = |name: &str, owner: &str| {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name,
+                "namespace": "default", "ownerReferences": [{"uid": owner}]}})
+        };
+        s.create(&pods, owned("a", "rs-1"), false).unwrap();
+        s.create(&pods, owned("b", "rs-1"), false).unwrap();
+        let snap = s.snapshot();
+        let names = |uid: &str| -> Vec<String> {
+            s.owned_in(&pods, "default", uid)
+                .iter()
+                .map(|o| meta_str(o, "name").to_string())
+                .collect()
+        };
+        assert_eq!(names("rs-1"), vec!["a", "b"]);
+        // an update that changes the owner moves the object in the index
+        s.modify(&pods, "default", "b", false, |_| Ok(owned("b", "rs-2")))
+            .unwrap();
+        assert_eq!(names("rs-1"), vec!["a"]);
+        assert_eq!(names("rs-2"), vec!["b"]);
+        assert_eq!(s.owned_by("rs-2").len(), 1);
+        s.delete(&pods, "default", "a", false).unwrap();
+        assert!(names("rs-1").is_empty());
+        assert!(s.owned_in(&pods, "other", "rs-2").is_empty());
+        s.restore(&snap);
+        assert_eq!(names("rs-1"), vec!["a", "b"]);
+        assert!(s.owned_by("rs-2").is_empty());
+    }
+
+    #[test]
+    fn generation_moves_with_the_spec_only() {
+        let s = Store::new();
+        let r = ResKey::new("", "configmaps");
+        s.create(&r, cm("g", "1"), false).unwrap();
+        let w = s
+            .modify(&r, "default", "g", false, |o| {
+                let mut o = o.unwrap().clone();
+                o["metadata"]["labels"] = json!({"a": "b"});
+                o["status"] = json!({"x": 1});
+                Ok(o)
+            })
+            .unwrap();
+        assert!(w.changed);
+        assert_eq!(w.object["metadata"]["generation"], 1);
+        let w = s
+            .modify(&r, "default", "g", false, |o| {
+                let mut o = o.unwrap().clone();
+                o["extra"] = json!(true);
+                Ok(o)
+            })
+            .unwrap();
+        assert_eq!(w.object["metadata"]["generation"], 2);
+    }
+
+    #[test]
+    fn a_snapshot_shares_the_stored_objects() {
+        let s = Store::new();
+        let r = ResKey::new("", "configmaps");
+        s.create(&r, cm("a", "1"), false).unwrap();
+        let one = s.snapshot();
+        let two = s.snapshot();
+        assert!(Arc::ptr_eq(&one.objects[0].object, &two.objects[0].object));
+        s.modify(&r, "default", "a", false, |_| Ok(cm("a", "2")))
+            .unwrap();
+        // the earlier snapshot keeps the object as it was
+        assert_eq!(one.objects[0].object["data"]["k"], "1");
+        assert!(!Arc::ptr_eq(
+            &one.objects[0].object,
+            &s.snapshot().objects[0].object
+        ));
+    }
+
+    #[test]
     fn a_snapshot_restores_what_was_stored_and_watches_see_it() {
         let store = Store::new();
         let cm = ResKey::new("", "configmaps");
