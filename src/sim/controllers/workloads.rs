@@ -32,17 +32,8 @@ pub(super) fn controller_ref(owner: &Value) -> Value {
 }
 
 pub(super) fn owned(c: &Cluster, r: &ResKey, ns: &str, owner: &Value) -> Vec<Value> {
-    let uid = &owner["metadata"]["uid"];
-    c.store
-        .list(r, Some(ns))
-        .0
-        .into_iter()
-        .filter(|o| {
-            o["metadata"]["ownerReferences"]
-                .as_array()
-                .is_some_and(|refs| refs.iter().any(|x| &x["uid"] == uid))
-        })
-        .collect()
+    let uid = owner["metadata"]["uid"].as_str().unwrap_or_default();
+    c.store.owned_in(r, ns, uid)
 }
 
 pub(super) fn is_ready(pod: &Value) -> bool {
