@@ -276,11 +276,16 @@ impl Cluster {
         }
         if let Some(m) = obj["metadata"].as_object_mut() {
             m.remove("resourceVersion");
-            m.remove("managedFields");
         }
         let name = meta_str(&obj, "name").to_string();
         admit(self, def, None, &mut obj, opts)?;
-        ssa::record_update(None, &mut obj, &opts.manager, None);
+        ssa::record_update(
+            None,
+            &mut obj,
+            &opts.manager,
+            None,
+            &ssa::Schema::of(self, def),
+        );
         let w = self.store.create(&def.key(), obj, opts.dry_run)?;
         let _ = name;
         self.after_write(def, &w, opts.dry_run);
@@ -336,7 +341,10 @@ impl Cluster {
                     if def.status {
                         n["status"] = old["status"].clone();
                     }
-                    n["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
+                    // managedFields in the body replace the live ones (ssa::record_update)
+                    if n["metadata"]["managedFields"].is_null() {
+                        n["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
+                    }
                     n
                 }
             };
@@ -380,7 +388,13 @@ impl Cluster {
                         ));
                     }
                     validation::check_apply_patch(self, def, ns, name, &applied)?;
-                    let mut n = ssa::apply(None, &applied, &opts.manager, opts.force)?;
+                    let mut n = ssa::apply(
+                        None,
+                        &applied,
+                        &opts.manager,
+                        opts.force,
+                        &ssa::Schema::of(self, def),
+                    )?;
                     admit(self, def, None, &mut n, opts)?;
                     return Ok(n);
                 }
@@ -405,7 +419,13 @@ impl Cluster {
                     if sub != Some("scale") {
                         validation::check_apply_patch(self, def, ns, name, &applied)?;
                     }
-                    target = ssa::apply(Some(&target), &applied, &opts.manager, opts.force)?;
+                    target = ssa::apply(
+                        Some(&target),
+                        &applied,
+                        &opts.manager,
+                        opts.force,
+                        &ssa::Schema::of(self, def),
+                    )?;
                 }
             }
             match sub {
@@ -514,13 +534,18 @@ impl Cluster {
         }
         .to_string();
         let name = meta_str(obj, "name").to_string();
+        // an apply body never carries managedFields (a read object may)
+        let mut body = obj.clone();
+        if let Some(m) = body["metadata"].as_object_mut() {
+            m.remove("managedFields");
+        }
         self.patch(
             &def,
             &ns,
             &name,
             None,
             PatchKind::Apply,
-            obj.clone(),
+            body,
             &WriteOpts::controller(manager),
         )
     }
@@ -550,7 +575,7 @@ fn finish(
     sub: Option<&str>,
 ) -> Result<(), ApiError> {
     admit(cluster, def, old, new, opts)?;
-    ssa::record_update(old, new, &opts.manager, sub);
+    ssa::record_update(old, new, &opts.manager, sub, &ssa::Schema::of(cluster, def));
     Ok(())
 }
 
