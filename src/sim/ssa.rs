@@ -370,32 +370,66 @@ pub fn merge_applied(live: &mut Value, applied: &Value, field: &str, shape: Shap
                         .chain(l.iter())
                         .all(|i| item_component(&keys, i).is_some()) =>
             {
-                let mut out = Vec::new();
-                for item in a {
-                    let comp = item_component(&keys, item).unwrap_or_default();
-                    match l.iter().position(|x| item_matches(x, &comp)) {
-                        Some(i) => {
-                            let mut cur = l.remove(i);
-                            merge_applied(&mut cur, item, "", shape.items(), false);
-                            out.push(cur);
-                        }
-                        None => out.push(item.clone()),
-                    }
-                }
-                out.append(l);
-                *l = out;
+                let id = |i: &Value| item_component(&keys, i).unwrap_or_default();
+                let live = std::mem::take(l);
+                *l = merge_ordered(live, a, id, |cur, item| {
+                    merge_applied(cur, item, "", shape.items(), false)
+                });
             }
             ListType::Set => {
-                for item in a {
-                    if !l.contains(item) {
-                        l.push(item.clone());
-                    }
-                }
+                let live = std::mem::take(l);
+                *l = merge_ordered(live, a, |i| i.to_string(), |_, _| {});
             }
             _ => *l = a.clone(),
         },
         (l, a) => *l = a.clone(),
     }
+}
+
+/// Merges the items of a live list and an applied one as structured-merge-diff does: items
+/// in both are merged in place, items only the live list has keep their position before the
+/// applied ones that follow them, applied items keep their order.
+fn merge_ordered(
+    live: Vec<Value>,
+    applied: &[Value],
+    id: impl Fn(&Value) -> String,
+    merge: impl Fn(&mut Value, &Value),
+) -> Vec<Value> {
+    let applied_ids: BTreeSet<String> = applied.iter().map(&id).collect();
+    let mut live: Vec<Option<Value>> = live.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(live.len() + applied.len());
+    let (mut li, mut ri) = (0, 0);
+    while li < live.len() || ri < applied.len() {
+        if let Some(l) = live.get(li).and_then(Option::as_ref) {
+            if !applied_ids.contains(&id(l)) {
+                out.push(live[li].take().unwrap_or_default());
+                li += 1;
+                continue;
+            }
+        } else if li < live.len() {
+            li += 1;
+            continue;
+        }
+        let Some(item) = applied.get(ri) else {
+            // only applied items already merged are left
+            li += 1;
+            continue;
+        };
+        let want = id(item);
+        let found = live
+            .iter_mut()
+            .find(|x| x.as_ref().is_some_and(|x| id(x) == want))
+            .and_then(Option::take);
+        match found {
+            Some(mut cur) => {
+                merge(&mut cur, item);
+                out.push(cur);
+            }
+            None => out.push(item.clone()),
+        }
+        ri += 1;
+    }
+    out
 }
 
 /// Paths as FieldsV1.
@@ -839,7 +873,7 @@ mod tests {
             .iter()
             .map(|p| p["port"].as_i64().unwrap())
             .collect();
-        assert_eq!(ports, vec![9000, 80]);
+        assert_eq!(ports, vec![80, 9000]);
         // a different targetPort for a port someone else owns is a conflict
         let err = apply(
             Some(&kept),

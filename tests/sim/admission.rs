@@ -1,0 +1,214 @@
+//! Admission webhooks of a simulated cluster (issue #15): a `url` webhook gets a real POST of
+//! an AdmissionReview (an in-process server here) that can deny or mutate; a `service` webhook
+//! with no endpoints fails the request under `failurePolicy: Fail` with the API server's words
+//! and is skipped under `Ignore`; one whose pods are simulated and ready answers "allowed" as
+//! simulated; dry runs. Through raw HTTP and kubectl 1.32.
+
+use std::sync::{Arc, Mutex};
+
+use super::kubectl::{have_kubectl, Kubectl};
+use super::*;
+
+/// An in-process webhook: `/deny` refuses, `/mutate` adds a label; every review is kept.
+async fn webhook_server() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+    use axum::routing::post;
+    let seen: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let (s1, s2) = (seen.clone(), seen.clone());
+    let app = axum::Router::new()
+        .route(
+            "/deny",
+            post(move |axum::Json(review): axum::Json<serde_json::Value>| async move {
+                let uid = review["request"]["uid"].clone();
+                s1.lock().unwrap().push(review);
+                axum::Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                    "response": {"uid": uid, "allowed": false,
+                        "status": {"code": 403, "message": "configmaps labelled deny=yes are not welcome here"}}}))
+            }),
+        )
+        .route(
+            "/mutate",
+            post(move |axum::Json(review): axum::Json<serde_json::Value>| async move {
+                use base64::Engine as _;
+                let uid = review["request"]["uid"].clone();
+                let has_labels = review["request"]["object"]["metadata"]["labels"].is_object();
+                s2.lock().unwrap().push(review);
+                let patch = if has_labels {
+                    json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "yes"}])
+                } else {
+                    json!([{"op": "add", "path": "/metadata/labels", "value": {"mutated": "yes"}}])
+                };
+                let patch = base64::engine::general_purpose::STANDARD.encode(patch.to_string());
+                axum::Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                    "response": {"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": patch,
+                        "warnings": ["mutated by the test webhook"]}}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), seen)
+}
+
+fn webhook(
+    kind: &str,
+    name: &str,
+    client: serde_json::Value,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut w = json!({"name": name, "clientConfig": client, "sideEffects": "None",
+        "admissionReviewVersions": ["v1"],
+        "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}]});
+    for (k, v) in extra.as_object().unwrap() {
+        w[k] = v.clone();
+    }
+    json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
+        "metadata": {"name": name}, "webhooks": [w]})
+}
+
+#[test]
+fn url_webhooks_deny_and_mutate() {
+    rt().block_on(async {
+        let sim = SimCluster::start("adm1", 0, SimOptions::default());
+        let base = format!("http://{}", sim.serve_local().await.unwrap());
+        let http = reqwest::Client::new();
+        let (hook, seen) = webhook_server().await;
+        let adm = format!("{base}/apis/admissionregistration.k8s.io/v1");
+        let r = http.post(format!("{adm}/validatingwebhookconfigurations"))
+            .json(&webhook("ValidatingWebhookConfiguration", "deny.example.com", json!({"url": format!("{hook}/deny")}),
+                json!({"objectSelector": {"matchLabels": {"deny": "yes"}}})))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let r = http.post(format!("{adm}/mutatingwebhookconfigurations"))
+            .json(&webhook("MutatingWebhookConfiguration", "label.example.com", json!({"url": format!("{hook}/mutate")}),
+                json!({"namespaceSelector": {"matchLabels": {"team": "a"}}})))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        http.post(format!("{base}/api/v1/namespaces"))
+            .json(&json!({"metadata": {"name": "team-a", "labels": {"team": "a"}}})).send().await.unwrap();
+
+        // denied, with the API server's words and the webhook's code
+        let r = http.post(format!("{base}/api/v1/namespaces/team-a/configmaps"))
+            .json(&json!({"metadata": {"name": "no", "labels": {"deny": "yes"}}})).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        let s: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(s["message"], "admission webhook \"deny.example.com\" denied the request: configmaps labelled deny=yes are not welcome here", "{s}");
+        {
+            let seen = seen.lock().unwrap();
+            let review = seen.iter().find(|r| r["request"]["object"]["metadata"]["name"] == "no").unwrap();
+            assert_eq!(review["kind"], "AdmissionReview");
+            assert_eq!(review["request"]["operation"], "CREATE");
+            assert_eq!(review["request"]["resource"], json!({"group": "", "version": "v1", "resource": "configmaps"}));
+            assert_eq!(review["request"]["namespace"], "team-a");
+            assert_eq!(review["request"]["dryRun"], false);
+        }
+
+        // mutated in the selected namespace, with the webhook's warning
+        let r = http.post(format!("{base}/api/v1/namespaces/team-a/configmaps"))
+            .json(&json!({"metadata": {"name": "yes"}, "data": {"k": "v"}})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        assert!(r.headers().get_all("warning").iter().any(|w| w.to_str().unwrap().contains("mutated by the test webhook")));
+        let cm: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(cm["metadata"]["labels"]["mutated"], "yes", "{cm}");
+        // not in another namespace
+        let cm: serde_json::Value = http.post(format!("{base}/api/v1/namespaces/default/configmaps"))
+            .json(&json!({"metadata": {"name": "plain"}})).send().await.unwrap().json().await.unwrap();
+        assert!(cm["metadata"]["labels"]["mutated"].is_null(), "{cm}");
+
+        // a dry run calls webhooks with sideEffects None, says so, and stores nothing
+        let r = http.post(format!("{base}/api/v1/namespaces/team-a/configmaps?dryRun=All"))
+            .json(&json!({"metadata": {"name": "dry"}})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let cm: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(cm["metadata"]["labels"]["mutated"], "yes", "{cm}");
+        assert!(seen.lock().unwrap().iter().any(|r| r["request"]["dryRun"] == true));
+        let r = http.get(format!("{base}/api/v1/namespaces/team-a/configmaps/dry")).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+    });
+}
+
+#[test]
+fn service_webhooks_honour_failure_policy_and_simulated_pods_answer() {
+    rt().block_on(async {
+        let sim = SimCluster::start("adm2", 0, SimOptions::default());
+        let base = format!("http://{}", sim.serve_local().await.unwrap());
+        let http = reqwest::Client::new();
+        let adm = format!("{base}/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations");
+        let client = json!({"service": {"namespace": "default", "name": "hook", "path": "/validate"}});
+        let cfg = webhook("ValidatingWebhookConfiguration", "svc.example.com", client, json!({"failurePolicy": "Fail"}));
+        assert_eq!(http.post(&adm).json(&cfg).send().await.unwrap().status(), 201);
+        let cms = format!("{base}/api/v1/namespaces/default/configmaps");
+
+        // no Service at all
+        let r = http.post(&cms).json(&json!({"metadata": {"name": "a"}})).send().await.unwrap();
+        assert_eq!(r.status(), 500);
+        let s: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(s["reason"], "InternalError");
+        assert_eq!(s["message"], "Internal error occurred: failed calling webhook \"svc.example.com\": failed to call webhook: Post \"https://hook.default.svc:443/validate?timeout=10s\": service \"hook\" not found", "{s}");
+
+        // a Service without endpoints
+        http.post(format!("{base}/api/v1/namespaces/default/services"))
+            .json(&json!({"metadata": {"name": "hook"}, "spec": {"selector": {"app": "hook"}, "ports": [{"port": 443, "targetPort": 8443}]}}))
+            .send().await.unwrap();
+        let r = http.post(&cms).json(&json!({"metadata": {"name": "b"}})).send().await.unwrap();
+        assert_eq!(r.status(), 500);
+        let s: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(s["message"], "Internal error occurred: failed calling webhook \"svc.example.com\": failed to call webhook: Post \"https://hook.default.svc:443/validate?timeout=10s\": no endpoints available for service \"hook\"", "{s}");
+
+        // through kubectl, as on a real cluster
+        if have_kubectl() {
+            let dir = tempfile::tempdir().unwrap();
+            let kc = dir.path().join("kubeconfig");
+            let cache = dir.path().join("cache");
+            std::fs::create_dir_all(&cache).unwrap();
+            write_kubeconfig(&kc, &[("adm2".to_string(), base.clone())]).unwrap();
+            let (kc2, cache2) = (kc.clone(), cache.clone());
+            let (ok, _, err) = tokio::task::spawn_blocking(move || {
+                Kubectl { kubeconfig: &kc2, cache: &cache2 }.run(&["create", "configmap", "via-kubectl", "--from-literal=a=b"])
+            })
+            .await
+            .unwrap();
+            assert!(!ok);
+            assert!(err.contains("Internal error occurred: failed calling webhook \"svc.example.com\": failed to call webhook: Post \"https://hook.default.svc:443/validate?timeout=10s\": no endpoints available for service \"hook\""), "{err}");
+        }
+
+        // failurePolicy Ignore: allowed
+        let mut ignore = cfg.clone();
+        ignore["webhooks"][0]["failurePolicy"] = json!("Ignore");
+        let current: serde_json::Value = http.get(format!("{adm}/svc.example.com")).send().await.unwrap().json().await.unwrap();
+        ignore["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+        assert_eq!(http.put(format!("{adm}/svc.example.com")).json(&ignore).send().await.unwrap().status(), 200);
+        let r = http.post(&cms).json(&json!({"metadata": {"name": "c"}})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+
+        // back to Fail, with a ready simulated pod behind the Service: answered as simulated
+        let current: serde_json::Value = http.get(format!("{adm}/svc.example.com")).send().await.unwrap().json().await.unwrap();
+        let mut fail = cfg.clone();
+        fail["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+        assert_eq!(http.put(format!("{adm}/svc.example.com")).json(&fail).send().await.unwrap().status(), 200);
+        http.post(format!("{base}/api/v1/namespaces/default/pods"))
+            .json(&json!({"metadata": {"name": "hook", "labels": {"app": "hook"}},
+                "spec": {"containers": [{"name": "hook", "image": "example/hook:1"}]}}))
+            .send().await.unwrap();
+        let r = eventually("the simulated webhook pod answers", || {
+            let (http, cms) = (http.clone(), cms.clone());
+            async move {
+                let r = http.post(&cms).json(&json!({"metadata": {"name": "d"}})).send().await.ok()?;
+                (r.status() == 201).then_some(r)
+            }
+        })
+        .await;
+        let warning: Vec<String> = r.headers().get_all("warning").iter().map(|w| w.to_str().unwrap().to_string()).collect();
+        assert!(warning.iter().any(|w| w.contains("svc.example.com") && w.contains("simulated")), "{warning:?}");
+        let cm: serde_json::Value = r.json().await.unwrap();
+        assert!(cm["metadata"]["labels"].is_null(), "never mutated: {cm}");
+
+        // a dry run of a webhook whose sideEffects are not None fails as upstream
+        let dry = webhook("MutatingWebhookConfiguration", "effects.example.com",
+            json!({"url": "http://127.0.0.1:9/never"}), json!({"sideEffects": "NoneOnDryRun"}));
+        assert_eq!(http.post(format!("{base}/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations")).json(&dry).send().await.unwrap().status(), 201);
+        let r = http.post(format!("{cms}?dryRun=All")).json(&json!({"metadata": {"name": "e"}})).send().await.unwrap();
+        assert_eq!(r.status(), 500, "NoneOnDryRun webhooks are called on dry runs (and this one cannot be reached)");
+    });
+}
