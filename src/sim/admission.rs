@@ -16,6 +16,9 @@
 //! `Warning` header, and never mutated. Dry-run requests call only webhooks whose
 //! `sideEffects` is None or NoneOnDryRun; others fail the request, as upstream.
 //!
+//! Writes of the simulated controllers (a ReplicaSet's pods, ...) pass webhooks that cannot
+//! be reached: unlike kube-controller-manager they do not retry a failed write.
+//!
 //! What a write needs from the store (configurations, namespace labels, Services and their
 //! endpoints) is gathered by [`Plan::prepare`] before the write takes the store's lock.
 
@@ -329,6 +332,10 @@ impl Plan {
                     ));
                     continue;
                 }
+                // the simulated controllers do not retry a failed write as kube-controller-manager
+                // does (a ReplicaSet's pods would never come once the webhook's pods are ready):
+                // their writes pass webhooks that cannot be reached
+                Target::Unreachable(..) if opts.controller => continue,
                 Target::Unreachable(url, why) => Err(format!("Post {url:?}: {why}")),
                 Target::Url(url, ca) => {
                     let review = self.review(obj.as_deref(), old, opts);

@@ -49,6 +49,8 @@ pub struct WriteOpts {
     pub validation: FieldValidation,
     /// Warnings for the response's `Warning` headers.
     pub warnings: Warnings,
+    /// A write of the simulated controllers (not of a client).
+    pub controller: bool,
 }
 
 impl WriteOpts {
@@ -59,6 +61,7 @@ impl WriteOpts {
             force: true,
             validation: FieldValidation::Ignore,
             warnings: Warnings::default(),
+            controller: true,
         }
     }
 }

@@ -310,6 +310,7 @@ impl Call {
             force: query.get("force").is_some_and(|v| v == "true"),
             validation: FieldValidation::parse(query.get("fieldValidation").map(String::as_str))?,
             warnings,
+            controller: false,
         };
         Ok(Call {
             c,

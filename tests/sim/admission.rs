@@ -212,3 +212,39 @@ fn service_webhooks_honour_failure_policy_and_simulated_pods_answer() {
         assert_eq!(r.status(), 500, "NoneOnDryRun webhooks are called on dry runs (and this one cannot be reached)");
     });
 }
+
+#[test]
+fn controllers_writes_pass_unreachable_webhooks_client_writes_do_not() {
+    rt().block_on(async {
+        let sim = SimCluster::start("adm3", 0, SimOptions::default());
+        let base = format!("http://{}", sim.serve_local().await.unwrap());
+        let http = reqwest::Client::new();
+        let mut cfg = webhook(
+            "MutatingWebhookConfiguration",
+            "sidecar-injector.example.com",
+            json!({"service": {"namespace": "default", "name": "injector", "path": "/inject"}}),
+            json!({"failurePolicy": "Fail"}),
+        );
+        cfg["webhooks"][0]["rules"][0]["resources"] = json!(["pods"]);
+        let r = http.post(format!("{base}/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"))
+            .json(&cfg).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let r = http.post(format!("{base}/api/v1/namespaces/default/pods"))
+            .json(&json!({"metadata": {"name": "direct"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 500, "a client's pod is refused while the injector cannot be reached");
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}});
+        http.post(format!("{base}/apis/apps/v1/namespaces/default/deployments")).json(&d).send().await.unwrap();
+        eventually("the ReplicaSet's pod", || {
+            let (http, base) = (http.clone(), base.clone());
+            async move {
+                let l: serde_json::Value = http.get(format!("{base}/api/v1/namespaces/default/pods?labelSelector=app%3Dweb"))
+                    .send().await.ok()?.json().await.ok()?;
+                l["items"].as_array().filter(|a| !a.is_empty()).map(|_| ())
+            }
+        })
+        .await;
+    });
+}
