@@ -248,3 +248,103 @@ fn controllers_writes_pass_unreachable_webhooks_client_writes_do_not() {
         .await;
     });
 }
+
+/// An HTTPS webhook with a fresh self-signed certificate for `localhost` that denies every
+/// review. Returns its port and the certificate (PEM).
+async fn deny_over_tls() -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pem = certified.cert.pem();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body_start = loop {
+                    if let Some(i) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..body_start]).to_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while request.len() < body_start + length {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let review: serde_json::Value =
+                    serde_json::from_slice(&request[body_start..body_start + length])
+                        .unwrap_or_default();
+                let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                    "response": {"uid": review["request"]["uid"], "allowed": false,
+                        "status": {"message": "refused over TLS"}}})
+                .to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (port, pem)
+}
+
+#[test]
+fn https_webhooks_trust_their_ca_bundle_only() {
+    use base64::Engine as _;
+    rt().block_on(async {
+        let sim = SimCluster::start("adm4", 0, SimOptions::default());
+        let base = format!("http://{}", sim.serve_local().await.unwrap());
+        let http = reqwest::Client::new();
+        let (port, pem) = deny_over_tls().await;
+        let url = format!("https://localhost:{port}/validate");
+        let adm = format!("{base}/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations");
+        let ca = base64::engine::general_purpose::STANDARD.encode(&pem);
+        let trusted = webhook("ValidatingWebhookConfiguration", "tls.example.com",
+            json!({"url": url, "caBundle": ca}), json!({}));
+        assert_eq!(http.post(&adm).json(&trusted).send().await.unwrap().status(), 201);
+        let cms = format!("{base}/api/v1/namespaces/default/configmaps");
+        let r = http.post(&cms).json(&json!({"metadata": {"name": "a"}})).send().await.unwrap();
+        assert_eq!(r.status(), 400);
+        let s: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(s["message"], "admission webhook \"tls.example.com\" denied the request: refused over TLS", "{s}");
+
+        // without the CA bundle the certificate is not trusted: the call fails (Fail by default)
+        http.delete(format!("{adm}/tls.example.com")).send().await.unwrap();
+        let untrusted = webhook("ValidatingWebhookConfiguration", "tls.example.com", json!({"url": url}), json!({}));
+        assert_eq!(http.post(&adm).json(&untrusted).send().await.unwrap().status(), 201);
+        let r = http.post(&cms).json(&json!({"metadata": {"name": "b"}})).send().await.unwrap();
+        assert_eq!(r.status(), 500);
+        let s: serde_json::Value = r.json().await.unwrap();
+        let msg = s["message"].as_str().unwrap();
+        assert!(msg.starts_with(&format!("Internal error occurred: failed calling webhook \"tls.example.com\": failed to call webhook: Post \"{url}?timeout=10s\": ")), "{msg}");
+    });
+}
