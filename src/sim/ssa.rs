@@ -908,6 +908,49 @@ mod tests {
         assert_eq!(both["metadata"]["finalizers"], json!(["a/x", "b/y"]));
     }
 
+    #[test]
+    fn crd_lists_merge_by_their_schema_keys() {
+        let schema = Schema::Crd(Arc::new(json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "listeners": {"type": "array", "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"],
+                    "items": {"type": "object", "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}},
+                "hosts": {"type": "array", "items": {"type": "string"}}}}}})));
+        let gw = |listeners: Value, hosts: Value| {
+            json!({"apiVersion": "example.com/v1", "kind": "Gateway",
+                "metadata": {"name": "gw", "namespace": "default"},
+                "spec": {"listeners": listeners, "hosts": hosts}})
+        };
+        let a = apply(
+            None,
+            &gw(json!([{"name": "http", "port": 80}]), json!(["a"])),
+            "a",
+            false,
+            &schema,
+        )
+        .unwrap();
+        let mut b_cfg = gw(json!([{"name": "https", "port": 443}]), json!(["a"]));
+        b_cfg["spec"].as_object_mut().unwrap().remove("hosts");
+        let both = apply(Some(&a), &b_cfg, "b", false, &schema).unwrap();
+        assert_eq!(
+            both["spec"]["listeners"].as_array().unwrap().len(),
+            2,
+            "{both}"
+        );
+        // a list without a list type is atomic: one owner, replaced whole, a conflict when it differs
+        let f = &a["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"];
+        assert_eq!(f["f:hosts"], json!({}), "{f}");
+        let err = apply(
+            Some(&both),
+            &gw(json!([]), json!(["b"])),
+            "c",
+            false,
+            &schema,
+        )
+        .unwrap_err();
+        assert!(err.message.contains(".spec.hosts"), "{}", err.message);
+    }
+
     fn deploy(image: &str) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
