@@ -8,7 +8,6 @@ pub mod assets;
 pub mod bindings;
 pub mod checkpoint;
 pub mod cli;
-pub mod diagnostic;
 pub mod engine;
 pub mod fleet;
 pub mod http;
@@ -21,6 +20,7 @@ pub mod runbook;
 pub mod session;
 pub mod sim;
 pub mod suggest;
+pub mod syntax;
 pub mod template;
 pub mod tools;
 

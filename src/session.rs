@@ -159,8 +159,10 @@ pub struct Session {
     pub state: Mutex<RunState>,
     /// Set by Ctrl-C; the engine's progress hook stops the script.
     pub cancelled: Arc<AtomicBool>,
-    /// Interactive hooks (step-through, pause, pause-on-error), installed by the REPL layer.
-    pub hooks: crate::bindings::structure::Hooks,
+    /// The runbook's top-level variables as they were when the last section was called, each
+    /// shared with the script (so the REPL sees and changes the script's own values). Kept on
+    /// interactive runs with a hook installed, and on runs with a state file.
+    pub top_level: Mutex<Vec<(String, rhai::Dynamic)>>,
     /// The clusters of the run.
     pub fleet: Arc<crate::fleet::Fleet>,
     /// `run --dry-run`: writes are sent with `dryRun=All` or only described, tools are not
@@ -189,10 +191,18 @@ impl Session {
             simulated: false,
             state: Mutex::new(RunState::default()),
             cancelled: Arc::new(AtomicBool::new(false)),
-            hooks: crate::bindings::structure::Hooks::default(),
+            top_level: Mutex::default(),
             fleet: Arc::new(crate::fleet::Fleet::empty()),
             dry_run: false,
         }
+    }
+
+    /// The top-level variables captured at the last section call.
+    pub fn top_level(&self) -> Vec<(String, rhai::Dynamic)> {
+        self.top_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn emit(&self, event: Event) {
@@ -360,7 +370,7 @@ impl Session {
     /// handles and closures are left out), secrets by reference.
     pub fn variables_json(&self) -> BTreeMap<String, serde_json::Value> {
         let mut out = BTreeMap::new();
-        for (name, v) in self.hooks.top_level() {
+        for (name, v) in self.top_level() {
             if let Some(json) = to_json(&v.flatten_clone()) {
                 out.insert(name, self.secret_refs(json));
             }

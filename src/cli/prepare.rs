@@ -282,7 +282,7 @@ pub fn session(
         simulated: plan.simulated,
         state: std::sync::Mutex::new(RunState::default()),
         cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        hooks: Default::default(),
+        top_level: Default::default(),
         fleet: fleet.clone(),
         dry_run: false,
     }

@@ -110,11 +110,10 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
     };
     let session = Arc::new(Session {
         interactive: true,
-        hooks: crate::repl::hooks::install(Default::default()),
         ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
     let reporter = session.reporter.clone();
-    let engine = crate::engine::build(&session);
+    let engine = crate::engine::build(&session, crate::repl::hooks::install(Default::default()));
     let ast = match crate::engine::compile(&engine, &session) {
         Ok(ast) => ast,
         Err(d) => return cannot_start(&redactor, d),

@@ -8,8 +8,8 @@ use clap::Args;
 use super::exit;
 use super::prepare::{self, Strictness};
 use super::targets;
-use crate::bindings::structure::{section_failure, stop_request};
-use crate::diagnostic::Diagnostic;
+use crate::engine::diagnostic::Diagnostic;
+use crate::engine::runner::{section_failure, stop_request};
 use crate::fleet::Fleet;
 use crate::report::{files, Event, Redactor, Status};
 use crate::runbook::Runbook;
@@ -199,7 +199,6 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     let session = Arc::new(Session {
         filter,
         interactive,
-        hooks,
         dry_run: args.dry_run,
         ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
@@ -210,7 +209,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         // A dry run changes nothing, so it leaves the state of the last real run alone.
         st.state_file = (!args.dry_run).then(|| crate::checkpoint::path_for(&runbook));
     }
-    let engine = crate::engine::build(&session);
+    let engine = crate::engine::build(&session, hooks);
     let ast = match crate::engine::compile(&engine, &session) {
         Ok(ast) => ast,
         Err(d) => return cannot_start(&redactor, d),
@@ -258,7 +257,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         .spawn(move || {
             let r = engine.run_ast(&ast);
             // The undos run whatever ended the script, in its engine (closures need it).
-            let undone = crate::bindings::structure::run_undos(&engine, &ast, &script_session);
+            let undone = crate::engine::runner::run_undos(&engine, &ast, &script_session);
             *undo_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(undone);
             drop(script_session);
             r.map_err(|e| *e)
@@ -320,7 +319,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
                 reporter.emit(Event::Notice {
                     text: format!(
                         "the runbook stopped outside any section: {}",
-                        crate::bindings::convert::message_of(&err)
+                        crate::engine::diagnostic::plain_message(&err)
                     ),
                 });
                 (Status::Failed, exit::FAILED, Some(text))
@@ -517,7 +516,7 @@ fn restore_point(
 fn report_cleanup(
     session: &Session,
     args: &RunArgs,
-    undone: &crate::bindings::structure::UndoOutcome,
+    undone: &crate::engine::runner::UndoOutcome,
     code: u8,
 ) -> u8 {
     let created = session.state().created.len();
@@ -590,7 +589,7 @@ fn shell_word(arg: &str) -> String {
 fn interactive_hooks(
     args: &RunArgs,
     titles: &[String],
-) -> Result<(bool, crate::bindings::structure::Hooks), String> {
+) -> Result<(bool, crate::engine::runner::Hooks), String> {
     use std::io::IsTerminal;
     let interactive =
         args.interactive || (std::io::stdin().is_terminal() && std::io::stdout().is_terminal());
@@ -707,7 +706,7 @@ pub fn static_diagnostics(
     handle: &tokio::runtime::Handle,
 ) -> Result<Checked, Vec<Diagnostic>> {
     let session = Arc::new(Session::detached(runbook.clone(), handle.clone()));
-    let engine = crate::engine::build(&session);
+    let engine = crate::engine::build(&session, Default::default());
     let ast = crate::engine::compile(&engine, &session).map_err(|d| vec![*d])?;
     let (titles, findings) = crate::engine::static_check(&engine, &session, &ast);
     if findings.is_empty() {

@@ -5,7 +5,7 @@ use rhai::Scope;
 
 use super::commands::{self, Meta};
 use super::{render, Mode, Outcome, Repl};
-use crate::bindings::structure::{section_failure, stop_request};
+use crate::engine::runner::{section_failure, stop_request};
 use crate::session::SectionFilter;
 
 impl Repl<'_> {
@@ -90,7 +90,7 @@ impl Repl<'_> {
         };
         let topic = topic.trim().trim_end_matches("()");
         let name = topic.rsplit('.').next().unwrap_or(topic);
-        let docs = crate::cli::docs::functions(self.engine);
+        let docs = crate::engine::docs::functions(self.engine);
         let found: Vec<_> = docs.iter().filter(|d| d.name == name).collect();
         let script: Vec<_> = self
             .program
