@@ -697,7 +697,9 @@ pub fn apply(
     // conflicts with other managers over differing values
     let mut conflicts: Vec<(usize, Path)> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        if is_me(e) || e.subresource.is_some() {
+        // managers of subresources conflict too (`"kube-controller-manager" with subresource
+        // "scale" using apps/v1: .spec.replicas` when an HPA scaled the Deployment)
+        if is_me(e) {
             continue;
         }
         for p in e.paths.intersection(&new_paths) {

@@ -215,6 +215,19 @@ spec:
         err.contains(r#"conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas"#),
         "{err}"
     );
+
+    // the scale subresource's manager owns replicas: a server-side apply conflicts with it
+    let s = one.file("s.yaml", &DEPLOY.replace("name: api,", "name: scaled,"));
+    k.ok(&["apply", "--server-side", "-f", &s]);
+    k.ok(&["scale", "deployment/scaled", "--replicas=3"]);
+    let (ok, _, err) = k.run(&["apply", "--server-side", "-f", &s]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            r#"conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas"#
+        ),
+        "{err}"
+    );
 }
 
 #[test]
