@@ -303,6 +303,39 @@ fn walk(v: &Value, field: &str, shape: Shape<'_>, path: Path, out: &mut BTreeSet
     }
 }
 
+/// The first `map` list of an applied configuration with two items of the same key, as
+/// structured-merge-diff reports it: `.spec.ports: duplicate entries for key
+/// [port=80,protocol="TCP"]`.
+fn duplicate_key(v: &Value, field: &str, shape: Shape<'_>, path: &mut Path) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, c)| {
+            let root = path.is_empty();
+            path.push(format!("f:{k}"));
+            let found = duplicate_key(c, k, shape.field(k, root), path);
+            path.pop();
+            found
+        }),
+        Value::Array(items) => {
+            if let ListType::Map(keys) = shape.list_type(field, items) {
+                let mut seen = BTreeSet::new();
+                for comp in items.iter().filter_map(|i| item_component(&keys, i)) {
+                    if !seen.insert(comp.clone()) {
+                        return Some(format!(
+                            "{}: duplicate entries for key {}",
+                            display_path(path),
+                            display_path(&[comp])
+                        ));
+                    }
+                }
+            }
+            items
+                .iter()
+                .find_map(|i| duplicate_key(i, "", shape.items(), path))
+        }
+        _ => None,
+    }
+}
+
 fn step<'a>(v: &'a Value, comp: &str) -> Option<&'a Value> {
     if let Some(f) = comp.strip_prefix("f:") {
         return v.get(f);
@@ -689,6 +722,27 @@ pub fn apply(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    if let Some(problem) = duplicate_key(applied, "", shape, &mut Vec::new()) {
+        let meta = &applied["metadata"];
+        let name = meta["name"].as_str().unwrap_or_default();
+        let who = match meta["namespace"].as_str().filter(|n| !n.is_empty()) {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.to_string(),
+        };
+        let gv = if api_version.contains('/') {
+            api_version.clone()
+        } else {
+            format!("/{api_version}")
+        };
+        return Err(ApiError::new(
+            500,
+            "",
+            format!(
+                "failed to create typed patch object ({who}; {gv}, Kind={}): {problem}",
+                applied["kind"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
     let mut entries = read_entries(live);
     let new_paths = tracked_paths(applied, shape);
     let base = live.cloned().unwrap_or_else(|| json!({}));
@@ -888,6 +942,19 @@ mod tests {
         assert_eq!(err.code, 409);
         assert!(err.message.starts_with("Apply failed with 2 conflicts: conflicts with \"a\":\n- .spec.selector\nconflicts with \"b\":\n- .spec.ports[port=80,protocol=\"TCP\"].targetPort")
             || err.message.contains(".spec.ports[port=80,protocol=\"TCP\"].targetPort"), "{}", err.message);
+    }
+
+    #[test]
+    fn duplicate_keys_in_an_applied_list_are_refused() {
+        let cfg = service(json!([{"port": 80}, {"port": 80, "protocol": "TCP", "targetPort": 1}]));
+        let err = apply(None, &cfg, "a", false, &svc()).unwrap_err();
+        assert_eq!(err.code, 500);
+        assert_eq!(err.message, "failed to create typed patch object (default/web; /v1, Kind=Service): .spec.ports: duplicate entries for key [port=80,protocol=\"TCP\"]");
+        let udp = service(json!([{"port": 53}, {"port": 53, "protocol": "UDP"}]));
+        assert!(
+            apply(None, &udp, "a", false, &svc()).is_ok(),
+            "one port, two protocols"
+        );
     }
 
     #[test]
