@@ -5,7 +5,8 @@
 //! mutating webhooks first (configurations in name order, webhooks in order), their
 //! base64 JSONPatch applied, then validating ones; `rules` (operations, apiGroups,
 //! apiVersions, resources with `*` and subresources, scope), `matchPolicy`,
-//! `namespaceSelector` and `objectSelector` decide which are called.
+//! `namespaceSelector`, `objectSelector` and `matchConditions` (CEL over `object`,
+//! `oldObject` and `request`) decide which are called.
 //!
 //! A `clientConfig.url` webhook gets a real HTTP(S) POST of an AdmissionReview v1 (its
 //! `caBundle` trusted). A `clientConfig.service` one names a Service of the simulated
@@ -32,6 +33,7 @@ use super::patch::json_patch;
 use super::resources::{ResKey, ResourceDef};
 use super::selector::LabelSelector;
 use super::status::ApiError;
+use super::validation;
 
 /// The operation of a write, as AdmissionReview names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +81,8 @@ struct Hook {
     side_effects_ok_for_dry_run: bool,
     namespace_selector: Option<LabelSelector>,
     object_selector: LabelSelector,
+    /// `matchConditions`: (name, CEL expression).
+    match_conditions: Vec<(String, String)>,
     target: Target,
 }
 
@@ -254,6 +258,15 @@ impl Plan {
                             .filter(|s| s.is_object())
                             .map(LabelSelector::from_object),
                         object_selector: LabelSelector::from_object(&w["objectSelector"]),
+                        match_conditions: w["matchConditions"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|m| {
+                                let field = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+                                (field("name"), field("expression"))
+                            })
+                            .collect(),
                         target,
                     });
                 }
@@ -317,6 +330,12 @@ impl Plan {
         for hook in self.hooks.iter().filter(|h| h.mutating == mutating) {
             if !self.selected(hook, obj.as_deref(), old) {
                 continue;
+            }
+            match self.conditions_hold(hook, obj.as_deref(), old, opts) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) if !hook.fail_closed => continue,
+                Err(e) => return Err(e),
             }
             if opts.dry_run && !hook.side_effects_ok_for_dry_run {
                 return Err(ApiError::bad_request(format!(
@@ -389,6 +408,48 @@ impl Plan {
             }
         }
         Ok(())
+    }
+
+    /// `matchConditions` (CEL over `object`, `oldObject` and `request`): the webhook is called
+    /// only when all hold; one that is false skips it, an error is the webhook's failure.
+    fn conditions_hold(
+        &self,
+        hook: &Hook,
+        obj: Option<&Value>,
+        old: Option<&Value>,
+        opts: &WriteOpts,
+    ) -> Result<bool, ApiError> {
+        if hook.match_conditions.is_empty() {
+            return Ok(true);
+        }
+        let review = self.review(obj, old, opts);
+        let request = &review["request"];
+        let mut error = None;
+        for (name, expr) in &hook.match_conditions {
+            let vars = [
+                ("object", &request["object"]),
+                ("oldObject", &request["oldObject"]),
+                ("request", request),
+            ];
+            match validation::cel::eval_with(expr, &vars) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => {
+                    error.get_or_insert(format!(
+                        "failed to evaluate match condition {name:?} of webhook {:?}: {e}",
+                        hook.name
+                    ));
+                }
+            }
+        }
+        match error {
+            None => Ok(true),
+            Some(e) => Err(ApiError::new(
+                500,
+                "InternalError",
+                format!("Internal error occurred: {e}"),
+            )),
+        }
     }
 
     fn review(&self, obj: Option<&Value>, old: Option<&Value>, opts: &WriteOpts) -> Value {

@@ -116,6 +116,22 @@ fn url_webhooks_deny_and_mutate() {
             .json(&json!({"metadata": {"name": "plain"}})).send().await.unwrap().json().await.unwrap();
         assert!(cm["metadata"]["labels"]["mutated"].is_null(), "{cm}");
 
+        // matchConditions: a false condition skips the webhook
+        let adm_m = format!("{adm}/mutatingwebhookconfigurations/label.example.com");
+        let mut cfg: serde_json::Value = http.get(&adm_m).send().await.unwrap().json().await.unwrap();
+        cfg["webhooks"][0]["matchConditions"] = json!([{"name": "not-skipped",
+            "expression": "!has(object.metadata.annotations) || !('skip' in object.metadata.annotations)"}]);
+        let r = http.put(&adm_m).json(&cfg).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let r = http.post(format!("{base}/api/v1/namespaces/team-a/configmaps"))
+            .json(&json!({"metadata": {"name": "skipped", "annotations": {"skip": "1"}}})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let cm: serde_json::Value = r.json().await.unwrap();
+        assert!(cm["metadata"]["labels"]["mutated"].is_null(), "{cm}");
+        let cm: serde_json::Value = http.post(format!("{base}/api/v1/namespaces/team-a/configmaps"))
+            .json(&json!({"metadata": {"name": "matched", "annotations": {"other": "1"}}})).send().await.unwrap().json().await.unwrap();
+        assert_eq!(cm["metadata"]["labels"]["mutated"], "yes", "{cm}");
+
         // a dry run calls webhooks with sideEffects None, says so, and stores nothing
         let r = http.post(format!("{base}/api/v1/namespaces/team-a/configmaps?dryRun=All"))
             .json(&json!({"metadata": {"name": "dry"}})).send().await.unwrap();
