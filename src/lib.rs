@@ -14,6 +14,7 @@ pub mod http;
 pub mod k8s;
 pub mod logging;
 pub mod manifests;
+pub mod problem;
 pub mod repl;
 pub mod report;
 pub mod runbook;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::problem::Problem;
 use rhai::{Dynamic, EvalAltResult, Map, Position};
 
 pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
@@ -78,6 +79,16 @@ pub fn fail_with_help(
     .into()
 }
 
+/// A core problem, with its help.
+pub fn fail_problem(p: crate::problem::Problem) -> Box<EvalAltResult> {
+    ScriptError {
+        message: p.message,
+        help: p.help,
+        cause: None,
+    }
+    .into()
+}
+
 /// A core error, converted once: its message, its help, and itself as the cause.
 pub fn fail_from<E>(e: E, help: Option<String>) -> Box<EvalAltResult>
 where
@@ -135,7 +146,7 @@ pub fn duration(value: &Dynamic) -> RhaiResult<Duration> {
         return Ok(Duration::from_secs_f64(f));
     }
     if let Some(s) = value.clone().try_cast::<rhai::ImmutableString>() {
-        return parse_duration(&s).map_err(fail);
+        return parse_duration(&s).map_err(fail_problem);
     }
     Err(fail(format!(
         "expected a duration such as \"90s\" or 5, got a {}",
@@ -144,7 +155,7 @@ pub fn duration(value: &Dynamic) -> RhaiResult<Duration> {
 }
 
 /// Parses `"500ms"`, `"1.5s"`, `"5m"`, `"1h"`, `"1m30s"`, `"90"` (seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, Problem> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration".into());
@@ -159,9 +170,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("`{text}` needs a unit: ms, s, m or h"))?;
         if num_end == 0 {
-            return Err(format!(
+            return Err(Problem::new(format!(
                 "`{text}` is not a duration such as \"90s\", \"5m\" or \"500ms\""
-            ));
+            )));
         }
         let n: f64 = rest[..num_end]
             .parse()
@@ -175,7 +186,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" => n,
             "m" => n * 60.0,
             "h" => n * 3600.0,
-            u => return Err(format!("unknown unit `{u}` in `{text}`: use ms, s, m or h")),
+            u => {
+                return Err(Problem::new(format!(
+                    "unknown unit `{u}` in `{text}`: use ms, s, m or h"
+                )))
+            }
         };
         total += Duration::from_secs_f64(secs);
         rest = &rest[unit_end..];
@@ -337,7 +352,10 @@ mod tests {
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("m").is_err());
-        assert!(parse_duration("10x").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("10x")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown unit"));
     }
 
     #[test]

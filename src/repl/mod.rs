@@ -19,6 +19,7 @@ use rhai::{Dynamic, Engine, Scope};
 
 use crate::engine::diagnostic::{Diagnostic, Sources};
 use crate::engine::runner::{section_failure, stop_request};
+use crate::problem::Problem;
 use crate::session::Session;
 use complete::Vocabulary;
 use console::{Console, Read};
@@ -136,7 +137,7 @@ impl Repl<'_> {
 
     fn run_with(
         &self,
-        console: Result<Console, String>,
+        console: Result<Console, Problem>,
         scope: &mut Scope,
         mode: Mode,
     ) -> Transcript {
