@@ -194,24 +194,41 @@ impl<'a> Shape<'a> {
 }
 
 /// The value of a list-map key of an item, with the key's default when it is left out
-/// (structured-merge-diff fills defaulted keys from the schema: a port's `protocol` is
-/// `TCP`, which is why a Service port applied as `{port: 80}` is owned as
-/// `k:{"port":80,"protocol":"TCP"}`).
-fn key_value(item: &Value, key: &str) -> Option<Value> {
+/// (structured-merge-diff fills defaulted keys from the schema's `default`: a port's
+/// `protocol` is `TCP` (`+default="TCP"` upstream), which is why a Service port applied as
+/// `{port: 80}` is owned as `k:{"port":80,"protocol":"TCP"}`).
+fn key_value(item: &Value, key: &str, defaults: &Map<String, Value>) -> Option<Value> {
     match item.get(key) {
         Some(v) if !v.is_null() => Some(v.clone()),
-        _ if key == "protocol" => Some(json!("TCP")),
-        _ => None,
+        _ => match defaults.get(key) {
+            Some(d) => Some(d.clone()),
+            None if key == "protocol" => Some(json!("TCP")),
+            None => None,
+        },
     }
 }
 
+/// The schema defaults of a list's item fields (the keys' defaults of a CRD's map list).
+fn key_defaults(items: Shape<'_>) -> Map<String, Value> {
+    items
+        .resolved()
+        .and_then(|n| n.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.get("default")?.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `k:{...}` of a list-map item (keys in name order, as structured-merge-diff writes them).
-fn item_component(keys: &[String], item: &Value) -> Option<String> {
+fn item_component(keys: &[String], item: &Value, defaults: &Map<String, Value>) -> Option<String> {
     let mut sorted: Vec<&String> = keys.iter().collect();
     sorted.sort();
     let mut m = Map::new();
     for k in sorted {
-        m.insert(k.clone(), key_value(item, k)?);
+        m.insert(k.clone(), key_value(item, k, defaults)?);
     }
     Some(format!("k:{}", Value::Object(m)))
 }
@@ -228,7 +245,7 @@ fn item_matches(item: &Value, comp: &str) -> bool {
         return false;
     };
     kv.iter()
-        .all(|(k, want)| key_value(item, k).as_ref() == Some(want))
+        .all(|(k, want)| key_value(item, k, &Map::new()).as_ref() == Some(want))
 }
 
 /// Every owned path of an object (leaves, list items of `map` and `set` lists, atomic maps
@@ -273,8 +290,13 @@ fn walk(v: &Value, field: &str, shape: Shape<'_>, path: Path, out: &mut BTreeSet
         }
         Value::Array(items) if !items.is_empty() => match shape.list_type(field, items) {
             ListType::Map(keys) => {
-                let comps: Option<Vec<String>> =
-                    items.iter().map(|i| item_component(&keys, i)).collect();
+                let comps: Option<Vec<String>> = {
+                    let defaults = key_defaults(shape.items());
+                    items
+                        .iter()
+                        .map(|i| item_component(&keys, i, &defaults))
+                        .collect()
+                };
                 let Some(comps) = comps.filter(|_| !keys.is_empty()) else {
                     out.insert(path);
                     return;
@@ -318,7 +340,11 @@ fn duplicate_key(v: &Value, field: &str, shape: Shape<'_>, path: &mut Path) -> O
         Value::Array(items) => {
             if let ListType::Map(keys) = shape.list_type(field, items) {
                 let mut seen = BTreeSet::new();
-                for comp in items.iter().filter_map(|i| item_component(&keys, i)) {
+                let defaults = key_defaults(shape.items());
+                for comp in items
+                    .iter()
+                    .filter_map(|i| item_component(&keys, i, &defaults))
+                {
                     if !seen.insert(comp.clone()) {
                         return Some(format!(
                             "{}: duplicate entries for key {}",
@@ -399,11 +425,12 @@ pub fn merge_applied(live: &mut Value, applied: &Value, field: &str, shape: Shap
         (Value::Array(l), Value::Array(a)) => match shape.list_type(field, a) {
             ListType::Map(keys)
                 if !keys.is_empty()
-                    && a.iter()
-                        .chain(l.iter())
-                        .all(|i| item_component(&keys, i).is_some()) =>
+                    && a.iter().chain(l.iter()).all(|i| {
+                        item_component(&keys, i, &key_defaults(shape.items())).is_some()
+                    }) =>
             {
-                let id = |i: &Value| item_component(&keys, i).unwrap_or_default();
+                let defaults = key_defaults(shape.items());
+                let id = |i: &Value| item_component(&keys, i, &defaults).unwrap_or_default();
                 let live = std::mem::take(l);
                 *l = merge_ordered(live, a, id, |cur, item| {
                     merge_applied(cur, item, "", shape.items(), false)
@@ -1018,6 +1045,44 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message.contains(".spec.hosts"), "{}", err.message);
+    }
+
+    #[test]
+    fn crd_map_keys_take_their_schema_defaults() {
+        let schema = Schema::Crd(Arc::new(json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "routes": {"type": "array", "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name", "kind"],
+                    "items": {"type": "object", "properties": {"name": {"type": "string"},
+                        "kind": {"type": "string", "default": "Http"}, "weight": {"type": "integer"}}}}}}}})));
+        let obj = |routes: Value| {
+            json!({"apiVersion": "example.com/v1", "kind": "Mesh",
+                "metadata": {"name": "m", "namespace": "default"}, "spec": {"routes": routes}})
+        };
+        let live = apply(
+            None,
+            &obj(json!([{"name": "a", "weight": 1}])),
+            "x",
+            false,
+            &schema,
+        )
+        .unwrap();
+        let f = &live["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:routes"];
+        assert!(f["k:{\"kind\":\"Http\",\"name\":\"a\"}"].is_object(), "{f}");
+        let mut live = live;
+        live["spec"]["routes"][0]["kind"] = json!("Http"); // as the server defaults it
+        let merged = apply(
+            Some(&live),
+            &obj(json!([{"name": "a", "weight": 2}])),
+            "x",
+            false,
+            &schema,
+        )
+        .unwrap();
+        assert_eq!(
+            merged["spec"]["routes"],
+            json!([{"name": "a", "kind": "Http", "weight": 2}])
+        );
     }
 
     fn deploy(image: &str) -> Value {
