@@ -18,6 +18,7 @@
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |
 //! | `faults.rs` | faults and latency on demand (`--sim-faults`, `--sim-latency`) |
 
+mod admission;
 mod cluster;
 mod controllers;
 pub mod dataplane;

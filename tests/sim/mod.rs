@@ -1,10 +1,12 @@
 //! Simulated clusters: kube-rs in-process and over sockets, kubectl 1.32 against
 //! socket-served clusters, vendor rules, and the raw HTTP surface.
 
+mod admission;
 mod http;
 mod kube_rs;
 mod kubectl;
 mod rules;
+mod ssa;
 mod validation;
 mod writes;
 
