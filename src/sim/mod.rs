@@ -48,7 +48,7 @@ use std::time::Duration;
 use serde_json::json;
 
 pub use cluster::{Cluster, ClusterSnapshot, PatchKind, WriteOpts};
-pub use controllers::FAIL_ANNOTATION;
+pub use controllers::{set_fail_images, FAIL_ANNOTATION, FAIL_IMAGE_ENV};
 pub use discovery::GIT_VERSION;
 pub use rules::{Rules, RulesError};
 pub use serve::{
@@ -68,6 +68,8 @@ pub struct SimOptions {
     pub bookmark_every: Duration,
     /// Injected faults and latency (`--sim-faults`, `--sim-latency`).
     pub faults: faults::FaultOptions,
+    /// Globs of images whose pulls fail (`--fail-image`), as ImagePullBackOff.
+    pub fail_images: Vec<String>,
 }
 
 impl Default for SimOptions {
@@ -77,6 +79,7 @@ impl Default for SimOptions {
             lb_delay: Duration::from_millis(50),
             bookmark_every: Duration::from_secs(10),
             faults: faults::FaultOptions::for_runs(),
+            fail_images: controllers::fail_images_for_runs(),
         }
     }
 }
