@@ -1043,9 +1043,14 @@ fn builtin_columns(group: &str, plural: &str) -> Option<Vec<Column>> {
             age_col(),
         ],
         ("networking.k8s.io", "networkpolicies") => {
-            vec![c("Pod-Selector", selector_of(".spec.podSelector")), age_col()]
+            vec![
+                c("Pod-Selector", selector_of(".spec.podSelector")),
+                age_col(),
+            ]
         }
-        ("coordination.k8s.io", "leases") => vec![c("Holder", text(".spec.holderIdentity")), age_col()],
+        ("coordination.k8s.io", "leases") => {
+            vec![c("Holder", text(".spec.holderIdentity")), age_col()]
+        }
         ("scheduling.k8s.io", "priorityclasses") => vec![
             ci("Value", count(".value")),
             c(
@@ -1203,7 +1208,10 @@ pub fn table(def: &ResourceDef, objs: &[Value], rv: &str) -> Value {
             ]
         })
     };
-    let columns: Vec<Value> = cols.iter().map(|k| col(&k.name, &k.ty, k.priority)).collect();
+    let columns: Vec<Value> = cols
+        .iter()
+        .map(|k| col(&k.name, &k.ty, k.priority))
+        .collect();
     let rows: Vec<Value> = objs
         .iter()
         .map(|o| {

@@ -1,6 +1,7 @@
 //! Simulated clusters: kube-rs in-process and over sockets, kubectl 1.32 against
 //! socket-served clusters, vendor rules, and the raw HTTP surface.
 
+mod failures;
 mod http;
 mod kube_rs;
 mod kubectl;
