@@ -11,10 +11,37 @@ pub(super) fn res(group: &str, plural: &str) -> ResKey {
     ResKey::new(group, plural)
 }
 
+/// A copy without Go's zero values (`null`, `false`, `0`, `""`, empty lists and maps): the
+/// pod-template-hash is computed upstream over the Go struct, where an absent member and a
+/// zero one are the same; kubectl's protobuf bodies carry `stdin: false` and the like, and its
+/// `rollout undo` patch carries `creationTimestamp: null`, none of which change the template.
+fn without_zeros(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null | Value::Bool(false) => None,
+        Value::Number(n) if n.as_f64() == Some(0.0) => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::Object(m) => {
+            let m: serde_json::Map<String, Value> = m
+                .iter()
+                .filter(|(k, _)| k.as_str() != "creationTimestamp")
+                .filter_map(|(k, v)| without_zeros(v).map(|v| (k.clone(), v)))
+                .collect();
+            (!m.is_empty()).then_some(Value::Object(m))
+        }
+        Value::Array(a) if a.is_empty() => None,
+        Value::Array(a) => Some(Value::Array(
+            a.iter()
+                .map(|x| without_zeros(x).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
 /// A short stable hash of a pod template (`pod-template-hash`).
 pub fn template_hash(template: &Value) -> String {
-    // FNV-1a over the canonical JSON
-    let s = serde_json::to_string(template).unwrap_or_default();
+    // FNV-1a over the canonical JSON (members sorted, zero values dropped)
+    let s = serde_json::to_string(&without_zeros(template)).unwrap_or_default();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);
@@ -161,8 +188,65 @@ fn next_revision(sets: &[Value], current: Option<&Value>) -> i64 {
         .unwrap_or(max_rev + 1)
 }
 
+/// Annotations of a Deployment that are not copied to its ReplicaSets (upstream
+/// `annotationsToSkip` in pkg/controller/deployment/util/deployment_util.go).
+const SKIPPED_ANNOTATIONS: [&str; 6] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision",
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+
+/// The annotations of the new ReplicaSet (`SetNewReplicaSetAnnotations`): the Deployment's
+/// own (e.g. `kubernetes.io/change-cause`, which `kubectl rollout history` prints), the
+/// revision, and when an old ReplicaSet is renumbered (a rollback) the revisions it had in
+/// `deployment.kubernetes.io/revision-history`.
+fn replica_set_annotations(d: &Value, current: Option<&Value>, replicas: i64, rev: i64) -> Value {
+    let mut ann = serde_json::Map::new();
+    for (k, v) in d["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        if !SKIPPED_ANNOTATIONS.contains(&k.as_str()) {
+            ann.insert(k.clone(), v.clone());
+        }
+    }
+    let old = current.map_or(0, revision);
+    let mut history: Vec<String> = current
+        .and_then(|c| {
+            c["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"].as_str()
+        })
+        .map(|h| h.split(',').map(String::from).collect())
+        .unwrap_or_default();
+    if old > 0 && old != rev {
+        history.push(old.to_string());
+    }
+    if !history.is_empty() {
+        ann.insert(
+            "deployment.kubernetes.io/revision-history".into(),
+            json!(history.join(",")),
+        );
+    }
+    ann.insert(
+        "deployment.kubernetes.io/revision".into(),
+        json!(rev.to_string()),
+    );
+    ann.insert(
+        "deployment.kubernetes.io/desired-replicas".into(),
+        json!(replicas.to_string()),
+    );
+    ann.insert(
+        "deployment.kubernetes.io/max-replicas".into(),
+        json!((replicas + 1).to_string()),
+    );
+    Value::Object(ann)
+}
+
 /// The ReplicaSet `<deployment>-<hash>` for the template, with its revision annotations.
-fn replica_set_for(d: &Value, ns: &str, replicas: i64, hash: &str, rev: i64) -> Value {
+fn replica_set_for(d: &Value, ns: &str, hash: &str, annotations: Value) -> Value {
     let name = meta_str(d, "name");
     let mut tpl = d["spec"]["template"].clone();
     tpl["metadata"]["labels"]["pod-template-hash"] = json!(hash);
@@ -170,11 +254,35 @@ fn replica_set_for(d: &Value, ns: &str, replicas: i64, hash: &str, rev: i64) -> 
     selector["matchLabels"]["pod-template-hash"] = json!(hash);
     json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": format!("{name}-{hash}"), "namespace": ns, "labels": tpl["metadata"]["labels"],
-            "annotations": {"deployment.kubernetes.io/revision": rev.to_string(),
-                "deployment.kubernetes.io/desired-replicas": replicas.to_string(),
-                "deployment.kubernetes.io/max-replicas": (replicas + 1).to_string()},
-            "ownerReferences": [controller_ref(d)]},
-        "spec": {"replicas": replicas, "selector": selector, "template": tpl}})
+            "annotations": annotations, "ownerReferences": [controller_ref(d)]},
+        "spec": {"replicas": d["spec"]["replicas"].as_i64().unwrap_or(1), "selector": selector, "template": tpl}})
+}
+
+/// The Deployment carries its newest revision, as upstream's `SetDeploymentRevision` does
+/// (`kubectl rollout undo` and `rollout status --revision` read it).
+fn set_deployment_revision(c: &Cluster, d: &Value, rev: i64) {
+    let want = rev.to_string();
+    if d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == want.as_str() {
+        return;
+    }
+    let dr = res("apps", "deployments");
+    let _ = c.store.modify(
+        &dr,
+        meta_str(d, "namespace"),
+        meta_str(d, "name"),
+        false,
+        |cur| {
+            let mut n = cur.cloned().unwrap_or_default();
+            if n.is_null() {
+                return Ok(n);
+            }
+            if !n["metadata"]["annotations"].is_object() {
+                n["metadata"]["annotations"] = json!({});
+            }
+            n["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(want);
+            Ok(n)
+        },
+    );
 }
 
 /// One rollout step: creates or resizes the new ReplicaSet and resizes the old ones as
@@ -188,7 +296,8 @@ fn sync_replica_sets(c: &Cluster, d: &Value, ns: &str, replicas: i64, hash: &str
         .find(|s| meta_str(s, "name") == rs_name)
         .cloned();
     let rev = next_revision(&sets, existing.as_ref());
-    let rs = replica_set_for(d, ns, replicas, hash, rev);
+    let annotations = replica_set_annotations(d, existing.as_ref(), replicas, rev);
+    let rs = replica_set_for(d, ns, hash, annotations);
     let plan = rollout_plan(d, replicas, existing.as_ref(), &sets, &rs_name);
     let target = plan.new_replicas;
     let before = existing.as_ref().map(|r| int(&r["spec"]["replicas"], 0));
@@ -223,6 +332,7 @@ fn sync_replica_sets(c: &Cluster, d: &Value, ns: &str, replicas: i64, hash: &str
             Ok(n)
         }
     });
+    set_deployment_revision(c, d, rev);
     for (old_name, want) in plan.old_replicas {
         let _ = c.store.modify(&rr, ns, &old_name, false, |cur| {
             let mut n = cur.cloned().unwrap_or_default();
