@@ -27,6 +27,7 @@ pub mod faults;
 mod openapi;
 pub mod patch;
 mod pods;
+mod portforward_ws;
 mod protobuf;
 mod registry;
 mod resources;

@@ -119,6 +119,17 @@ pub fn stream(
         .store
         .get(&def.key(), ns, name)
         .ok_or_else(|| ApiError::not_found(&def.key(), name))?;
+    if sub == "portforward" {
+        // kubectl 1.31+: SPDY tunneled over WebSocket (see portforward_ws.rs)
+        let ws = ws.protocols([super::portforward_ws::PROTOCOL]);
+        if ws.selected_protocol().is_some() {
+            let (c, ns, name) = (c.clone(), ns.to_string(), name.to_string());
+            return Ok(
+                ws.on_upgrade(move |socket| super::portforward_ws::serve(socket, c, ns, name))
+            );
+        }
+        return port_forward_channels(c, ns, name, uri, ws);
+    }
     let (cmd, container, ports) = commands(uri);
     let container = container
         .or_else(|| {
@@ -134,21 +145,33 @@ pub fn stream(
     // pod's exec output).
     let curl = (sub == "exec" && script.is_none() && super::dataplane::curl::is_curl(&cmd))
         .then(|| curl_in_pod(c, ns, name, &cmd));
+    let _ = ports;
     Ok(ws
         .protocols(PROTOCOLS)
         .on_upgrade(move |socket| async move {
-            if sub == "portforward" {
-                port_forward(socket, &pod_name, &ports).await;
-            } else {
-                match (script, curl) {
-                    (Some((stdout, code)), _) => scripted(socket, &stdout, "", code).await,
-                    (None, Some((stdout, stderr, code))) => {
-                        scripted(socket, &stdout, &stderr, code).await
-                    }
-                    (None, None) => exec(socket, &pod_name, &container, &cmd).await,
+            match (script, curl) {
+                (Some((stdout, code)), _) => scripted(socket, &stdout, "", code).await,
+                (None, Some((stdout, stderr, code))) => {
+                    scripted(socket, &stdout, &stderr, code).await
                 }
+                (None, None) => exec(socket, &pod_name, &container, &cmd).await,
             }
         }))
+}
+
+/// Port-forward on the channel protocol (kube-rs): answers that nothing listens.
+fn port_forward_channels(
+    _c: &Arc<Cluster>,
+    ns: &str,
+    name: &str,
+    uri: &Uri,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (_, _, ports) = commands(uri);
+    let pod_name = format!("{ns}/{name}");
+    Ok(ws
+        .protocols(PROTOCOLS)
+        .on_upgrade(move |socket| async move { port_forward(socket, &pod_name, &ports).await }))
 }
 
 /// Pod annotation: what every exec in the pod prints on stdout, instead of the honest "cannot

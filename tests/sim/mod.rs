@@ -5,6 +5,7 @@ mod failures;
 mod http;
 mod kube_rs;
 mod kubectl;
+mod portforward;
 mod rollouts;
 mod rules;
 mod validation;

@@ -95,7 +95,12 @@ fn rollout_undo_and_history_as_upstream() {
         "4",
     );
     let history = k.ok(&["rollout", "history", "deployment/web"]);
-    assert_eq!(revisions(&history), ["1", "3", "4"], "{history}\n{}", k.ok(&["get", "rs", "-o", "yaml"]));
+    assert_eq!(
+        revisions(&history),
+        ["1", "3", "4"],
+        "{history}\n{}",
+        k.ok(&["get", "rs", "-o", "yaml"])
+    );
     // the old ReplicaSet came back (no new one), the newer one went to zero
     let sets = k.ok(&["get", "rs", "-o", "jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}={.spec.replicas}@{.metadata.annotations.deployment\\.kubernetes\\.io/revision}{\"\\n\"}{end}"]);
     let mut lines: Vec<&str> = sets.lines().collect();
