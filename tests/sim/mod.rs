@@ -8,6 +8,7 @@ mod kubectl;
 mod portforward;
 mod rollouts;
 mod rules;
+mod schemas;
 mod tables;
 mod validation;
 mod writes;
