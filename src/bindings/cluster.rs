@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine};
 
-use super::convert::{fail, fail_with_help, RhaiResult};
+use super::convert::{fail_with_help, RhaiResult};
 use super::define;
 use crate::fleet::Member;
 use crate::k8s::K8sError;
@@ -13,22 +13,26 @@ use crate::session::Session;
 
 /// Turns a core error into a script error (the message already says what to do).
 pub fn k8s_err(e: K8sError) -> Box<rhai::EvalAltResult> {
-    let text = e.to_string();
-    if let crate::k8s::K8sError::MisspeltKind { .. } = e {
-        if let Some((head, tail)) = text.split_once(": did you mean") {
-            return fail_with_help(
-                head,
-                format!("did you mean{tail} (`kubectl api-resources` lists every kind a cluster serves; a kind from a CRD is served once the CRD is applied)"),
-            );
-        }
-    }
-    match text.split_once(": is its CRD installed?") {
-        Some((head, _)) => fail_with_help(
-            format!("{head}: is its CRD installed?"),
-            "apply the CRD (or install the chart that brings it) in an earlier step",
+    let (message, help) = match &e {
+        K8sError::MisspeltKind { cluster, kind, near } => (
+            format!("no resource type `{kind}` is served by {cluster}"),
+            Some(format!(
+                "did you mean {}? (`kubectl api-resources` lists every kind a cluster serves; a kind from a CRD is served once the CRD is applied)",
+                crate::suggest::or_list(&near.iter().map(String::as_str).collect::<Vec<_>>())
+            )),
         ),
-        None => fail(text),
+        K8sError::UnknownKind { .. } => (
+            e.to_string(),
+            Some("apply the CRD (or install the chart that brings it) in an earlier step".into()),
+        ),
+        other => (other.to_string(), None),
+    };
+    super::convert::ScriptError {
+        message,
+        help,
+        cause: Some(std::sync::Arc::new(e)),
     }
+    .into()
 }
 
 /// Runs a core future for a binding, mapping its error.

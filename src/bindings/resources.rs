@@ -50,12 +50,7 @@ pub fn apply_text(
         // A dry run creates no namespace and no CRD, so objects bound for a namespace, or of a
         // kind, that the run would create cannot be validated by the server: they are listed
         // as they would be created, and said to be unvalidated.
-        Err(e)
-            if s.dry_run && {
-                let m = crate::bindings::convert::message_of(&e);
-                m.contains("namespaces \"") || m.contains("no resource type")
-            } =>
-        {
+        Err(e) if s.dry_run && needs_earlier_writes(&e) => {
             let objects = unvalidated(&text, ao.namespace.as_deref());
             s.emit(Event::Notice {
                 text: format!(
@@ -101,6 +96,22 @@ pub fn apply_text(
             Dynamic::from_map(map)
         })
         .collect())
+}
+
+/// Whether an apply was refused because its namespace or its kind does not exist yet (a 404
+/// on a server-side apply is its namespace: an apply creates the object itself).
+fn needs_earlier_writes(e: &rhai::EvalAltResult) -> bool {
+    use crate::k8s::K8sError;
+    let Some(err) = super::convert::script_error(e) else {
+        return false;
+    };
+    match err.cause::<K8sError>() {
+        Some(K8sError::UnknownKind { .. } | K8sError::MisspeltKind { .. }) => true,
+        Some(K8sError::Api { source, .. }) => {
+            matches!(&**source, kube::Error::Api(s) if s.code == 404)
+        }
+        _ => false,
+    }
 }
 
 /// A read for a binding. On a dry run, a kind nothing serves yet (its CRD would be applied

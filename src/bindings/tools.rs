@@ -53,11 +53,25 @@ fn output_map(out: &ToolOutput) -> Map {
 }
 
 fn tool_err(e: ToolError) -> Box<rhai::EvalAltResult> {
-    let text = e.to_string();
-    match text.split_once("; add a rule") {
-        Some((head, tail)) => fail_with_help(head, format!("add a rule{tail}")),
-        None => fail(text),
+    let (message, help) = match &e {
+        ToolError::NoSimRule {
+            tool,
+            what,
+            rules_dir,
+        } => (
+            format!("no simulated behaviour for `{tool}` {what}"),
+            Some(format!(
+                "add a rule under `{rules_dir}` describing what the real tool leaves in the cluster"
+            )),
+        ),
+        other => (other.to_string(), None),
+    };
+    super::convert::ScriptError {
+        message,
+        help,
+        cause: Some(std::sync::Arc::new(e)),
     }
+    .into()
 }
 
 /// A call no simulated rule describes: which runbook call needs one, and how to add it.
@@ -259,7 +273,7 @@ fn call(
         }
     }
     if simulated && !kubectl_on_sim {
-        let rules = s.fleet.sim_rules().map_err(fail)?;
+        let rules = s.fleet.sim_rules().map_err(super::convert::fail_problem)?;
         let effect = s
             .block_on(tools::match_simulated(&inv, rules, s.fleet.as_ref()))
             .map_err(|e| sim_err(e, &call_text(m, program, &inv.argv)))?;
@@ -408,7 +422,7 @@ fn helm_install(
         return Ok(not_run());
     }
     if m.simulated {
-        let rules = s.fleet.sim_rules().map_err(fail)?;
+        let rules = s.fleet.sim_rules().map_err(super::convert::fail_problem)?;
         let effect = s
             .block_on(tools::helm_install_simulated(
                 &install,
