@@ -7,12 +7,13 @@
 //! | `store.rs` | objects, resourceVersions, the event log watches replay |
 //! | `resources.rs`, `registry.rs` | built-in kinds and CRDs served |
 //! | `server.rs`, `discovery.rs`, `watch.rs`, `table.rs`, `pods.rs` | the HTTP API |
+//! | `portforward_ws.rs` | `kubectl port-forward` (SPDY over WebSocket) into the data plane |
 //! | `protobuf.rs` | kubectl's protobuf request bodies for common built-in kinds |
 //! | `cluster.rs`, `defaults.rs` | writes: create, replace, patch, apply, delete; defaulting |
 //! | `patch.rs`, `ssa.rs` | merge / strategic / JSON patch; server-side apply ownership |
 //! | `selector.rs`, `status.rs` | label and field selectors; `Status` error bodies |
 //! | `validation/`, `openapi.rs` | what the API server checks on writes; `/openapi/v2`, `/openapi/v3` |
-//! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
+//! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, failures on demand, events |
 //! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
 //! | `dataplane/` | the traffic model: who serves a request, what it answers, why |
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |

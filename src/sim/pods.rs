@@ -46,7 +46,40 @@ pub fn log_lines(pod: &Value, container: Option<&str>) -> Vec<String> {
     ]
 }
 
+/// Why a container has no log to show, in the kubelet's words (pkg/kubelet
+/// `validateContainerLogStatus`): it is waiting to start and never ran.
+fn not_started(pod: &Value, container: Option<&str>) -> Option<String> {
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let statuses = pod["status"]["containerStatuses"].as_array()?;
+    let cs = match container {
+        Some(c) => statuses.iter().find(|s| s["name"] == c)?,
+        None => statuses.first()?,
+    };
+    let reason = cs["state"]["waiting"]["reason"].as_str()?;
+    if cs["lastState"]["terminated"].is_object() {
+        return None;
+    }
+    let cn = cs["name"].as_str().unwrap_or_default();
+    let why = match reason {
+        "ErrImagePull" => "image can't be pulled",
+        "ImagePullBackOff" => "trying and failing to pull image",
+        other => other,
+    };
+    Some(format!(
+        "container \"{cn}\" in pod \"{name}\" is waiting to start: {why}"
+    ))
+}
+
 pub fn log(pod: &Value, query: &HashMap<String, String>) -> Response {
+    if let Some(msg) = not_started(pod, query.get("container").map(String::as_str)) {
+        let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": msg, "reason": "BadRequest", "code": 400});
+        return Response::builder()
+            .status(400)
+            .header("content-type", "application/json")
+            .body(Body::from(status.to_string()))
+            .unwrap_or_default();
+    }
     let mut lines = log_lines(pod, query.get("container").map(String::as_str));
     if let Some(n) = query.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
         let skip = lines.len().saturating_sub(n);
@@ -130,7 +163,7 @@ pub fn stream(
         }
         return port_forward_channels(c, ns, name, uri, ws);
     }
-    let (cmd, container, ports) = commands(uri);
+    let (cmd, container, _) = commands(uri);
     let container = container
         .or_else(|| {
             pod["spec"]["containers"][0]["name"]
@@ -145,7 +178,6 @@ pub fn stream(
     // pod's exec output).
     let curl = (sub == "exec" && script.is_none() && super::dataplane::curl::is_curl(&cmd))
         .then(|| curl_in_pod(c, ns, name, &cmd));
-    let _ = ports;
     Ok(ws
         .protocols(PROTOCOLS)
         .on_upgrade(move |socket| async move {

@@ -184,6 +184,15 @@ fn pods_fail_as_the_kubelet_fails_them_and_rollouts_never_complete() {
         "{events}"
     );
 
+    // a container that never started has no log, as the kubelet says
+    let pull_pod = pull["metadata"]["name"].as_str().unwrap().to_string();
+    let (ok, _, err) = k.run(&["logs", &pull_pod]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("container \"pull\" in pod \"{pull_pod}\" is waiting to start: trying and failing to pull image")),
+        "{err}"
+    );
+
     // a rollout never completes: kubectl gives up as on a real cluster
     for app in ["pull", "badref", "crash", "notready"] {
         let (ok, out, err) = k.run(&[
