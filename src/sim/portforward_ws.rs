@@ -329,11 +329,9 @@ pub async fn serve(socket: WebSocket, cluster: Arc<Cluster>, ns: String, pod: St
                         )));
                     }
                 }
-                HEADERS if payload.len() >= 4 => {
-                    // keep the zlib stream in step; the headers themselves mean nothing here
-                    if headers.inflate(&payload[4..]).is_err() {
-                        break 'conn;
-                    }
+                // keep the zlib stream in step; the headers themselves mean nothing here
+                HEADERS if payload.len() >= 4 && headers.inflate(&payload[4..]).is_err() => {
+                    break 'conn
                 }
                 RST_STREAM if payload.len() >= 4 => {
                     let id = be32(&payload[0..4]) & 0x7fff_ffff;
