@@ -196,7 +196,33 @@ impl Cluster {
                     },
                 },
             )
-            .await?;
+            .await;
+        let outcome = match outcome {
+            Err(K8sError::Timeout {
+                cluster,
+                what,
+                waited,
+                last_seen,
+            }) => {
+                // name the failing pod and its reason first, as `kubectl describe` would show it
+                let deployment = self.get("deployments.apps", deploy, Some(ns)).await;
+                let failing = match deployment {
+                    Ok(Some(d)) => self.failing_pod(ns, &d).await,
+                    _ => None,
+                };
+                let last_seen = match failing {
+                    Some(f) => format!("  {f}\n{last_seen}"),
+                    None => last_seen,
+                };
+                return Err(K8sError::Timeout {
+                    cluster,
+                    what,
+                    waited,
+                    last_seen,
+                });
+            }
+            other => other?,
+        };
         match outcome {
             Outcome::Done(o) => Ok(o
                 .map(|o| match deployment_status(&o) {

@@ -2,11 +2,16 @@
 //! socket-served clusters, vendor rules, and the raw HTTP surface.
 
 mod admission;
+mod failures;
 mod http;
 mod kube_rs;
 mod kubectl;
+mod portforward;
+mod rollouts;
 mod rules;
+mod schemas;
 mod ssa;
+mod tables;
 mod validation;
 mod writes;
 

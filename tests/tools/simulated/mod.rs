@@ -49,6 +49,9 @@ impl World {
         for a in &effect.applies {
             for doc in serde_yaml::Deserializer::from_str(&a.yaml) {
                 let v: Value = serde::Deserialize::deserialize(doc).unwrap();
+                if v.is_null() {
+                    continue;
+                }
                 let key = objects_in(&a.cluster, &serde_yaml::to_string(&v).unwrap()).remove(0);
                 objects.insert(key, v);
             }
