@@ -66,13 +66,8 @@ pub enum K8sError {
     },
 
     /// A label selector could not be parsed.
-    #[error("invalid label selector `{selector}`: {reason}")]
-    Selector {
-        /// The selector text.
-        selector: String,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error("invalid label selector `{}`: {}", .0.selector, .0.reason)]
+    Selector(#[from] crate::base::selector::SelectorError),
 
     /// A document names a namespace other than the one requested, as kubectl refuses.
     #[error("{kind} `{name}` is in namespace `{found}` but the apply targets namespace `{wanted}`: remove `metadata.namespace` from the document or apply it without a namespace")]

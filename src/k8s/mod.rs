@@ -6,7 +6,7 @@
 //! | `contexts.rs` | logical names -> kubeconfig contexts, `connect` |
 //! | `discovery.rs` | resource types served, kubectl's kind spellings |
 //! | `manifest.rs` | multi-document YAML, Lists, namespace rules |
-//! | `selector.rs` | label selectors |
+//! | `crate::base::selector` | label selectors (shared with `sim`) |
 //! | `apply.rs` | server-side apply with outcomes |
 //! | `resources.rs` | get, list, delete, label, annotate, scale, set env, namespaces |
 //! | `secrets.rs` | secrets in and out |
@@ -34,7 +34,6 @@ mod resources;
 pub mod retry;
 pub mod rollout;
 mod secrets;
-pub mod selector;
 mod waits;
 
 pub use apply::{Applied, ApplyOptions, ApplyOutcome, Deleted};

@@ -198,17 +198,6 @@ pub fn deep_merge(base: &mut Value, over: Value) {
     }
 }
 
-/// Reads `a.b.0.c` out of a value (numbers index arrays).
-pub fn get_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.')
-        .filter(|p| !p.is_empty())
-        .try_fold(value, |cur, part| match cur {
-            Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
-            Value::Object(map) => map.get(part),
-            _ => None,
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,8 +246,5 @@ mod tests {
         let mut base = json!({"a": {"b": 1, "c": 2}});
         deep_merge(&mut base, json!({"a": {"b": 5}}));
         assert_eq!(base, json!({"a": {"b": 5, "c": 2}}));
-        let v = json!({"status": {"ingress": [{"ip": "1.2.3.4"}]}});
-        assert_eq!(get_path(&v, "status.ingress.0.ip"), Some(&json!("1.2.3.4")));
-        assert_eq!(get_path(&v, "status.ingress.1.ip"), None);
     }
 }

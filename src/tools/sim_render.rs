@@ -44,7 +44,7 @@ impl Renderer<'_> {
             .map_err(|e| ToolError::SimRule {
                 rule: self.rule.name.clone(),
                 file: self.rule.file.clone(),
-                message: e.to_string(),
+                message: crate::base::template::TemplateError::from(e).to_string(),
             })
     }
 

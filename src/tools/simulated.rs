@@ -3,15 +3,15 @@
 //! executed.
 
 use futures::future::BoxFuture;
-use handlebars::Handlebars;
 use serde_json::{json, Map, Value};
 
 use super::error::ToolError;
 use super::helm::{helm_install_argv, HelmInstall};
 use super::invocation::{Invocation, ToolCluster};
-use super::sim_call::{deep_merge, get_path, SimCall};
+use super::sim_call::{deep_merge, SimCall};
 use super::sim_render::{documents, resolve, Renderer};
 use super::sim_rules::{ReleaseAction, SimRule, SimToolRules};
+use crate::base::path::get as get_path;
 
 /// What the lead's bindings can see of the simulated clusters.
 pub trait SimWorld: Send + Sync {
@@ -130,8 +130,7 @@ async fn simulate(
         file: rule.file.clone(),
         message,
     };
-    let mut hb = Handlebars::new();
-    hb.register_escape_fn(handlebars::no_escape);
+    let mut hb = crate::base::template::registry();
     for (name, text) in &rules.partials {
         hb.register_partial(name, text)
             .map_err(|e| fail(format!("partial `{name}`: {e}")))?;

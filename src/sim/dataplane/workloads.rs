@@ -168,17 +168,7 @@ impl Models {
     pub fn bundled() -> &'static Models {
         static MODELS: std::sync::OnceLock<Models> = std::sync::OnceLock::new();
         MODELS.get_or_init(|| {
-            use crate::assets::Tree;
-            let files: Vec<(String, String)> = Tree::Stdlib
-                .list(FOLDER)
-                .into_iter()
-                .filter(|f| f.ends_with(".yaml"))
-                .filter_map(|f| {
-                    Tree::Stdlib
-                        .read(&f)
-                        .map(|t| (Tree::Stdlib.display(&f), t.into_owned()))
-                })
-                .collect();
+            let files = crate::assets::Tree::Stdlib.yaml_files(FOLDER);
             Models::parse(&files).unwrap_or_else(|e| {
                 tracing::warn!("{e}");
                 Models::default()
@@ -290,8 +280,11 @@ pub fn context(pod: &Value, cluster: &str, container: &Value, request: &Value) -
 }
 
 /// Renders a behaviour template (strict, with the simulator's helpers).
-pub fn render(template: &str, data: &Value) -> Result<String, String> {
-    crate::sim::rules::render_template(template, data)
+pub fn render(
+    template: &str,
+    data: &Value,
+) -> Result<String, crate::base::template::TemplateError> {
+    crate::base::template::render(template, data)
 }
 
 #[cfg(test)]
