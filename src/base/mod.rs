@@ -7,10 +7,12 @@
 //! | `template.rs` | the one Handlebars setup (strict, no escaping, the helpers) |
 //! | `path.rs` | dotted paths into JSON (`status.loadBalancer.ingress.0.ip`) |
 //! | `lb.rs` | the simulated LoadBalancer address pool |
+//! | `error.rs` | `Help`: the "what to do" every core error can carry |
 //!
 //! Nothing here talks to a cluster, a process or the network; it imports no other module of
 //! the crate but `assets` (the bundled stdlib, read from memory).
 
+pub mod error;
 pub mod lb;
 pub mod path;
 pub mod selector;

@@ -26,7 +26,7 @@ pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> u8 {
     let runbook = match Runbook::load(&args.runbook) {
         Ok(rb) => rb,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", String::from(e));
             return exit::CANNOT_START;
         }
     };

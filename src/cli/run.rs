@@ -158,7 +158,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     // must not be found out after the clusters were changed.
     for path in &args.report {
         if let Err(e) = files::probe(path) {
-            return cannot_start(&redactor, e);
+            return cannot_start(&redactor, String::from(e));
         }
     }
     if let Some(dir) = &args.bundle {
@@ -388,7 +388,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     }
     for path in &args.report {
         if let Err(e) = files::write(path, &report, &redactor) {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", String::from(e));
             code = code.max(exit::FAILED);
         }
     }
