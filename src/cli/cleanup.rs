@@ -26,7 +26,7 @@ pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> u8 {
     let runbook = match Runbook::load(&args.runbook) {
         Ok(rb) => rb,
         Err(e) => {
-            eprintln!("error: {}", String::from(e));
+            eprintln!("error: {e}");
             return exit::CANNOT_START;
         }
     };
@@ -43,7 +43,7 @@ pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> u8 {
             return exit::CANNOT_START;
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", String::from(e));
             return exit::CANNOT_START;
         }
     };

@@ -211,6 +211,7 @@ pub async fn expect_http(
     let client = match build_client(url, &opts) {
         Ok(client) => client,
         Err(error) => {
+            let error = error.to_string();
             return CheckOutcome::Failed {
                 attempts: 0,
                 elapsed: Duration::ZERO,
