@@ -207,12 +207,14 @@ pub fn path_for(runbook: &Runbook) -> PathBuf {
 /// Reads a state file; `Ok(None)` when there is none.
 pub fn load(path: &Path) -> Result<Option<Record>, CheckpointError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|source| CheckpointError::Corrupt {
-                path: path.display().to_string(),
-                source,
-            }),
+        Ok(text) => {
+            serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|source| CheckpointError::Corrupt {
+                    path: path.display().to_string(),
+                    source,
+                })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(CheckpointError::Read {
             path: path.display().to_string(),

@@ -45,9 +45,9 @@ impl crate::base::error::Help for ManifestError {
             ManifestError::NoOfflineCopy { map, .. } => Some(format!(
                 "add an entry to {map} mapping it to a manifest under stdlib/sim/"
             )),
-            ManifestError::Fetch { .. } => Some(
-                "check the URL and your network, or apply a local copy with apply_file".into(),
-            ),
+            ManifestError::Fetch { .. } => {
+                Some("check the URL and your network, or apply a local copy with apply_file".into())
+            }
             ManifestError::Status { .. } => {
                 Some("check the URL (release branch, file name)".into())
             }
@@ -73,8 +73,7 @@ pub fn offline_file(url: &str) -> Result<String, ManifestError> {
     let text = Tree::Stdlib
         .read(MAP)
         .ok_or_else(|| map_error("no offline URL map".into()))?;
-    let entries: Vec<Entry> =
-        serde_yaml::from_str(&text).map_err(|e| map_error(e.to_string()))?;
+    let entries: Vec<Entry> = serde_yaml::from_str(&text).map_err(|e| map_error(e.to_string()))?;
     for e in &entries {
         let hit = match e.url.strip_prefix('/').and_then(|r| r.strip_suffix('/')) {
             Some(re) => regex::Regex::new(re)
@@ -132,12 +131,10 @@ pub async fn fetch(
                 status: status.to_string(),
             });
         }
-        resp.text()
-            .await
-            .map_err(|e| ManifestError::Read {
-                url: url.to_string(),
-                message: e.to_string(),
-            })?
+        resp.text().await.map_err(|e| ManifestError::Read {
+            url: url.to_string(),
+            message: e.to_string(),
+        })?
     };
     cache
         .lock()

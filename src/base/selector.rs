@@ -26,12 +26,29 @@ pub enum Requirement {
 /// A label selector that could not be parsed. Its message reads as the API server's
 /// (`unable to parse requirement: ...`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unable to parse requirement: {reason}")]
+#[error("unable to parse requirement: {problem}")]
 pub struct SelectorError {
     /// The whole selector text.
     pub selector: String,
     /// What is wrong with it (names the offending part).
-    pub reason: String,
+    pub problem: SelectorProblem,
+}
+
+/// What is wrong with a label selector.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectorProblem {
+    #[error("unbalanced `(`")]
+    UnbalancedOpen,
+    #[error("unbalanced `)`")]
+    UnbalancedClose,
+    #[error("unknown operator in `{0}`")]
+    UnknownOperator(String),
+    #[error("`{op}` needs a set in parentheses in `{part}`")]
+    SetWithoutParentheses { op: &'static str, part: String },
+    #[error("`{0}` is not a valid label key")]
+    InvalidKey(String),
+    #[error("`{0}` is not a valid label value")]
+    InvalidValue(String),
 }
 
 /// A parsed label selector: every requirement must hold. The empty selector matches everything.
@@ -43,9 +60,9 @@ pub struct Selector {
 impl Selector {
     /// Parses kubectl's selector syntax.
     pub fn parse(text: &str) -> Result<Selector, SelectorError> {
-        let bad = |reason: String| SelectorError {
+        let bad = |problem: SelectorProblem| SelectorError {
             selector: text.to_string(),
-            reason,
+            problem,
         };
         let mut requirements = Vec::new();
         for part in split_top_level(text).map_err(bad)? {
@@ -154,7 +171,7 @@ pub fn from_match_labels(labels: &serde_json::Map<String, Value>) -> String {
         .join(",")
 }
 
-fn split_top_level(text: &str) -> Result<Vec<&str>, String> {
+fn split_top_level(text: &str) -> Result<Vec<&str>, SelectorProblem> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;
@@ -164,7 +181,7 @@ fn split_top_level(text: &str) -> Result<Vec<&str>, String> {
             ')' => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err("unbalanced `)`".into());
+                    return Err(SelectorProblem::UnbalancedClose);
                 }
             }
             ',' if depth == 0 => {
@@ -175,13 +192,13 @@ fn split_top_level(text: &str) -> Result<Vec<&str>, String> {
         }
     }
     if depth != 0 {
-        return Err("unbalanced `(`".into());
+        return Err(SelectorProblem::UnbalancedOpen);
     }
     parts.push(text.get(start..).unwrap_or_default());
     Ok(parts)
 }
 
-fn parse_requirement(part: &str) -> Result<Requirement, String> {
+fn parse_requirement(part: &str) -> Result<Requirement, SelectorProblem> {
     if let Some(key) = part.strip_prefix('!') {
         return Ok(Requirement::DoesNotExist(key_of(key.trim())?));
     }
@@ -201,13 +218,16 @@ fn parse_requirement(part: &str) -> Result<Requirement, String> {
         } else if let Some(s) = rest.strip_prefix("in") {
             ("in", s)
         } else {
-            return Err(format!("unknown operator in `{part}`"));
+            return Err(SelectorProblem::UnknownOperator(part.to_string()));
         };
         let inner = set
             .trim()
             .strip_prefix('(')
             .and_then(|s| s.strip_suffix(')'))
-            .ok_or_else(|| format!("`{op}` needs a set in parentheses in `{part}`"))?;
+            .ok_or_else(|| SelectorProblem::SetWithoutParentheses {
+                op,
+                part: part.to_string(),
+            })?;
         let values = inner
             .split(',')
             .map(|v| value_of(v.trim()))
@@ -222,25 +242,25 @@ fn parse_requirement(part: &str) -> Result<Requirement, String> {
     Ok(Requirement::Exists(key_of(part)?))
 }
 
-fn key_of(k: &str) -> Result<String, String> {
+fn key_of(k: &str) -> Result<String, SelectorProblem> {
     let ok = !k.is_empty()
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
     if ok {
         Ok(k.to_string())
     } else {
-        Err(format!("`{k}` is not a valid label key"))
+        Err(SelectorProblem::InvalidKey(k.to_string()))
     }
 }
 
-fn value_of(v: &str) -> Result<String, String> {
+fn value_of(v: &str) -> Result<String, SelectorProblem> {
     let ok = v
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(v.to_string())
     } else {
-        Err(format!("`{v}` is not a valid label value"))
+        Err(SelectorProblem::InvalidValue(v.to_string()))
     }
 }
 
@@ -310,7 +330,7 @@ mod tests {
         ];
         for (text, reason) in cases {
             let e = Selector::parse(text).unwrap_err();
-            assert_eq!(e.reason, reason, "{text}");
+            assert_eq!(e.problem.to_string(), reason, "{text}");
             assert_eq!(e.selector, text);
             assert_eq!(
                 e.to_string(),

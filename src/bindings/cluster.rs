@@ -13,22 +13,7 @@ use crate::session::Session;
 
 /// Turns a core error into a script error (the message already says what to do).
 pub fn k8s_err(e: K8sError) -> Box<rhai::EvalAltResult> {
-    let text = e.to_string();
-    if let crate::k8s::K8sError::MisspeltKind { .. } = e {
-        if let Some((head, tail)) = text.split_once(": did you mean") {
-            return fail_with_help(
-                head,
-                format!("did you mean{tail} (`kubectl api-resources` lists every kind a cluster serves; a kind from a CRD is served once the CRD is applied)"),
-            );
-        }
-    }
-    match text.split_once(": is its CRD installed?") {
-        Some((head, _)) => fail_with_help(
-            format!("{head}: is its CRD installed?"),
-            "apply the CRD (or install the chart that brings it) in an earlier step",
-        ),
-        None => fail(text),
-    }
+    fail(crate::base::error::Help::paragraph(&e))
 }
 
 /// Runs a core future for a binding, mapping its error.

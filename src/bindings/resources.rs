@@ -46,28 +46,24 @@ pub fn apply_text(
         selector: o.string("selector")?,
         dry_run: o.bool("dry_run")?.unwrap_or(false) || s.dry_run,
     };
-    let applied: Vec<Applied> = match block(s, m.cluster.apply(&text, &ao)) {
+    let applied: Vec<Applied> = match super::convert::interruptible(s, m.cluster.apply(&text, &ao))?
+    {
         // A dry run creates no namespace and no CRD, so objects bound for a namespace, or of a
         // kind, that the run would create cannot be validated by the server: they are listed
         // as they would be created, and said to be unvalidated.
-        Err(e)
-            if s.dry_run && {
-                let m = crate::bindings::convert::message_of(&e);
-                m.contains("namespaces \"") || m.contains("no resource type")
-            } =>
-        {
+        Err(e) if s.dry_run && e.is_missing_namespace_or_kind() => {
             let objects = unvalidated(&text, ao.namespace.as_deref());
             s.emit(Event::Notice {
                 text: format!(
                     "dry run: {} object(s) not validated by {} (their namespace or kind would be made earlier in this run): {}",
                     objects.len(),
                     m.name(),
-                    crate::bindings::convert::message_of(&e)
+                    crate::base::error::Help::paragraph(&e)
                 ),
             });
             objects
         }
-        other => other?,
+        other => other.map_err(super::cluster::k8s_err)?,
     };
     if s.dry_run {
         let mut st = s.state();

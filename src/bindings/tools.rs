@@ -53,11 +53,7 @@ fn output_map(out: &ToolOutput) -> Map {
 }
 
 fn tool_err(e: ToolError) -> Box<rhai::EvalAltResult> {
-    let text = e.to_string();
-    match text.split_once("; add a rule") {
-        Some((head, tail)) => fail_with_help(head, format!("add a rule{tail}")),
-        None => fail(text),
-    }
+    fail(crate::base::error::Help::paragraph(&e))
 }
 
 /// A call no simulated rule describes: which runbook call needs one, and how to add it.

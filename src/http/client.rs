@@ -112,10 +112,7 @@ pub async fn curl(url: &str, opts: &RequestOptions, sim: &dyn SimulatedTargets) 
 /// A client for requests to `url` with `opts` (reusable for many requests to the same URL).
 ///
 /// System proxies are not used: meshbook talks to gateway addresses a proxy would not reach.
-pub(crate) fn build_client(
-    url: &str,
-    opts: &RequestOptions,
-) -> Result<reqwest::Client, HttpError> {
+pub(crate) fn build_client(url: &str, opts: &RequestOptions) -> Result<reqwest::Client, HttpError> {
     let (host, port) = host_and_port(url)?;
     let redirects = if opts.follow_redirects {
         reqwest::redirect::Policy::limited(10)

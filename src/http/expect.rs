@@ -217,7 +217,7 @@ pub async fn expect_http(
                 elapsed: Duration::ZERO,
                 unmet: vec![error.clone()],
                 last: Response::failed(error, Duration::ZERO),
-            }
+            };
         }
     };
     expect_http_with(|| send(&client, url, &opts), expected, on_attempt).await

@@ -66,7 +66,7 @@ pub enum K8sError {
     },
 
     /// A label selector could not be parsed.
-    #[error("invalid label selector `{}`: {}", .0.selector, .0.reason)]
+    #[error("invalid label selector `{}`: {}", .0.selector, .0.problem)]
     Selector(#[from] crate::base::selector::SelectorError),
 
     /// A document names a namespace other than the one requested, as kubectl refuses.
@@ -209,6 +209,52 @@ pub enum K8sError {
     Invalid(String),
 }
 
+impl K8sError {
+    /// The message without the part [`Help::help`](crate::base::error::Help::help) says apart
+    /// (a misspelt kind's suggestions).
+    pub fn message(&self) -> String {
+        match self {
+            K8sError::MisspeltKind { cluster, kind, .. } => {
+                format!("no resource type `{kind}` is served by {cluster}")
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether the error is a namespace or a kind that does not exist (yet): what a dry run
+    /// cannot validate when an earlier step of the same run would create it.
+    pub fn is_missing_namespace_or_kind(&self) -> bool {
+        match self {
+            K8sError::UnknownKind { .. } | K8sError::MisspeltKind { .. } => true,
+            // The API server's own words for a namespace that does not exist.
+            K8sError::Api { message, .. } => message.contains("namespaces \""),
+            _ => false,
+        }
+    }
+}
+
+impl crate::base::error::Help for K8sError {
+    fn help(&self) -> Option<String> {
+        match self {
+            K8sError::MisspeltKind { near, .. } => Some(format!(
+                "did you mean {}? (`kubectl api-resources` lists every kind a cluster serves; a kind from a CRD is served once the CRD is applied)",
+                crate::suggest::or_list(&near.iter().map(String::as_str).collect::<Vec<_>>())
+            )),
+            K8sError::UnknownKind { .. } => Some(
+                "apply the CRD (or install the chart that brings it) in an earlier step".into(),
+            ),
+            _ => None,
+        }
+    }
+
+    fn paragraph(&self) -> String {
+        match self.help() {
+            Some(h) => format!("{}\nhelp: {h}", self.message()),
+            None => self.message(),
+        }
+    }
+}
+
 /// Result alias of the Kubernetes core.
 pub type Result<T, E = K8sError> = std::result::Result<T, E>;
 
@@ -266,6 +312,43 @@ mod tests {
         assert_eq!(humanize(Duration::from_secs(30)), "30s");
         assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
         assert_eq!(humanize(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn kinds_and_selectors_carry_their_help_apart() {
+        use crate::base::error::Help;
+        let e = K8sError::MisspeltKind {
+            cluster: "cluster1".into(),
+            kind: "Deploymnt".into(),
+            near: vec!["Deployment".into()],
+        };
+        assert_eq!(
+            e.message(),
+            "no resource type `Deploymnt` is served by cluster1"
+        );
+        assert!(
+            e.help().unwrap().starts_with("did you mean `Deployment`?"),
+            "{:?}",
+            e.help()
+        );
+        assert!(e.is_missing_namespace_or_kind());
+        let e = K8sError::UnknownKind {
+            cluster: "c".into(),
+            kind: "Widget".into(),
+            version: String::new(),
+        };
+        assert_eq!(
+            e.paragraph(),
+            "no resource type Widget is served by c: is its CRD installed?\nhelp: apply the CRD (or install the chart that brings it) in an earlier step"
+        );
+        let e: K8sError = crate::base::selector::Selector::parse("a b c")
+            .unwrap_err()
+            .into();
+        assert_eq!(
+            e.to_string(),
+            "invalid label selector `a b c`: unknown operator in `a b c`"
+        );
+        assert!(e.help().is_none() && !e.is_missing_namespace_or_kind());
     }
 
     #[test]

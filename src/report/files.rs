@@ -144,11 +144,7 @@ pub fn probe(path: &Path) -> Result<(), ReportFileError> {
 }
 
 /// Writes a report file; the format comes from its extension.
-pub fn write(
-    path: &Path,
-    report: &RunReport,
-    redactor: &Redactor,
-) -> Result<(), ReportFileError> {
+pub fn write(path: &Path, report: &RunReport, redactor: &Redactor) -> Result<(), ReportFileError> {
     let format = Format::from_path(path).ok_or_else(|| ReportFileError::UnknownFormat {
         path: path.display().to_string(),
         probing: false,

@@ -143,7 +143,8 @@ async fn simulate(
     }
     deep_merge(
         &mut values,
-        call.values(inv.stdin.as_deref()).map_err(&fail)?,
+        call.values(inv.stdin.as_deref())
+            .map_err(|e| fail(e.to_string()))?,
     );
     if let Some(extra) = extra_values {
         deep_merge(&mut values, extra);
@@ -249,7 +250,7 @@ async fn simulate(
             }
             let cluster = r.cluster(apply.cluster.as_deref(), &ctx)?;
             let yaml = r.text(&apply.manifest, &ctx)?;
-            let docs = documents(&yaml).map_err(&fail)?;
+            let docs = documents(&yaml).map_err(|e| fail(e.to_string()))?;
             if !docs.is_empty() {
                 effect.applies.push(SimApply {
                     cluster,

@@ -123,15 +123,11 @@ pub fn parse(argv: &[String]) -> Result<CurlCommand, CurlError> {
                         'v' => cmd.verbose = true,
                         'i' => cmd.dump_headers = true,
                         'k' | 'L' | 'g' => {}
-                        other => {
-                            return Err(CurlError::UnknownOption(format!("-{other}")))
-                        }
+                        other => return Err(CurlError::UnknownOption(format!("-{other}"))),
                     }
                 }
             }
-            s if s.starts_with('-') => {
-                return Err(CurlError::UnknownOption(s.to_string()))
-            }
+            s if s.starts_with('-') => return Err(CurlError::UnknownOption(s.to_string())),
             s => url = Some(s.to_string()),
         }
     }

@@ -65,10 +65,12 @@ pub enum UrlError {
 impl Request {
     /// Parses `url` (`http://host:port/path?query`).
     pub fn new(method: &str, url: &str) -> Result<Request, UrlError> {
-        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| UrlError::NotAUrl {
-            url: url.to_string(),
-            message: e.to_string(),
-        })?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| UrlError::NotAUrl {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
         let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
         let host = uri
             .host()

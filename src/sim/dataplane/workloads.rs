@@ -149,16 +149,27 @@ pub struct Models {
     pub workloads: Vec<Workload>,
 }
 
+/// A behaviour file that is not what the format says.
+#[derive(Debug, thiserror::Error)]
+#[error("workload behaviours {file}: {source}")]
+pub struct ModelsError {
+    pub file: String,
+    #[source]
+    pub source: serde_yaml::Error,
+}
+
 /// The folder of the behaviours inside the stdlib.
 pub const FOLDER: &str = "sim/workloads";
 
 impl Models {
     /// Parses behaviour files (`(name, text)`); an error names the file.
-    pub fn parse(files: &[(String, String)]) -> Result<Models, String> {
+    pub fn parse(files: &[(String, String)]) -> Result<Models, ModelsError> {
         let mut workloads = Vec::new();
         for (name, text) in files {
-            let file: File = serde_yaml::from_str(text)
-                .map_err(|e| format!("workload behaviours {name}: {e}"))?;
+            let file: File = serde_yaml::from_str(text).map_err(|source| ModelsError {
+                file: name.clone(),
+                source,
+            })?;
             workloads.extend(file.workloads);
         }
         Ok(Models { workloads })
