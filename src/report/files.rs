@@ -384,8 +384,10 @@ mod tests {
         let e = probe(Path::new("/proc/nope/r.json")).unwrap_err();
         assert!(matches!(e, ReportFileError::Unwritable { .. }), "{e:?}");
         assert!(e.help().unwrap().contains("nothing was run"));
+        assert!(probe(dir.path()).is_err());
+        std::fs::create_dir(dir.path().join("d.json")).unwrap();
         assert!(matches!(
-            probe(dir.path()),
+            probe(&dir.path().join("d.json")),
             Err(ReportFileError::IsDirectory { .. })
         ));
         let e = probe(&dir.path().join("r.txt")).unwrap_err();
