@@ -25,15 +25,6 @@ pub enum K8sError {
         available: String,
     },
 
-    /// Some logical clusters are mapped to contexts, others are not.
-    #[error("clusters {missing} have no context while {mapped} do: map every cluster (`--context NAME=CTX`) or none to use simulated clusters")]
-    PartialMapping {
-        /// Logical clusters without a context, with the variable that would map them.
-        missing: String,
-        /// Logical clusters that are mapped.
-        mapped: String,
-    },
-
     /// A cluster did not answer `/version`.
     #[error("cluster `{cluster}` (context `{context}`, {server}) is unreachable: {cause}; check that the cluster is up and the context is right")]
     Unreachable {

@@ -39,9 +39,7 @@ mod waits;
 pub use apply::{Applied, ApplyOptions, ApplyOutcome, Deleted};
 pub use bundle::{gather_bundle, Bundle, ClusterBundle, NamespaceBundle, NotReady, PodLog};
 pub use clusters::{object_ref, Cluster, ClusterSet};
-pub use contexts::{
-    connect, connect_all, describe, load_kubeconfig, resolve_contexts, wanted, ContextMap, Wanted,
-};
+pub use contexts::{connect, connect_all, describe, load_kubeconfig, resolve_contexts, Wanted};
 pub use error::{humanize, K8sError, Result};
 pub use events::EventSummary;
 pub use pods::{ExecOutput, LogOptions};
