@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, RwLock};
 
 use crate::k8s::{self, Cluster, ClusterSet, K8sError, PortForward};
+use crate::problem::Problem;
 use crate::sim::{SimFleet, SimOptions};
 
 /// One logical cluster of the run.
@@ -46,7 +47,7 @@ pub struct Fleet {
     pub url_cache: Mutex<HashMap<String, String>>,
     /// What each simulated helm release applied, for a simulated `helm uninstall`.
     pub releases: Mutex<crate::tools::ReleaseBook>,
-    sim_rules: std::sync::OnceLock<Result<crate::tools::SimToolRules, String>>,
+    sim_rules: std::sync::OnceLock<Result<crate::tools::SimToolRules, Problem>>,
 }
 
 /// Reaction delay of the simulated controllers in a run: long enough that every wait really
@@ -124,9 +125,11 @@ impl Fleet {
     }
 
     /// The simulated tool rules (`stdlib/sim/tools`), loaded once.
-    pub fn sim_rules(&self) -> Result<&crate::tools::SimToolRules, String> {
+    pub fn sim_rules(&self) -> Result<&crate::tools::SimToolRules, Problem> {
         self.sim_rules
-            .get_or_init(|| crate::tools::SimToolRules::load().map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                crate::tools::SimToolRules::load().map_err(|e| Problem::new(e.to_string()))
+            })
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -296,7 +299,7 @@ impl Fleet {
 
     /// The snapshot of every simulated cluster of the run, for the simulated data plane:
     /// in-process clusters are read from their stores, `sim serve` clusters through their API.
-    async fn data_plane_world(&self) -> Result<crate::sim::dataplane::World, String> {
+    async fn data_plane_world(&self) -> Result<crate::sim::dataplane::World, Problem> {
         use crate::sim::dataplane::{ClusterView, World};
         let sim = self.sim.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut views = Vec::new();
@@ -513,7 +516,7 @@ async fn current_resource_version(cluster: &Cluster) -> Option<String> {
 
 /// The objects of one cluster that the simulated data plane reads, through its API (every
 /// kind the cluster serves, listed concurrently).
-async fn read_cluster_objects(cluster: &Cluster) -> Result<Vec<serde_json::Value>, String> {
+async fn read_cluster_objects(cluster: &Cluster) -> Result<Vec<serde_json::Value>, Problem> {
     let catalog = cluster
         .catalog()
         .await

@@ -52,14 +52,7 @@ pub struct EnvDecl {
     pub description: Option<String>,
 }
 
-/// The type of a parameter, from its default (`TOTAL: 3` in the header, `param("TOTAL", 3)`
-/// in the script): `--set` values are checked against it before a run starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamKind {
-    Text,
-    Int,
-    Bool,
-}
+pub use crate::syntax::ParamKind;
 
 impl ParamKind {
     /// Why `value` is not of this kind, or `None` when it is.
@@ -111,13 +104,13 @@ impl ScriptUses {
     /// Reads the script's syntax tree; a script that does not compile uses nothing (the static
     /// checks report its error).
     pub fn of(source: &str) -> ScriptUses {
-        match crate::engine::parse_only(source) {
+        match crate::syntax::parse_only(source) {
             Some(ast) => ScriptUses {
-                clusters: crate::engine::analysis::cluster_calls(&ast)
+                clusters: crate::syntax::cluster_calls(&ast)
                     .into_iter()
                     .map(|c| c.0)
                     .collect(),
-                params: crate::engine::analysis::param_reads(&ast),
+                params: crate::syntax::param_reads(&ast),
             },
             None => ScriptUses::default(),
         }

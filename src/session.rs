@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::problem::Problem;
 use crate::report::{Event, Reporter};
 use crate::runbook::Runbook;
 
@@ -17,6 +18,36 @@ pub struct SectionFilter {
     pub from: Option<String>,
 }
 
+/// The section a user-typed name given with `flag` means (case-insensitive; the exact title
+/// first, else a unique substring).
+pub fn find_section(titles: &[String], flag: &str, wanted: &str) -> Result<String, Problem> {
+    let w = wanted.to_lowercase();
+    if let Some(t) = titles.iter().find(|t| t.to_lowercase() == w) {
+        return Ok(t.clone());
+    }
+    let partial: Vec<&String> = titles
+        .iter()
+        .filter(|t| t.to_lowercase().contains(&w))
+        .collect();
+    let quoted = |ts: &[&String]| {
+        ts.iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match partial.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Problem::new(format!(
+            "{flag} `{wanted}` matches no section; the sections are: {}",
+            quoted(&titles.iter().collect::<Vec<_>>())
+        ))),
+        many => Err(Problem::new(format!(
+            "{flag} `{wanted}` matches several sections ({}): give more of the title",
+            quoted(many)
+        ))),
+    }
+}
+
 impl SectionFilter {
     /// Resolves user-typed names (case-insensitive; exact title first, else a unique substring)
     /// against the runbook's section titles.
@@ -25,45 +56,19 @@ impl SectionFilter {
         only: &[String],
         skip: &[String],
         from: Option<&str>,
-    ) -> Result<SectionFilter, String> {
-        let find = |flag: &str, wanted: &str| -> Result<String, String> {
-            let w = wanted.to_lowercase();
-            if let Some(t) = titles.iter().find(|t| t.to_lowercase() == w) {
-                return Ok(t.clone());
-            }
-            let partial: Vec<&String> = titles
-                .iter()
-                .filter(|t| t.to_lowercase().contains(&w))
-                .collect();
-            match partial.as_slice() {
-                [one] => Ok((*one).clone()),
-                [] => Err(format!(
-                    "{flag} `{wanted}` matches no section; the sections are: {}",
-                    titles
-                        .iter()
-                        .map(|t| format!("`{t}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-                many => Err(format!(
-                    "{flag} `{wanted}` matches several sections ({}): give more of the title",
-                    many.iter()
-                        .map(|t| format!("`{t}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            }
-        };
+    ) -> Result<SectionFilter, Problem> {
         Ok(SectionFilter {
             only: only
                 .iter()
-                .map(|o| find("--only", o))
+                .map(|o| find_section(titles, "--only", o))
                 .collect::<Result<_, _>>()?,
             skip: skip
                 .iter()
-                .map(|s| find("--skip", s))
+                .map(|s| find_section(titles, "--skip", s))
                 .collect::<Result<_, _>>()?,
-            from: from.map(|f| find("--from", f)).transpose()?,
+            from: from
+                .map(|f| find_section(titles, "--from", f))
+                .transpose()?,
         })
     }
 
@@ -159,8 +164,10 @@ pub struct Session {
     pub state: Mutex<RunState>,
     /// Set by Ctrl-C; the engine's progress hook stops the script.
     pub cancelled: Arc<AtomicBool>,
-    /// Interactive hooks (step-through, pause, pause-on-error), installed by the REPL layer.
-    pub hooks: crate::bindings::structure::Hooks,
+    /// The runbook's top-level variables as they were when the last section was called, each
+    /// shared with the script (so the REPL sees and changes the script's own values). Kept on
+    /// interactive runs with a hook installed, and on runs with a state file.
+    pub top_level: Mutex<Vec<(String, rhai::Dynamic)>>,
     /// The clusters of the run.
     pub fleet: Arc<crate::fleet::Fleet>,
     /// `run --dry-run`: writes are sent with `dryRun=All` or only described, tools are not
@@ -189,10 +196,18 @@ impl Session {
             simulated: false,
             state: Mutex::new(RunState::default()),
             cancelled: Arc::new(AtomicBool::new(false)),
-            hooks: crate::bindings::structure::Hooks::default(),
+            top_level: Mutex::default(),
             fleet: Arc::new(crate::fleet::Fleet::empty()),
             dry_run: false,
         }
+    }
+
+    /// The top-level variables captured at the last section call.
+    pub fn top_level(&self) -> Vec<(String, rhai::Dynamic)> {
+        self.top_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn emit(&self, event: Event) {
@@ -360,7 +375,7 @@ impl Session {
     /// handles and closures are left out), secrets by reference.
     pub fn variables_json(&self) -> BTreeMap<String, serde_json::Value> {
         let mut out = BTreeMap::new();
-        for (name, v) in self.hooks.top_level() {
+        for (name, v) in self.top_level() {
             if let Some(json) = to_json(&v.flatten_clone()) {
                 out.insert(name, self.secret_refs(json));
             }
@@ -509,12 +524,16 @@ mod tests {
 
     #[test]
     fn unknown_or_ambiguous_names_are_errors() {
-        let err = SectionFilter::resolve(&titles(), &["nope".into()], &[], None).unwrap_err();
+        let err = SectionFilter::resolve(&titles(), &["nope".into()], &[], None)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("matches no section") && err.contains("`Clean up`"),
             "{err}"
         );
-        let err = SectionFilter::resolve(&titles(), &[], &[], Some("c")).unwrap_err();
+        let err = SectionFilter::resolve(&titles(), &[], &[], Some("c"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("several"), "{err}");
     }
 

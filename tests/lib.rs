@@ -5,6 +5,7 @@ mod dataplane;
 mod first_hour;
 mod http;
 mod k8s;
+mod layers;
 mod lifecycle;
 mod newcomer;
 mod readme;

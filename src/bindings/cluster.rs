@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine};
 
-use super::convert::{fail, fail_with_help, RhaiResult};
+use super::convert::{fail_with_help, RhaiResult};
 use super::define;
 use crate::fleet::Member;
 use crate::k8s::K8sError;
@@ -13,7 +13,12 @@ use crate::session::Session;
 
 /// Turns a core error into a script error (the message already says what to do).
 pub fn k8s_err(e: K8sError) -> Box<rhai::EvalAltResult> {
-    fail(crate::base::error::Help::paragraph(&e))
+    super::convert::ScriptError {
+        message: crate::base::error::Help::message(&e),
+        help: crate::base::error::Help::help(&e),
+        cause: Some(std::sync::Arc::new(e)),
+    }
+    .into()
 }
 
 /// Runs a core future for a binding, mapping its error.

@@ -1,23 +1,115 @@
 //! Conversions between Rhai values and core types, and the error shape bindings return.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::problem::Problem;
 use rhai::{Dynamic, EvalAltResult, Map, Position};
 
 pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
-/// A user-facing error from a binding. A second paragraph starting with `help:` is shown as
-/// the "what to do" line.
-pub fn fail(message: impl Into<String>) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), Position::NONE).into()
+/// The error a binding raises, carried through Rhai as the value of a runtime error: what went
+/// wrong, what to do, and the core error it came from (kept whole, so callers match its type and
+/// never its text). In a script's `catch (e)`, `e` prints as the message; `e.message` and
+/// `e.help` read the parts.
+#[derive(Clone, Debug)]
+pub struct ScriptError {
+    pub message: String,
+    pub help: Option<String>,
+    pub cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
-/// Same as [`fail`] with a separate hint.
+impl ScriptError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ScriptError {
+            message: message.into(),
+            help: None,
+            cause: None,
+        }
+    }
+
+    /// The core error this one came from, when it is an `E`.
+    pub fn cause<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.cause.as_deref().and_then(|c| c.downcast_ref::<E>())
+    }
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<ScriptError> for Box<EvalAltResult> {
+    fn from(e: ScriptError) -> Self {
+        EvalAltResult::ErrorRuntime(Dynamic::from(e), Position::NONE).into()
+    }
+}
+
+/// Registers [`ScriptError`] with the engine as the type `error`.
+pub fn register_error_type(engine: &mut rhai::Engine) {
+    engine
+        .register_type_with_name::<ScriptError>("error")
+        .register_fn("to_string", |e: &mut ScriptError| e.message.clone())
+        .register_fn("to_debug", |e: &mut ScriptError| e.message.clone())
+        .register_get("message", |e: &mut ScriptError| e.message.clone())
+        .register_get("help", |e: &mut ScriptError| {
+            e.help.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+        })
+        .register_fn("contains", |e: &mut ScriptError, text: &str| {
+            e.message.contains(text)
+        });
+}
+
+/// A user-facing error from a binding.
+pub fn fail(message: impl Into<String>) -> Box<EvalAltResult> {
+    ScriptError::new(message).into()
+}
+
+/// Same as [`fail`] with what to do.
 pub fn fail_with_help(
     message: impl std::fmt::Display,
     help: impl std::fmt::Display,
 ) -> Box<EvalAltResult> {
-    fail(format!("{message}\nhelp: {help}"))
+    ScriptError {
+        help: Some(help.to_string()),
+        ..ScriptError::new(message.to_string())
+    }
+    .into()
+}
+
+/// A core problem, with its help.
+pub fn fail_problem(p: crate::problem::Problem) -> Box<EvalAltResult> {
+    ScriptError {
+        message: p.message,
+        help: p.help,
+        cause: None,
+    }
+    .into()
+}
+
+/// A core error, converted once: its message, its help, and itself as the cause.
+pub fn fail_from<E>(e: E, help: Option<String>) -> Box<EvalAltResult>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    ScriptError {
+        message: e.to_string(),
+        help,
+        cause: Some(Arc::new(e)),
+    }
+    .into()
+}
+
+/// The [`ScriptError`] inside an error raised by a binding (through calls and modules).
+pub fn script_error(err: &EvalAltResult) -> Option<ScriptError> {
+    match err {
+        EvalAltResult::ErrorRuntime(v, _) => v.read_lock::<ScriptError>().map(|e| e.clone()),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => script_error(inner),
+        _ => None,
+    }
 }
 
 /// Runs a long operation for a binding; Ctrl-C ends it with an "interrupted" error.
@@ -54,7 +146,7 @@ pub fn duration(value: &Dynamic) -> RhaiResult<Duration> {
         return Ok(Duration::from_secs_f64(f));
     }
     if let Some(s) = value.clone().try_cast::<rhai::ImmutableString>() {
-        return parse_duration(&s).map_err(fail);
+        return parse_duration(&s).map_err(fail_problem);
     }
     Err(fail(format!(
         "expected a duration such as \"90s\" or 5, got a {}",
@@ -63,7 +155,7 @@ pub fn duration(value: &Dynamic) -> RhaiResult<Duration> {
 }
 
 /// Parses `"500ms"`, `"1.5s"`, `"5m"`, `"1h"`, `"1m30s"`, `"90"` (seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, Problem> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration".into());
@@ -78,9 +170,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("`{text}` needs a unit: ms, s, m or h"))?;
         if num_end == 0 {
-            return Err(format!(
+            return Err(Problem::new(format!(
                 "`{text}` is not a duration such as \"90s\", \"5m\" or \"500ms\""
-            ));
+            )));
         }
         let n: f64 = rest[..num_end]
             .parse()
@@ -94,7 +186,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" => n,
             "m" => n * 60.0,
             "h" => n * 3600.0,
-            u => return Err(format!("unknown unit `{u}` in `{text}`: use ms, s, m or h")),
+            u => {
+                return Err(Problem::new(format!(
+                    "unknown unit `{u}` in `{text}`: use ms, s, m or h"
+                )))
+            }
         };
         total += Duration::from_secs_f64(secs);
         rest = &rest[unit_end..];
@@ -203,9 +299,25 @@ impl<'a> Opts<'a> {
     }
 }
 
-/// The text of an error, without position.
+/// The text of an error, without position (unwrapping calls into functions and modules).
+/// The engine renders script errors with more explanation (`engine::diagnostic`).
 pub fn message_of(err: &EvalAltResult) -> String {
-    crate::diagnostic::plain_message(err)
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => message_of(inner),
+        EvalAltResult::ErrorRuntime(v, _) => match v.read_lock::<ScriptError>() {
+            Some(e) => e.message.clone(),
+            None => v.to_string(),
+        },
+        other => {
+            let text = other.to_string();
+            // Rhai appends " (line N, position M)"; the location is shown separately.
+            match text.rfind(" (line ") {
+                Some(i) if text.ends_with(')') => text[..i].to_string(),
+                _ => text,
+            }
+        }
+    }
 }
 
 /// A map of string keys to text values (`#{app: "x"}`), `()` values kept as `None`.
@@ -240,7 +352,10 @@ mod tests {
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("m").is_err());
-        assert!(parse_duration("10x").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("10x")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown unit"));
     }
 
     #[test]

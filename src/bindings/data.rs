@@ -7,11 +7,12 @@ use rhai::{Dynamic, Engine, Map};
 
 use super::convert::{fail, fail_with_help, from_json, to_json, RhaiResult};
 use super::define;
+use crate::problem::Problem;
 use crate::session::Session;
 
 /// Parses YAML text: one document gives a value, several give an array. Empty documents are
 /// skipped.
-pub fn parse_yaml(text: &str) -> Result<serde_json::Value, String> {
+pub fn parse_yaml(text: &str) -> Result<serde_json::Value, Problem> {
     use serde::Deserialize;
     let mut docs = Vec::new();
     let many = text.lines().any(|l| l.starts_with("---"));
@@ -57,7 +58,9 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         &["text: string", "?"],
         "Parses YAML: a map for one document, an array for several.",
         |text: &str| -> RhaiResult<Dynamic> {
-            parse_yaml(text).map(|v| from_json(&v)).map_err(fail)
+            parse_yaml(text)
+                .map(|v| from_json(&v))
+                .map_err(super::convert::fail_problem)
         },
     );
     define(
@@ -255,10 +258,13 @@ mod tests {
         );
         assert!(parse_yaml("a: [1\n")
             .unwrap_err()
+            .to_string()
             .contains("not valid YAML"));
-        let tab = parse_yaml("a: 1\n---\nb:\n\tc: 2\n").unwrap_err();
+        let tab = parse_yaml("a: 1\n---\nb:\n\tc: 2\n")
+            .unwrap_err()
+            .to_string();
         assert!(tab.contains("document 2") && tab.contains("tab"), "{tab}");
-        let twice = parse_yaml("a: 1\na: 2\n").unwrap_err();
+        let twice = parse_yaml("a: 1\na: 2\n").unwrap_err().to_string();
         assert!(twice.contains("key \"a\" appears twice"), "{twice}");
     }
 }

@@ -70,9 +70,20 @@ fn describe(item: &Dynamic) -> String {
         return format!("cluster `{name}`");
     }
     let s = item.to_string();
-    if s.len() > 40 {
-        format!("`{}…`", &s[..40])
-    } else {
-        format!("`{s}`")
+    match s.char_indices().nth(40) {
+        Some((cut, _)) => format!("`{}…`", &s[..cut]),
+        None => format!("`{s}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_items_are_cut_on_a_character_boundary() {
+        let item = Dynamic::from("é".repeat(50));
+        assert_eq!(describe(&item), format!("`{}…`", "é".repeat(40)));
+        assert_eq!(describe(&Dynamic::from("short")), "`short`");
     }
 }

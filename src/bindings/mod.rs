@@ -46,6 +46,7 @@ pub fn define<A: 'static, const N: usize, const X: bool, R, const F: bool, FUNC>
 
 /// Registers every family of script functions.
 pub fn register_all(engine: &mut Engine, session: &Arc<Session>) {
+    convert::register_error_type(engine);
     structure::register(engine, session);
     data::register(engine, session);
     flow::register(engine, session);

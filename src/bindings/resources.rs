@@ -12,18 +12,10 @@ use super::convert::{fail, from_json, string_map, Opts, RhaiResult};
 use super::define;
 use crate::fleet::Member;
 use crate::k8s::{Applied, ApplyOptions, ApplyOutcome};
-use crate::report::{self, Event};
+use crate::report::Event;
 use crate::session::Session;
 
 const APPLY_OPTS: &[&str] = &["namespace", "selector", "vars", "dry_run"];
-
-fn outcome(o: ApplyOutcome) -> report::ApplyOutcome {
-    match o {
-        ApplyOutcome::Created => report::ApplyOutcome::Created,
-        ApplyOutcome::Configured => report::ApplyOutcome::Configured,
-        ApplyOutcome::Unchanged => report::ApplyOutcome::Unchanged,
-    }
-}
 
 /// Renders (when `vars` is given) and applies manifest text, emitting one event per object.
 pub fn apply_text(
@@ -46,24 +38,23 @@ pub fn apply_text(
         selector: o.string("selector")?,
         dry_run: o.bool("dry_run")?.unwrap_or(false) || s.dry_run,
     };
-    let applied: Vec<Applied> = match super::convert::interruptible(s, m.cluster.apply(&text, &ao))?
-    {
+    let applied: Vec<Applied> = match block(s, m.cluster.apply(&text, &ao)) {
         // A dry run creates no namespace and no CRD, so objects bound for a namespace, or of a
         // kind, that the run would create cannot be validated by the server: they are listed
         // as they would be created, and said to be unvalidated.
-        Err(e) if s.dry_run && e.is_missing_namespace_or_kind() => {
+        Err(e) if s.dry_run && needs_earlier_writes(&e) => {
             let objects = unvalidated(&text, ao.namespace.as_deref());
             s.emit(Event::Notice {
                 text: format!(
                     "dry run: {} object(s) not validated by {} (their namespace or kind would be made earlier in this run): {}",
                     objects.len(),
                     m.name(),
-                    crate::base::error::Help::paragraph(&e)
+                    crate::bindings::convert::message_of(&e)
                 ),
             });
             objects
         }
-        other => other.map_err(super::cluster::k8s_err)?,
+        other => other?,
     };
     if s.dry_run {
         let mut st = s.state();
@@ -78,14 +69,7 @@ pub fn apply_text(
             } else if a.kind == "Namespace" {
                 s.touch_namespace(m.name(), &a.name);
             }
-            s.emit(Event::Applied {
-                cluster: m.name().to_string(),
-                kind: a.kind.clone(),
-                namespace: a.namespace.clone(),
-                name: a.name.clone(),
-                outcome: outcome(a.outcome),
-                dry_run: ao.dry_run,
-            });
+            s.emit(crate::toolrun::applied_event(m.name(), &a, ao.dry_run));
             let mut map = Map::new();
             map.insert("kind".into(), a.kind.into());
             map.insert(
@@ -97,6 +81,22 @@ pub fn apply_text(
             Dynamic::from_map(map)
         })
         .collect())
+}
+
+/// Whether an apply was refused because its namespace or its kind does not exist yet (a 404
+/// on a server-side apply is its namespace: an apply creates the object itself).
+fn needs_earlier_writes(e: &rhai::EvalAltResult) -> bool {
+    use crate::k8s::K8sError;
+    let Some(err) = super::convert::script_error(e) else {
+        return false;
+    };
+    match err.cause::<K8sError>() {
+        Some(K8sError::UnknownKind { .. } | K8sError::MisspeltKind { .. }) => true,
+        Some(K8sError::Api { source, .. }) => {
+            matches!(&**source, kube::Error::Api(s) if s.code == 404)
+        }
+        _ => false,
+    }
 }
 
 /// A read for a binding. On a dry run, a kind nothing serves yet (its CRD would be applied
@@ -688,7 +688,7 @@ fn create_namespace(s: &Session, m: &Member, name: &str, labels: Map) -> RhaiRes
         kind: "Namespace".into(),
         namespace: None,
         name: name.to_string(),
-        outcome: outcome(o),
+        outcome: o.into(),
         dry_run: false,
     });
     Ok(o.to_string())
@@ -701,7 +701,7 @@ fn secret_event(s: &Session, m: &Member, ns: &str, name: &str, o: ApplyOutcome) 
         kind: "Secret".into(),
         namespace: Some(ns.to_string()),
         name: name.to_string(),
-        outcome: outcome(o),
+        outcome: o.into(),
         dry_run: false,
     });
 }

@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use super::error::CliError;
 use super::exit;
 use crate::checkpoint::{self, CreatedObject};
 use crate::runbook::Runbook;
@@ -22,29 +23,29 @@ pub struct CleanupArgs {
     pub runbook: String,
 }
 
-pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> u8 {
+pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> Result<u8, CliError> {
     let runbook = match Runbook::load(&args.runbook) {
         Ok(rb) => rb,
         Err(e) => {
-            eprintln!("error: {e}");
-            return exit::CANNOT_START;
+            return Err(CliError::start(e));
         }
     };
     let path = checkpoint::path_for(&runbook);
     let mut record = match checkpoint::load(&path) {
         Ok(Some(r)) => r,
         Ok(None) => {
-            eprintln!(
-                "error: no run of {} is recorded (looked for `{}`)\nhelp: `meshbook run {}` records its state there",
+            return Err(CliError::new(format!(
+                "no run of {} is recorded (looked for `{}`)",
                 runbook.display_path,
-                path.display(),
+                path.display()
+            ))
+            .with_help(format!(
+                "`meshbook run {}` records its state there",
                 args.runbook
-            );
-            return exit::CANNOT_START;
+            )));
         }
         Err(e) => {
-            eprintln!("error: {}", String::from(e));
-            return exit::CANNOT_START;
+            return Err(CliError::from(crate::problem::Problem::from(e)));
         }
     };
     let undos_left = std::mem::take(&mut record.undos_left);
@@ -55,7 +56,7 @@ pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> u8 {
         );
         report_undos(&undos_left);
         let _ = checkpoint::save(&path, &record);
-        return exit::OK;
+        return Ok(exit::OK);
     }
     if record.in_process {
         println!(
@@ -64,14 +65,13 @@ pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> u8 {
         );
         record.created.clear();
         let _ = checkpoint::save(&path, &record);
-        return exit::OK;
+        return Ok(exit::OK);
     }
     let var = std::env::var_os("KUBECONFIG").or_else(|| record.kubeconfig.clone().map(Into::into));
     let kubeconfig = match crate::k8s::load_kubeconfig(var.as_deref()) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("error: {e}");
-            return exit::CANNOT_START;
+            return Err(CliError::start(e));
         }
     };
     let mut names: Vec<String> = record.created.iter().map(|o| o.cluster.clone()).collect();
@@ -80,20 +80,18 @@ pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> u8 {
     let mut clusters = Vec::new();
     for name in &names {
         let Some(context) = record.contexts.get(name) else {
-            eprintln!(
-                "error: the state file names no context for cluster `{name}`\nhelp: its objects are listed in `{}`",
-                path.display()
-            );
-            return exit::CANNOT_START;
+            return Err(CliError::new(format!(
+                "the state file names no context for cluster `{name}`"
+            ))
+            .with_help(format!("its objects are listed in `{}`", path.display())));
         };
         match handle.block_on(crate::k8s::connect(name, context, &kubeconfig)) {
             Ok(c) => clusters.push(c),
             Err(e) => {
-                eprintln!(
-                    "error: {e}\nhelp: nothing was deleted; run `meshbook cleanup {}` again when `{context}` answers",
+                return Err(CliError::start(e).with_help(format!(
+                    "nothing was deleted; run `meshbook cleanup {}` again when `{context}` answers",
                     args.runbook
-                );
-                return exit::CANNOT_START;
+                )));
             }
         }
     }
@@ -139,11 +137,7 @@ pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> u8 {
         }
     );
     report_undos(&undos_left);
-    if failed > 0 {
-        exit::FAILED
-    } else {
-        exit::OK
-    }
+    Ok(if failed > 0 { exit::FAILED } else { exit::OK })
 }
 
 /// Lists the undos that did not run: closures, which no later process can replay.

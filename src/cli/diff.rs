@@ -60,7 +60,7 @@ pub fn run(args: DiffArgs, handle: &tokio::runtime::Handle) -> u8 {
         ..RunArgs::default()
     };
     // The transcript is kept short (sections only); the diffs follow it.
-    super::run::run(run_args, -2, handle)
+    super::run::run(run_args, -2, handle).unwrap_or_else(|e| e.report())
 }
 
 /// Prints the diffs a dry run gathered and returns the exit code: 0 no differences, 1

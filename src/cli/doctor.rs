@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use super::error::CliError;
 use super::exit;
 use super::targets::{self, Target};
 use crate::fleet::Fleet;
@@ -21,13 +22,12 @@ pub struct DoctorArgs {
     pub context: Vec<String>,
 }
 
-pub fn run(args: DoctorArgs, handle: &tokio::runtime::Handle) -> u8 {
+pub fn run(args: DoctorArgs, handle: &tokio::runtime::Handle) -> Result<u8, CliError> {
     let runbooks: Vec<Runbook> = match &args.runbook {
         Some(name) => match Runbook::load(name) {
             Ok(rb) => vec![rb],
             Err(e) => {
-                eprintln!("error: {e}");
-                return exit::CANNOT_START;
+                return Err(CliError::start(e));
             }
         },
         None => Runbook::bundled_names()
@@ -65,8 +65,7 @@ pub fn run(args: DoctorArgs, handle: &tokio::runtime::Handle) -> u8 {
         let contexts = match targets::parse_pairs("--context", &args.context) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
-                return exit::CANNOT_START;
+                return Err(CliError::start(e));
             }
         };
         match targets::resolve(&rb.header.clusters, &contexts, false, |k| {
@@ -96,5 +95,5 @@ pub fn run(args: DoctorArgs, handle: &tokio::runtime::Handle) -> u8 {
             }
         }
     }
-    code
+    Ok(code)
 }

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::error::CliError;
 use super::exit;
 use crate::runbook::Runbook;
 
@@ -21,7 +22,7 @@ pub struct ListArgs {
 }
 
 /// One runbook as data.
-fn as_json(rb: &Runbook, sections: Result<Vec<String>, String>) -> serde_json::Value {
+fn as_json(rb: &Runbook, sections: Result<Vec<String>, CliError>) -> serde_json::Value {
     let h = &rb.header;
     serde_json::json!({
         "name": rb.name,
@@ -34,7 +35,7 @@ fn as_json(rb: &Runbook, sections: Result<Vec<String>, String>) -> serde_json::V
         "params": h.params.iter().map(|(k, v)| serde_json::json!({"name": k, "default": v})).collect::<Vec<_>>(),
         "env": h.env.iter().map(|e| serde_json::json!({"name": e.name, "secret": e.secret, "required": e.required, "description": e.description})).collect::<Vec<_>>(),
         "sections": sections.as_ref().ok(),
-        "error": sections.as_ref().err(),
+        "error": sections.as_ref().err().map(ToString::to_string),
     })
 }
 
@@ -113,7 +114,7 @@ pub fn run(args: ListArgs, handle: &tokio::runtime::Handle) -> u8 {
             }
             Err(e) => {
                 println!("  sections: unavailable, the runbook does not pass `meshbook check`:");
-                for l in e.lines().take(3) {
+                for l in e.to_string().lines().take(3) {
                     println!("    {l}");
                 }
                 code = exit::FAILED;

@@ -6,6 +6,7 @@ mod completions;
 mod diff;
 pub mod docs;
 mod doctor;
+pub mod error;
 mod list;
 mod new;
 pub(crate) mod prepare;
@@ -132,15 +133,21 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     };
     let verbosity = cli.verbosity();
     let code = match cli.command {
-        Command::Run(args) => run::run(args, verbosity, runtime.handle()),
+        Command::Run(args) => {
+            run::run(args, verbosity, runtime.handle()).unwrap_or_else(|e| e.report())
+        }
         Command::List(args) => list::run(args, runtime.handle()),
         Command::Check(args) => check::run(args, runtime.handle()),
         Command::Docs(args) => docs::run(args, runtime.handle()),
-        Command::Doctor(args) => doctor::run(args, runtime.handle()),
-        Command::Sim(args) => sim::run(args, runtime.handle()),
-        Command::Repl(args) => repl::run(args, verbosity, runtime.handle()),
-        Command::Cleanup(args) => cleanup::run(args, runtime.handle()),
-        Command::New(args) => new::run(args),
+        Command::Doctor(args) => doctor::run(args, runtime.handle()).unwrap_or_else(|e| e.report()),
+        Command::Sim(args) => sim::run(args, runtime.handle()).unwrap_or_else(|e| e.report()),
+        Command::Repl(args) => {
+            repl::run(args, verbosity, runtime.handle()).unwrap_or_else(|e| e.report())
+        }
+        Command::Cleanup(args) => {
+            cleanup::run(args, runtime.handle()).unwrap_or_else(|e| e.report())
+        }
+        Command::New(args) => new::run(args).unwrap_or_else(|e| e.report()),
         Command::Completions(args) => completions::run(args),
         Command::Diff(args) => diff::run(args, runtime.handle()),
     };

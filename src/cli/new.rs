@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::error::CliError;
 use super::exit;
 
 const NEW_EXAMPLES: &str = "\
@@ -33,7 +34,7 @@ pub struct NewArgs {
     pub force: bool,
 }
 
-pub fn run(args: NewArgs) -> u8 {
+pub fn run(args: NewArgs) -> Result<u8, CliError> {
     let path = if args.name.ends_with(".rhai") || args.name.contains('/') {
         PathBuf::from(&args.name)
     } else {
@@ -45,36 +46,37 @@ pub fn run(args: NewArgs) -> u8 {
         .unwrap_or_else(|| args.name.clone());
     let clusters: Vec<String> = dedup(&args.clusters);
     if clusters.is_empty() {
-        eprintln!("error: --clusters names no cluster\nhelp: e.g. --clusters cluster1,cluster2");
-        return exit::CANNOT_START;
+        return Err(CliError::new("--clusters names no cluster")
+            .with_help("e.g. --clusters cluster1,cluster2"));
     }
     if let Some(bad) = clusters.iter().find(|c| !is_cluster_name(c)) {
-        eprintln!(
-            "error: `{bad}` is not a usable cluster name\nhelp: use lowercase letters, digits and `-`, starting with a letter (e.g. cluster1, east)"
-        );
-        return exit::CANNOT_START;
+        return Err(CliError::new(format!("`{bad}` is not a usable cluster name")).with_help("use lowercase letters, digits and `-`, starting with a letter (e.g. cluster1, east)"));
     }
     let steps: Vec<String> = dedup(&args.steps)
         .into_iter()
         .filter(|s| !s.eq_ignore_ascii_case("clean up"))
         .collect();
     if path.exists() && !args.force {
-        eprintln!(
-            "error: `{}` exists; meshbook new does not overwrite a runbook\nhelp: pick another name, or add --force to replace it",
+        return Err(CliError::new(format!(
+            "`{}` exists; meshbook new does not overwrite a runbook",
             path.display()
-        );
-        return exit::CANNOT_START;
+        ))
+        .with_help("pick another name, or add --force to replace it"));
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("error: cannot create `{}`: {e}", dir.display());
-            return exit::CANNOT_START;
+            return Err(CliError::new(format!(
+                "cannot create `{}`: {e}",
+                dir.display()
+            )));
         }
     }
     let text = starter(&stem, &clusters, &steps);
     if let Err(e) = std::fs::write(&path, text) {
-        eprintln!("error: cannot write `{}`: {e}", path.display());
-        return exit::CANNOT_START;
+        return Err(CliError::new(format!(
+            "cannot write `{}`: {e}",
+            path.display()
+        )));
     }
     let shown = path.display();
     println!(
@@ -92,7 +94,7 @@ pub fn run(args: NewArgs) -> u8 {
         "then: meshbook run {shown} {}   (real clusters)",
         mapping.join(" ")
     );
-    exit::OK
+    Ok(exit::OK)
 }
 
 fn dedup(items: &[String]) -> Vec<String> {

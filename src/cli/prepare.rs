@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::targets::{self, Target};
 use crate::fleet::Fleet;
+use crate::problem::Problem;
 use crate::report::{Event, Redactor, Reporter, TerminalOptions};
 use crate::runbook::{EnvDecl, Runbook};
 use crate::session::{RunState, SectionFilter, Session};
@@ -39,7 +40,7 @@ pub fn plan(
     redactor: &Redactor,
     env_reads: &[(String, bool)],
     strictness: Strictness,
-) -> Result<Plan, String> {
+) -> Result<Plan, Problem> {
     let header = &runbook.header;
     let target = targets::resolve(&header.clusters, contexts, force_sim, |k| {
         std::env::var(k).ok()
@@ -69,12 +70,7 @@ pub fn plan(
             known.extend(runbook.uses.params.iter().map(|p| p.0.as_str()));
             known.dedup();
             let near = crate::suggest::closest(&k, known.iter().copied());
-            return Err(format!(
-                "{}: --set {k}=...: the runbook declares no parameter `{k}`\nhelp: {}declared parameters: {} (declare one under `params:` in the header, or read it with a default: `param(\"{k}\", \"value\")`)",
-                runbook.display_path,
-                near.first().map(|n| format!("did you mean `{n}`? ")).unwrap_or_default(),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
-            ));
+            return Err(Problem::new(format!("{}: --set {k}=...: the runbook declares no parameter `{k}`", runbook.display_path)).with_help(format!("{}declared parameters: {} (declare one under `params:` in the header, or read it with a default: `param(\"{k}\", \"value\")`)", near.first().map(|n| format!("did you mean `{n}`? ")).unwrap_or_default(), if known.is_empty() { "none".to_string() } else { known.join(", ") })));
         }
         if let Some(want) = kind_of(&k).and_then(|kind| kind.refuse(&v)) {
             let default = header
@@ -83,11 +79,14 @@ pub fn plan(
                 .find(|p| p.0 == k)
                 .map(|p| format!("its default is {}", p.1))
                 .unwrap_or_else(|| "the script gives it such a default".into());
-            return Err(format!(
-                "{}: --set {k}={v}: parameter `{k}` takes {want} ({default}), and `{v}` is not one\nhelp: pass {want}, e.g. --set {k}={}",
-                runbook.display_path,
+            return Err(Problem::new(format!(
+                "{}: --set {k}={v}: parameter `{k}` takes {want} ({default}), and `{v}` is not one",
+                runbook.display_path
+            ))
+            .with_help(format!(
+                "pass {want}, e.g. --set {k}={}",
                 if want == "true or false" { "true" } else { "5" }
-            ));
+            )));
         }
         params.insert(k, v);
     }
@@ -125,10 +124,7 @@ pub fn plan(
     }
     if let Some((name, e)) = too_short.first() {
         // Never printed: a value this short cannot be told apart from ordinary text.
-        return Err(format!(
-            "{}: the secret environment variable `{name}` is {e}; its value was not printed{}\nhelp: set `{name}` to the real secret (a value this short cannot be masked without masking ordinary text)",
-            runbook.display_path,
-            if too_short.len() > 1 {
+        return Err(Problem::new(format!("{}: the secret environment variable `{name}` is {e}; its value was not printed{}", runbook.display_path, if too_short.len() > 1 {
                 format!(
                     " (also too short: {})",
                     too_short[1..]
@@ -139,8 +135,7 @@ pub fn plan(
                 )
             } else {
                 String::new()
-            }
-        ));
+            })).with_help(format!("set `{name}` to the real secret (a value this short cannot be masked without masking ordinary text)")));
     }
     if !missing.is_empty() {
         let list: Vec<String> = missing
@@ -159,13 +154,13 @@ pub fn plan(
                 )
             })
             .collect();
-        return Err(format!(
-            "{}: required environment variable{} not set: {}\nhelp: export {}=... and run again",
+        return Err(Problem::new(format!(
+            "{}: required environment variable{} not set: {}",
             runbook.display_path,
             if missing.len() == 1 { " is" } else { "s are" },
-            list.join(", "),
-            missing[0].name
-        ));
+            list.join(", ")
+        ))
+        .with_help(format!("export {}=... and run again", missing[0].name)));
     }
     Ok(Plan {
         target,
@@ -221,7 +216,7 @@ pub fn connect(
     runbook: &Runbook,
     target: &Target,
     handle: &tokio::runtime::Handle,
-) -> Result<Arc<Fleet>, String> {
+) -> Result<Arc<Fleet>, Problem> {
     let fleet = match target {
         Target::None => Ok(Fleet::empty()),
         Target::Simulated(names) => handle.block_on(Fleet::simulated(names)),
@@ -229,7 +224,7 @@ pub fn connect(
     };
     fleet
         .map(Arc::new)
-        .map_err(|e| format!("{}: {e}", runbook.display_path))
+        .map_err(|e| Problem::new(format!("{}: {e}", runbook.display_path)))
 }
 
 /// The first lines: what runs where, each cluster, and the notes.
@@ -282,7 +277,7 @@ pub fn session(
         simulated: plan.simulated,
         state: std::sync::Mutex::new(RunState::default()),
         cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        hooks: Default::default(),
+        top_level: Default::default(),
         fleet: fleet.clone(),
         dry_run: false,
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use super::error::CliError;
 use super::exit;
 use super::prepare::{self, Strictness};
 use super::targets;
@@ -44,26 +45,7 @@ pub struct ReplArgs {
     pub set: Vec<String>,
 }
 
-fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
-    let text = message.to_string();
-    eprintln!(
-        "{}",
-        redactor
-            .redact(text.strip_prefix("error: ").unwrap_or(&text).trim_end())
-            .lines()
-            .enumerate()
-            .map(|(i, l)| if i == 0 {
-                format!("error: {l}")
-            } else {
-                l.to_string()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    exit::CANNOT_START
-}
-
-pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
+pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Result<u8, CliError> {
     let redactor = Redactor::new();
     crate::logging::set_redactor(&redactor);
     let runbook = match &args.runbook {
@@ -75,24 +57,15 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
             DEFAULT_HEADER.to_string(),
         ),
     };
-    let runbook = match runbook {
-        Ok(rb) => rb,
-        Err(e) => return cannot_start(&redactor, e),
-    };
-    let contexts = match targets::parse_pairs("--context", &args.context) {
-        Ok(c) => c,
-        Err(e) => return cannot_start(&redactor, e),
-    };
-    let sets = match targets::parse_pairs("--set", &args.set) {
-        Ok(s) => s,
-        Err(e) => return cannot_start(&redactor, e),
-    };
+    let runbook = runbook.map_err(CliError::from)?;
+    let contexts = targets::parse_pairs("--context", &args.context).map_err(CliError::from)?;
+    let sets = targets::parse_pairs("--set", &args.set).map_err(CliError::from)?;
     // Variables the runbook reads by name; a runbook with errors still opens (the REPL shows them).
     let env_reads = super::run::static_checks(&runbook, handle)
         .map(|c| c.env_reads)
         .unwrap_or_default();
     // A person is there to fix what is missing: it is noted, not refused.
-    let plan = match prepare::plan(
+    let plan = prepare::plan(
         &runbook,
         &contexts,
         sets,
@@ -100,25 +73,16 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
         &redactor,
         &env_reads,
         Strictness::Repl,
-    ) {
-        Ok(p) => p,
-        Err(e) => return cannot_start(&redactor, e),
-    };
-    let fleet = match prepare::connect(&runbook, &plan.target, handle) {
-        Ok(f) => f,
-        Err(e) => return cannot_start(&redactor, e),
-    };
+    )
+    .map_err(CliError::from)?;
+    let fleet = prepare::connect(&runbook, &plan.target, handle).map_err(CliError::from)?;
     let session = Arc::new(Session {
         interactive: true,
-        hooks: crate::repl::hooks::install(Default::default()),
         ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
     let reporter = session.reporter.clone();
-    let engine = crate::engine::build(&session);
-    let ast = match crate::engine::compile(&engine, &session) {
-        Ok(ast) => ast,
-        Err(d) => return cannot_start(&redactor, d),
-    };
+    let engine = crate::engine::build(&session, crate::repl::hooks::install(Default::default()));
+    let ast = crate::engine::compile(&engine, &session).map_err(CliError::from)?;
     let program = Program::new(&runbook.source, ast);
     prepare::announce(&reporter, &runbook, &plan, &fleet);
 
@@ -174,11 +138,7 @@ pub fn run(args: ReplArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8
             h.join()
                 .map_err(|_| "the REPL thread stopped unexpectedly".to_string())
         });
-    match result {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::FAILED
-        }
-    }
+    result
+        .map(|()| exit::OK)
+        .map_err(|e| CliError::new(e).with_code(exit::FAILED))
 }

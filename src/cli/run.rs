@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use super::error::CliError;
 use super::exit;
 use super::prepare::{self, Strictness};
 use super::targets;
-use crate::bindings::structure::{section_failure, stop_request};
-use crate::diagnostic::Diagnostic;
+use crate::engine::diagnostic::Diagnostic;
+use crate::engine::runner::{section_failure, stop_request};
 use crate::fleet::Fleet;
+use crate::problem::Problem;
 use crate::report::{files, Event, Redactor, Status};
 use crate::runbook::Runbook;
 use crate::session::{SectionFilter, Session};
@@ -103,38 +105,14 @@ pub struct RunArgs {
     pub diff: bool,
 }
 
-/// Prints an error paragraph (redacted) and returns the exit code for "could not start".
-fn cannot_start(redactor: &Redactor, message: impl std::fmt::Display) -> u8 {
-    let text = message.to_string();
-    let text = if text.starts_with("error:") {
-        text
-    } else {
-        format!("error: {text}")
-    };
-    eprintln!("{}", redactor.redact(text.trim_end()));
-    exit::CANNOT_START
-}
-
-pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 {
+pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Result<u8, CliError> {
     args.faults.apply();
     let redactor = Redactor::new();
     crate::logging::set_redactor(&redactor);
-    let runbook = match Runbook::load(&args.runbook) {
-        Ok(rb) => rb,
-        Err(e) => return cannot_start(&redactor, e),
-    };
-    let resumed = match resumed_record(&args, &runbook) {
-        Ok(r) => r,
-        Err(e) => return cannot_start(&redactor, e),
-    };
-    let mut sets = match targets::parse_pairs("--set", &args.set) {
-        Ok(s) => s,
-        Err(e) => return cannot_start(&redactor, e),
-    };
-    let mut contexts = match targets::parse_pairs("--context", &args.context) {
-        Ok(c) => c,
-        Err(e) => return cannot_start(&redactor, e),
-    };
+    let runbook = Runbook::load(&args.runbook).map_err(CliError::from)?;
+    let resumed = resumed_record(&args, &runbook).map_err(CliError::from)?;
+    let mut sets = targets::parse_pairs("--set", &args.set).map_err(CliError::from)?;
+    let mut contexts = targets::parse_pairs("--context", &args.context).map_err(CliError::from)?;
     if let Some(r) = &resumed {
         // The resumed run's parameters and contexts, unless given again.
         let declared = |k: &str| runbook.header.params.iter().any(|p| p.0 == k);
@@ -157,21 +135,14 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
     // Where the results go is checked before anything runs: a report that cannot be written
     // must not be found out after the clusters were changed.
     for path in &args.report {
-        if let Err(e) = files::probe(path) {
-            return cannot_start(&redactor, String::from(e));
-        }
+        files::probe(path).map_err(|e| CliError::from(crate::problem::Problem::from(e)))?;
     }
     if let Some(dir) = &args.bundle {
-        if let Err(e) = probe_dir(dir) {
-            return cannot_start(&redactor, e);
-        }
+        probe_dir(dir)?;
     }
     // Static checks first, on a detached session: nothing touches a cluster before they pass.
-    let Checked { titles, env_reads } = match static_checks(&runbook, handle) {
-        Ok(c) => c,
-        Err(text) => return cannot_start(&redactor, text),
-    };
-    let plan = match prepare::plan(
+    let Checked { titles, env_reads } = static_checks(&runbook, handle)?;
+    let plan = prepare::plan(
         &runbook,
         &contexts,
         sets,
@@ -179,27 +150,16 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         &redactor,
         &env_reads,
         Strictness::Run,
-    ) {
-        Ok(p) => p,
-        Err(e) => return cannot_start(&redactor, e),
-    };
-    let filter = match SectionFilter::resolve(&titles, &args.only, &args.skip, args.from.as_deref())
-    {
-        Ok(f) => f,
-        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
-    };
-    let (interactive, hooks) = match interactive_hooks(&args, &titles) {
-        Ok(h) => h,
-        Err(e) => return cannot_start(&redactor, format!("{}: {e}", runbook.display_path)),
-    };
-    let fleet = match prepare::connect(&runbook, &plan.target, handle) {
-        Ok(f) => f,
-        Err(e) => return cannot_start(&redactor, e),
-    };
+    )
+    .map_err(CliError::from)?;
+    let filter = SectionFilter::resolve(&titles, &args.only, &args.skip, args.from.as_deref())
+        .map_err(|e| CliError::from(e).context(format!("{}: ", runbook.display_path)))?;
+    let (interactive, hooks) = interactive_hooks(&args, &titles)
+        .map_err(|e| CliError::from(e).context(format!("{}: ", runbook.display_path)))?;
+    let fleet = prepare::connect(&runbook, &plan.target, handle).map_err(CliError::from)?;
     let session = Arc::new(Session {
         filter,
         interactive,
-        hooks,
         dry_run: args.dry_run,
         ..prepare::session(&plan, &runbook, &fleet, &redactor, verbosity, handle)
     });
@@ -210,15 +170,11 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         // A dry run changes nothing, so it leaves the state of the last real run alone.
         st.state_file = (!args.dry_run).then(|| crate::checkpoint::path_for(&runbook));
     }
-    let engine = crate::engine::build(&session);
-    let ast = match crate::engine::compile(&engine, &session) {
-        Ok(ast) => ast,
-        Err(d) => return cannot_start(&redactor, d),
-    };
+    let engine = crate::engine::build(&session, hooks);
+    let ast = crate::engine::compile(&engine, &session).map_err(CliError::from)?;
     prepare::announce(&reporter, &runbook, &plan, &fleet);
-    if let Err(e) = restore_point(&session, &titles, resumed.as_ref(), args.force, handle) {
-        return cannot_start(&redactor, format!("{}: {e}", runbook.display_path));
-    }
+    restore_point(&session, &titles, resumed.as_ref(), args.force, handle)
+        .map_err(|e| CliError::from(e).context(format!("{}: ", runbook.display_path)))?;
     reporter.set_plan(titles);
     session.checkpoint("running");
     if args.dry_run {
@@ -258,7 +214,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
         .spawn(move || {
             let r = engine.run_ast(&ast);
             // The undos run whatever ended the script, in its engine (closures need it).
-            let undone = crate::bindings::structure::run_undos(&engine, &ast, &script_session);
+            let undone = crate::engine::runner::run_undos(&engine, &ast, &script_session);
             *undo_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(undone);
             drop(script_session);
             r.map_err(|e| *e)
@@ -320,7 +276,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
                 reporter.emit(Event::Notice {
                     text: format!(
                         "the runbook stopped outside any section: {}",
-                        crate::bindings::convert::message_of(&err)
+                        crate::engine::diagnostic::plain_message(&err)
                     ),
                 });
                 (Status::Failed, exit::FAILED, Some(text))
@@ -392,7 +348,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
             code = code.max(exit::FAILED);
         }
     }
-    code
+    Ok(code)
 }
 
 /// With `--resume`: the last run's record, refused when there is nothing to resume or the
@@ -400,30 +356,36 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> u8 
 fn resumed_record(
     args: &RunArgs,
     runbook: &Runbook,
-) -> Result<Option<crate::checkpoint::Record>, String> {
+) -> Result<Option<crate::checkpoint::Record>, Problem> {
     if !args.resume {
         return Ok(None);
     }
     let path = crate::checkpoint::path_for(runbook);
     let Some(record) = crate::checkpoint::load(&path)? else {
-        return Err(format!(
-            "{}: --resume: no run of it is recorded (looked for `{}`)\nhelp: run it without --resume first",
+        return Err(Problem::new(format!(
+            "{}: --resume: no run of it is recorded (looked for `{}`)",
             runbook.display_path,
             path.display()
-        ));
+        ))
+        .with_help("run it without --resume first"));
     };
     if record.resume_at.is_none() {
-        return Err(format!(
-            "{}: --resume: its last run ({}) stopped at no section: nothing to resume\nhelp: run it again without --resume",
+        return Err(Problem::new(format!(
+            "{}: --resume: its last run ({}) stopped at no section: nothing to resume",
             runbook.display_path,
-            if record.status.is_empty() { "unknown" } else { &record.status }
-        ));
+            if record.status.is_empty() {
+                "unknown"
+            } else {
+                &record.status
+            }
+        ))
+        .with_help("run it again without --resume"));
     }
     if record.runbook_hash != crate::checkpoint::content_hash(&runbook.source) && !args.force {
-        return Err(format!(
-            "{}: --resume: the runbook changed since the run being resumed\nhelp: add --force to go on with the changed runbook (the recorded values may no longer fit), or run it afresh without --resume",
+        return Err(Problem::new(format!(
+            "{}: --resume: the runbook changed since the run being resumed",
             runbook.display_path
-        ));
+        )).with_help("add --force to go on with the changed runbook (the recorded values may no longer fit), or run it afresh without --resume"));
     }
     Ok(Some(record))
 }
@@ -438,14 +400,15 @@ fn restore_point(
     resumed: Option<&crate::checkpoint::Record>,
     force: bool,
     handle: &tokio::runtime::Handle,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let start = match resumed {
         Some(r) => {
             let at = r.resume_at.clone().unwrap_or_default();
             if !titles.contains(&at) {
-                return Err(format!(
-                    "--resume: the run stopped at section `{at}`, which the runbook no longer has\nhelp: use --from SECTION"
-                ));
+                return Err(Problem::new(format!(
+                    "--resume: the run stopped at section `{at}`, which the runbook no longer has"
+                ))
+                .with_help("use --from SECTION"));
             }
             let mut skip = Vec::new();
             for (title, status) in &r.sections {
@@ -517,7 +480,7 @@ fn restore_point(
 fn report_cleanup(
     session: &Session,
     args: &RunArgs,
-    undone: &crate::bindings::structure::UndoOutcome,
+    undone: &crate::engine::runner::UndoOutcome,
     code: u8,
 ) -> u8 {
     let created = session.state().created.len();
@@ -590,13 +553,15 @@ fn shell_word(arg: &str) -> String {
 fn interactive_hooks(
     args: &RunArgs,
     titles: &[String],
-) -> Result<(bool, crate::bindings::structure::Hooks), String> {
+) -> Result<(bool, crate::engine::runner::Hooks), Problem> {
     use std::io::IsTerminal;
     let interactive =
         args.interactive || (std::io::stdin().is_terminal() && std::io::stdout().is_terminal());
-    let breaks = SectionFilter::resolve(titles, &args.breaks, &[], None)
-        .map_err(|e| e.replace("--only", "--break"))?
-        .only;
+    let breaks = args
+        .breaks
+        .iter()
+        .map(|b| crate::session::find_section(titles, "--break", b))
+        .collect::<Result<Vec<_>, _>>()?;
     let opts = crate::repl::hooks::StepOptions {
         step: args.step,
         breaks,
@@ -612,11 +577,12 @@ fn interactive_hooks(
         .filter(|f| f.0)
         .map(|f| f.1)
         .collect();
-        return Err(format!(
-            "{} wait{} for answers, and there is no terminal to ask on\nhelp: run it in a terminal, or add --interactive to read the answers from stdin",
+        return Err(Problem::new(format!(
+            "{} wait{} for answers, and there is no terminal to ask on",
             flags.join(" and "),
             if flags.len() == 1 { "s" } else { "" }
-        ));
+        ))
+        .with_help("run it in a terminal, or add --interactive to read the answers from stdin"));
     }
     Ok((interactive, crate::repl::hooks::install(opts)))
 }
@@ -668,12 +634,13 @@ fn print_summary(report: &crate::report::RunReport, verbosity: i8, simulated: bo
 }
 
 /// Checks that the `--bundle` directory can be made and written to, before anything runs.
-fn probe_dir(dir: &std::path::Path) -> Result<(), String> {
+fn probe_dir(dir: &std::path::Path) -> Result<(), Problem> {
     let cannot = |e: std::io::Error| {
-        format!(
-            "cannot write the diagnostics bundle to `{}`: {e}\nhelp: choose a writable directory; nothing was run",
+        Problem::new(format!(
+            "cannot write the diagnostics bundle to `{}`: {e}",
             dir.display()
-        )
+        ))
+        .with_help("choose a writable directory; nothing was run")
     };
     std::fs::create_dir_all(dir).map_err(cannot)?;
     tempfile::tempfile_in(dir).map(drop).map_err(cannot)
@@ -691,13 +658,15 @@ pub struct Checked {
 pub fn static_checks(
     runbook: &Runbook,
     handle: &tokio::runtime::Handle,
-) -> Result<Checked, String> {
+) -> Result<Checked, CliError> {
     static_diagnostics(runbook, handle).map_err(|findings| {
-        findings
-            .iter()
-            .map(Diagnostic::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
+        CliError::rendered(
+            findings
+                .iter()
+                .map(Diagnostic::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     })
 }
 
@@ -707,7 +676,7 @@ pub fn static_diagnostics(
     handle: &tokio::runtime::Handle,
 ) -> Result<Checked, Vec<Diagnostic>> {
     let session = Arc::new(Session::detached(runbook.clone(), handle.clone()));
-    let engine = crate::engine::build(&session);
+    let engine = crate::engine::build(&session, Default::default());
     let ast = crate::engine::compile(&engine, &session).map_err(|d| vec![*d])?;
     let (titles, findings) = crate::engine::static_check(&engine, &session, &ast);
     if findings.is_empty() {

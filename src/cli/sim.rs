@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::error::CliError;
 use super::exit;
 
 /// Simulated clusters: a built-in Kubernetes API server for offline rehearsal.
@@ -73,7 +74,7 @@ impl FaultArgs {
     }
 }
 
-pub fn run(args: SimArgs, handle: &tokio::runtime::Handle) -> u8 {
+pub fn run(args: SimArgs, handle: &tokio::runtime::Handle) -> Result<u8, CliError> {
     let SimCommand::Serve(serve) = args.command;
     let mut names: Vec<String> = Vec::new();
     for n in serve
@@ -83,18 +84,16 @@ pub fn run(args: SimArgs, handle: &tokio::runtime::Handle) -> u8 {
         .filter(|c| !c.is_empty())
     {
         if !is_dns_label(n) {
-            eprintln!(
-                "error: `{n}` is not a valid cluster name: use lowercase letters, digits and `-`"
-            );
-            return exit::CANNOT_START;
+            return Err(CliError::new(format!(
+                "`{n}` is not a valid cluster name: use lowercase letters, digits and `-`"
+            )));
         }
         if !names.iter().any(|x| x == n) {
             names.push(n.to_string());
         }
     }
     if names.is_empty() {
-        eprintln!("error: --clusters names no cluster");
-        return exit::CANNOT_START;
+        return Err(CliError::new("--clusters names no cluster"));
     }
     serve.faults.apply();
     let kubeconfig = serve.kubeconfig.clone();
@@ -108,13 +107,9 @@ pub fn run(args: SimArgs, handle: &tokio::runtime::Handle) -> u8 {
         let _ = writeln!(out, "serving; press Ctrl-C to stop");
         let _ = out.flush();
     }));
-    match result {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            exit::CANNOT_START
-        }
-    }
+    result
+        .map(|()| exit::OK)
+        .map_err(|e| CliError::new(format!("{e:#}")))
 }
 
 fn is_dns_label(s: &str) -> bool {

@@ -2,6 +2,7 @@
 //! `--context NAME=CTX` or the environment variable the header names), none mapped (simulated
 //! clusters), or an error naming what is missing.
 
+use crate::problem::Problem;
 use crate::runbook::ClusterDecl;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,12 +46,12 @@ impl Target {
 }
 
 /// Parses `NAME=VALUE` flags.
-pub fn parse_pairs(flag: &str, pairs: &[String]) -> Result<Vec<(String, String)>, String> {
+pub fn parse_pairs(flag: &str, pairs: &[String]) -> Result<Vec<(String, String)>, Problem> {
     pairs
         .iter()
         .map(|p| match p.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-            _ => Err(format!("{flag} `{p}` is not NAME=VALUE")),
+            _ => Err(Problem::new(format!("{flag} `{p}` is not NAME=VALUE"))),
         })
         .collect()
 }
@@ -61,17 +62,17 @@ pub fn resolve(
     contexts: &[(String, String)],
     force_sim: bool,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<Target, String> {
+) -> Result<Target, Problem> {
     for (name, _) in contexts {
         if !declared.iter().any(|d| &d.name == name) {
-            return Err(format!(
+            return Err(Problem::new(format!(
                 "--context {name}=...: the runbook declares no cluster `{name}`{}",
                 if declared.is_empty() {
                     " (it declares none in a header, and calls `cluster(\"...\")` with no literal name)".to_string()
                 } else {
                     format!(" (it declares {})", names(declared))
                 }
-            ));
+            )));
         }
     }
     if declared.is_empty() {
@@ -124,10 +125,10 @@ pub fn resolve(
             None => format!("`{}` (pass --context {}=CONTEXT)", d.name, d.name),
         })
         .collect();
-    Err(format!(
+    Err(Problem::new(format!(
         "some clusters are mapped to contexts and some are not; map every cluster, or none to rehearse on simulated clusters. Missing: {}",
         how.join(", ")
-    ))
+    )))
 }
 
 fn names(declared: &[ClusterDecl]) -> String {
@@ -188,7 +189,7 @@ mod tests {
         let err =
             resolve(&decl(), &[("cluster1".into(), "a".into())], false, |_| None).unwrap_err();
         assert!(
-            err.contains("`cluster2`") && err.contains("export CLUSTER2"),
+            err.to_string().contains("`cluster2`") && err.to_string().contains("export CLUSTER2"),
             "{err}"
         );
     }
@@ -198,6 +199,7 @@ mod tests {
         assert!(
             resolve(&decl(), &[("mgmt".into(), "x".into())], false, |_| None)
                 .unwrap_err()
+                .to_string()
                 .contains("`mgmt`")
         );
         assert!(resolve(&decl(), &[("cluster1".into(), "x".into())], true, |_| None).is_err());

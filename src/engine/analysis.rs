@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use rhai::{ASTNode, Engine, Expr, Position, Stmt, AST};
 
 use super::resolver::StdlibResolver;
-use crate::runbook::ParamKind;
+use crate::syntax::plain_call;
 
 /// A problem found without running the script.
 #[derive(Clone, Debug)]
@@ -128,66 +128,6 @@ fn closures_in(expr: &Expr) -> Vec<String> {
         true
     });
     out
-}
-
-/// A plain call of a host function (`name(...)`, no namespace) at this node, with its position.
-fn plain_call<'a>(path: &[ASTNode<'a>]) -> Option<(&'a rhai::FnCallExpr, Position)> {
-    match path.last() {
-        Some(ASTNode::Expr(Expr::FnCall(call, pos)))
-        | Some(ASTNode::Stmt(Stmt::FnCall(call, pos)))
-            if call.namespace.is_empty() =>
-        {
-            Some((&**call, *pos))
-        }
-        _ => None,
-    }
-}
-
-/// Clusters the script names literally (`cluster("cluster1")`), each with the position of its
-/// first call, in source order. A runbook without a header runs on exactly these.
-pub fn cluster_calls(ast: &AST) -> Vec<(String, Position)> {
-    let mut out: Vec<(String, Position)> = Vec::new();
-    ast.walk(&mut |path: &[ASTNode]| {
-        if let Some((call, pos)) = plain_call(path) {
-            if call.name == "cluster" && call.args.len() == 1 {
-                if let Expr::StringConstant(name, _) = &call.args[0] {
-                    out.push((name.to_string(), pos));
-                }
-            }
-        }
-        true
-    });
-    out.sort_by_key(|(_, p)| (p.line(), p.position()));
-    let mut seen = BTreeSet::new();
-    out.retain(|(n, _)| seen.insert(n.clone()));
-    out
-}
-
-/// Parameters the script reads with a literal default (`param("TOTAL", 3)`), in source order:
-/// a runbook without a header declares its parameters this way.
-pub fn param_reads(ast: &AST) -> Vec<(String, ParamKind)> {
-    let mut out: Vec<(String, ParamKind, Position)> = Vec::new();
-    ast.walk(&mut |path: &[ASTNode]| {
-        if let Some((call, pos)) = plain_call(path) {
-            if call.name == "param" && call.args.len() == 2 {
-                if let Expr::StringConstant(name, _) = &call.args[0] {
-                    let kind = match &call.args[1] {
-                        Expr::IntegerConstant(..) => ParamKind::Int,
-                        Expr::BoolConstant(..) => ParamKind::Bool,
-                        _ => ParamKind::Text,
-                    };
-                    out.push((name.to_string(), kind, pos));
-                }
-            }
-        }
-        true
-    });
-    out.sort_by_key(|(_, _, p)| (p.line(), p.position()));
-    let mut seen = BTreeSet::new();
-    out.into_iter()
-        .filter(|(n, _, _)| seen.insert(n.clone()))
-        .map(|(n, k, _)| (n, k))
-        .collect()
 }
 
 /// Sections called inside another section's body (directly, or in a step or closure within
@@ -343,7 +283,7 @@ fn check_ast(
             Err(err) => findings.push(Finding {
                 message: format!(
                     "import \"{path}\" fails: {}",
-                    super::super::bindings::convert::message_of(&err)
+                    super::diagnostic::plain_message(&err)
                 ),
                 help: Some(
                     "stdlib modules are imported by name (`import \"bookinfo\" as bookinfo;`)"
@@ -431,32 +371,6 @@ mod tests {
         let names: Vec<_> = titles.iter().map(|t| t.0.as_str()).collect();
         assert_eq!(names, vec!["A", "b", "B"]);
         assert_eq!(findings.len(), 2, "{findings:?}");
-    }
-
-    #[test]
-    fn finds_literal_clusters_in_order() {
-        let engine = Engine::new();
-        let ast = engine
-            .compile("let a = cluster(\"east\");\nsection(\"s\", || { let b = cluster(\"west\"); cluster(\"east\"); });\nfn f(n) { cluster(n) }")
-            .unwrap();
-        let names: Vec<_> = cluster_calls(&ast).into_iter().map(|c| c.0).collect();
-        assert_eq!(names, vec!["east", "west"]);
-    }
-
-    #[test]
-    fn finds_parameters_with_literal_defaults() {
-        let engine = Engine::new();
-        let ast = engine
-            .compile("let t = param(\"TOTAL\", 3);\nlet n = param(\"NAME\", \"web\"); let x = param(\"X\"); param(\"ON\", true);")
-            .unwrap();
-        assert_eq!(
-            param_reads(&ast),
-            vec![
-                ("TOTAL".to_string(), ParamKind::Int),
-                ("NAME".to_string(), ParamKind::Text),
-                ("ON".to_string(), ParamKind::Bool)
-            ]
-        );
     }
 
     #[test]

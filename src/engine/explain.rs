@@ -19,7 +19,7 @@ static SIGNATURES: OnceLock<Vec<Signature>> = OnceLock::new();
 /// Remembers the host functions' signatures, once per process (every engine registers the same).
 pub fn remember(engine: &rhai::Engine) {
     SIGNATURES.get_or_init(|| {
-        crate::cli::docs::functions(engine)
+        crate::engine::docs::functions(engine)
             .into_iter()
             .filter(|f| !f.signature.starts_with("handle."))
             .map(|f| Signature {
@@ -88,18 +88,19 @@ fn accepts(expected: &str, given: &str) -> bool {
             .any(|e| e.trim() == given || (e.trim() == "float" && given == "int"))
 }
 
-/// The message (and `help:` paragraph) for Rhai's "function not found" with signature `sig`.
-pub fn no_function(sig: &str) -> String {
+/// The message, and what to do, for Rhai's "function not found" with signature `sig`.
+pub fn no_function(sig: &str) -> (String, Option<String>) {
     let (name, args) = parse_call(sig);
     let given = format!("({})", args.join(", "));
     let Some(all) = SIGNATURES.get() else {
-        return format!("no function `{name}` takes {given}");
+        return (format!("no function `{name}` takes {given}"), None);
     };
     let known: Vec<&Signature> = all.iter().filter(|s| s.name == name).collect();
     if known.is_empty() {
         if name.contains("::") {
-            return format!(
-                "no function `{name}` takes {given}\nhelp: check the module's functions and how many arguments each takes"
+            return (
+                format!("no function `{name}` takes {given}"),
+                Some("check the module's functions and how many arguments each takes".into()),
             );
         }
         let mut names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
@@ -112,13 +113,14 @@ pub fn no_function(sig: &str) -> String {
                     .filter(|s| s.name == *n)
                     .map(|s| s.text.as_str())
                     .collect();
-                format!(
-                    "no function `{name}`\nhelp: did you mean `{n}`? {}",
-                    sigs.join("; ")
+                (
+                    format!("no function `{name}`"),
+                    Some(format!("did you mean `{n}`? {}", sigs.join("; "))),
                 )
             }
-            None => format!(
-                "no function `{name}` takes {given}\nhelp: `meshbook docs` lists every function and its arguments"
+            None => (
+                format!("no function `{name}` takes {given}"),
+                Some("`meshbook docs` lists every function and its arguments".into()),
             ),
         };
     }
@@ -164,9 +166,9 @@ pub fn no_function(sig: &str) -> String {
         );
     }
     let list: Vec<String> = known.iter().map(|s| format!("    {}", s.text)).collect();
-    format!(
-        "`{name}` cannot take {given}{why}\nhelp: the signatures that exist:\n{}",
-        list.join("\n")
+    (
+        format!("`{name}` cannot take {given}{why}"),
+        Some(format!("the signatures that exist:\n{}", list.join("\n"))),
     )
 }
 

@@ -2,23 +2,27 @@
 //! hooks that route `print` to the transcript and stop a script on Ctrl-C.
 
 pub mod analysis;
+pub mod diagnostic;
+pub mod docs;
 pub mod explain;
 pub mod resolver;
+pub mod runner;
 
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, AST};
 
-use crate::diagnostic::{Diagnostic, Sources};
 use crate::report::Event;
 use crate::session::Session;
+use diagnostic::{Diagnostic, Sources};
 
 /// Enough for any real runbook (they mostly wait on clusters), small enough that a runaway
 /// loop ends in seconds with an error.
 pub const MAX_OPERATIONS: u64 = 50_000_000;
 
-/// Builds the engine for a session.
-pub fn build(session: &Arc<Session>) -> Engine {
+/// Builds the engine for a session, with the run's interactive hooks (none for a run nobody
+/// steps through: `runner::Hooks::default()`).
+pub fn build(session: &Arc<Session>, hooks: runner::Hooks) -> Engine {
     let mut engine = Engine::new();
     engine.set_max_operations(MAX_OPERATIONS);
     engine.set_max_call_levels(64);
@@ -44,17 +48,10 @@ pub fn build(session: &Arc<Session>) -> Engine {
             None
         }
     });
+    runner::register(&mut engine, session, Arc::new(hooks));
     crate::bindings::register_all(&mut engine, session);
     explain::remember(&engine);
     engine
-}
-
-/// Parses a script without any binding (for facts read from its syntax tree when a runbook
-/// loads); `None` when it does not compile.
-pub fn parse_only(source: &str) -> Option<AST> {
-    let mut engine = Engine::new_raw();
-    engine.set_max_expr_depths(128, 64);
-    engine.compile(source).ok()
 }
 
 /// Compiles the session's runbook, naming the file in errors.
@@ -133,7 +130,7 @@ fn undeclared_clusters(header: &crate::runbook::Header, ast: &AST) -> Vec<analys
         .map(|c| c.name.as_str())
         .chain(header.created_clusters.iter().map(String::as_str))
         .collect();
-    analysis::cluster_calls(ast)
+    crate::syntax::cluster_calls(ast)
         .into_iter()
         .filter(|(name, _)| !declared.contains(&name.as_str()))
         .map(|(name, position)| {
@@ -159,6 +156,6 @@ fn sources_locate(
     sources: &Sources,
     file: &str,
     pos: rhai::Position,
-) -> Option<crate::diagnostic::Location> {
+) -> Option<diagnostic::Location> {
     sources.locate(file, pos)
 }

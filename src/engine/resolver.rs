@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared, AST};
 
 use crate::assets::Tree;
+use crate::problem::Problem;
 use crate::runbook::Runbook;
 
 pub struct StdlibResolver {
@@ -23,7 +24,7 @@ impl StdlibResolver {
     }
 
     /// The module's text and the name errors will show for it.
-    pub fn source_of(&self, path: &str) -> Result<(String, String), String> {
+    pub fn source_of(&self, path: &str) -> Result<(String, String), Problem> {
         if path.starts_with("./") || path.starts_with("../") {
             let file = format!("{path}.rhai");
             let text = self.runbook.read_relative(&file)?;
@@ -53,7 +54,7 @@ impl StdlibResolver {
     pub fn compile(&self, engine: &Engine, path: &str) -> Result<AST, Box<EvalAltResult>> {
         let (text, name) = self
             .source_of(path)
-            .map_err(|m| Box::new(EvalAltResult::ErrorRuntime(m.into(), Position::NONE)))?;
+            .map_err(crate::bindings::convert::fail_problem)?;
         let mut ast = engine
             .compile(&text)
             .map_err(|e| Box::new(EvalAltResult::ErrorParsing(*e.0, e.1)))?;

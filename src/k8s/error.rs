@@ -200,10 +200,8 @@ pub enum K8sError {
     Invalid(String),
 }
 
-impl K8sError {
-    /// The message without the part [`Help::help`](crate::base::error::Help::help) says apart
-    /// (a misspelt kind's suggestions).
-    pub fn message(&self) -> String {
+impl crate::base::error::Help for K8sError {
+    fn message(&self) -> String {
         match self {
             K8sError::MisspeltKind { cluster, kind, .. } => {
                 format!("no resource type `{kind}` is served by {cluster}")
@@ -212,19 +210,6 @@ impl K8sError {
         }
     }
 
-    /// Whether the error is a namespace or a kind that does not exist (yet): what a dry run
-    /// cannot validate when an earlier step of the same run would create it.
-    pub fn is_missing_namespace_or_kind(&self) -> bool {
-        match self {
-            K8sError::UnknownKind { .. } | K8sError::MisspeltKind { .. } => true,
-            // The API server's own words for a namespace that does not exist.
-            K8sError::Api { message, .. } => message.contains("namespaces \""),
-            _ => false,
-        }
-    }
-}
-
-impl crate::base::error::Help for K8sError {
     fn help(&self) -> Option<String> {
         match self {
             K8sError::MisspeltKind { near, .. } => Some(format!(
@@ -235,13 +220,6 @@ impl crate::base::error::Help for K8sError {
                 "apply the CRD (or install the chart that brings it) in an earlier step".into(),
             ),
             _ => None,
-        }
-    }
-
-    fn paragraph(&self) -> String {
-        match self.help() {
-            Some(h) => format!("{}\nhelp: {h}", self.message()),
-            None => self.message(),
         }
     }
 }
@@ -322,7 +300,6 @@ mod tests {
             "{:?}",
             e.help()
         );
-        assert!(e.is_missing_namespace_or_kind());
         let e = K8sError::UnknownKind {
             cluster: "c".into(),
             kind: "Widget".into(),
@@ -339,7 +316,7 @@ mod tests {
             e.to_string(),
             "invalid label selector `a b c`: unknown operator in `a b c`"
         );
-        assert!(e.help().is_none() && !e.is_missing_namespace_or_kind());
+        assert!(e.help().is_none());
     }
 
     #[test]

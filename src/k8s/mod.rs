@@ -44,4 +44,4 @@ pub use error::{humanize, K8sError, Result};
 pub use events::EventSummary;
 pub use pods::{ExecOutput, LogOptions};
 pub use portforward::PortForward;
-pub use waits::{lb_ingress, DEFAULT_TIMEOUT};
+pub use waits::{lb_ingress, wait_timeout, DEFAULT_TIMEOUT, SIMULATED_WAIT_CAP};

@@ -1,4 +1,5 @@
 //! Meta-commands: lines starting with `:` are the REPL's own commands, not Rhai.
+use crate::problem::Problem;
 
 /// A parsed meta-command.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +85,7 @@ pub fn trailing_command(entry: &str) -> Option<&str> {
 
 /// Parses a line. `None`: not a meta-command (evaluate it as Rhai). `Some(Err)`: a meta-command
 /// that is unknown or badly formed, with a message saying what is expected.
-pub fn parse(line: &str) -> Option<Result<Meta, String>> {
+pub fn parse(line: &str) -> Option<Result<Meta, Problem>> {
     let line = line.trim();
     let rest = line.strip_prefix(':')?;
     let (word, arg) = match rest.split_once(char::is_whitespace) {
@@ -94,7 +95,9 @@ pub fn parse(line: &str) -> Option<Result<Meta, String>> {
     let arg = (!arg.is_empty()).then(|| arg.to_string());
     let no_arg = |m: Meta| match &arg {
         None => Ok(m),
-        Some(a) => Err(format!(":{word} takes no argument (got `{a}`)")),
+        Some(a) => Err(Problem::new(format!(
+            ":{word} takes no argument (got `{a}`)"
+        ))),
     };
     Some(match word {
         "help" | "h" | "?" => Ok(Meta::Help(arg)),
@@ -119,12 +122,12 @@ pub fn parse(line: &str) -> Option<Result<Meta, String>> {
         "abort" => no_arg(Meta::Abort),
         "quit" | "q" | "exit" => no_arg(Meta::Quit),
         "" => Err("a meta-command follows the `:`; `:help` lists them".into()),
-        other => Err(format!(
+        other => Err(Problem::new(format!(
             "no meta-command `:{other}`; `:help` lists them{}",
             closest(other)
                 .map(|c| format!(" (did you mean `{c}`?)"))
                 .unwrap_or_default()
-        )),
+        ))),
     })
 }
 
@@ -217,13 +220,13 @@ mod tests {
 
     #[test]
     fn bad_commands_say_what_is_expected() {
-        let err = parse(":run").unwrap().unwrap_err();
+        let err = parse(":run").unwrap().unwrap_err().to_string();
         assert!(err.contains(":sections"), "{err}");
-        let err = parse(":vars x").unwrap().unwrap_err();
+        let err = parse(":vars x").unwrap().unwrap_err().to_string();
         assert!(err.contains("takes no argument"), "{err}");
-        let err = parse(":retyr").unwrap().unwrap_err();
+        let err = parse(":retyr").unwrap().unwrap_err().to_string();
         assert!(err.contains("no meta-command `:retyr`"), "{err}");
-        let err = parse(":sect").unwrap().unwrap_err();
+        let err = parse(":sect").unwrap().unwrap_err().to_string();
         assert!(err.contains("did you mean `:sections`"), "{err}");
     }
 

@@ -16,6 +16,7 @@ use rustyline::{CompletionType, Config, Context, Editor};
 
 use super::complete::{complete, Vocabulary};
 use super::input::is_incomplete;
+use crate::problem::Problem;
 use crate::session::Session;
 
 /// Completion and multi-line input for rustyline.
@@ -102,7 +103,7 @@ pub struct Console {
 
 impl Console {
     /// An editor per entry (a REPL inside a run).
-    pub fn open(vocabulary: Vocabulary) -> Result<Console, String> {
+    pub fn open(vocabulary: Vocabulary) -> Result<Console, Problem> {
         let _check = editor(Vocabulary::default(), None)?;
         Ok(Console {
             editor: None,
@@ -113,7 +114,7 @@ impl Console {
     }
 
     /// One editor for the whole session (`meshbook repl`): open it before Ctrl-C is watched.
-    pub fn for_session() -> Result<Console, String> {
+    pub fn for_session() -> Result<Console, Problem> {
         let history = history_path();
         Ok(Console {
             editor: Some(editor(Vocabulary::default(), history.as_deref())?),
@@ -202,7 +203,7 @@ fn config() -> Config {
 fn editor(
     vocabulary: Vocabulary,
     history: Option<&std::path::Path>,
-) -> Result<Editor<Helper, FileHistory>, String> {
+) -> Result<Editor<Helper, FileHistory>, Problem> {
     let mut editor: Editor<Helper, FileHistory> =
         Editor::with_config(config()).map_err(|e| format!("cannot open the terminal: {e}"))?;
     editor.set_helper(Some(Helper { vocabulary }));

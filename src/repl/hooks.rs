@@ -10,7 +10,7 @@ use rhai::{Engine, EvalContext, FnPtr, NativeCallContext, Scope};
 use super::commands::{parse_step, StepAnswer, STEP_KEYS};
 use super::console::ask;
 use super::{Mode, Outcome, Program, Repl};
-use crate::bindings::structure::{share_scope, AfterFailure, BeforeSection, Hooks};
+use crate::engine::runner::{share_scope, AfterFailure, BeforeSection, Hooks};
 use crate::report::Event;
 use crate::session::Session;
 
@@ -71,7 +71,7 @@ fn section_repl(
 /// body captured. All shared with the script: changes made in the REPL are the script's.
 fn section_scope(session: &Session, program: &Program, body: &FnPtr) -> Scope<'static> {
     let mut scope = Scope::new();
-    for (name, value) in session.hooks.top_level() {
+    for (name, value) in session.top_level() {
         scope.push_dynamic(name, value);
     }
     for (name, _, value) in program.captured_scope(body).iter_raw() {
@@ -247,7 +247,7 @@ fn pause(st: &State, ctx: &mut EvalContext, session: &Session, message: &str) ->
     // the person changes is what the script sees when it goes on; new `let`s stay here).
     let live = share_scope(ctx.scope_mut());
     let mut scope = Scope::new();
-    for (name, value) in session.hooks.top_level() {
+    for (name, value) in session.top_level() {
         if !live.iter().any(|(n, _)| *n == name) {
             scope.push_dynamic(name, value);
         }

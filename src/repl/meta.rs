@@ -5,8 +5,7 @@ use rhai::Scope;
 
 use super::commands::{self, Meta};
 use super::{render, Mode, Outcome, Repl};
-use crate::bindings::structure::{section_failure, stop_request};
-use crate::session::SectionFilter;
+use crate::engine::runner::{section_failure, stop_request};
 
 impl Repl<'_> {
     /// Runs a meta-command; `Some` when it leaves the REPL.
@@ -90,7 +89,7 @@ impl Repl<'_> {
         };
         let topic = topic.trim().trim_end_matches("()");
         let name = topic.rsplit('.').next().unwrap_or(topic);
-        let docs = crate::cli::docs::functions(self.engine);
+        let docs = crate::engine::docs::functions(self.engine);
         let found: Vec<_> = docs.iter().filter(|d| d.name == name).collect();
         let script: Vec<_> = self
             .program
@@ -162,14 +161,13 @@ impl Repl<'_> {
     }
 
     fn run_section(&self, scope: &mut Scope, name: &str) {
-        let title =
-            match SectionFilter::resolve(&self.program.titles, &[name.to_string()], &[], None) {
-                Ok(f) => f.only.into_iter().next().unwrap_or_default(),
-                Err(e) => {
-                    self.err(&format!("error: {}", e.replacen("--only", ":run", 1)));
-                    return;
-                }
-            };
+        let title = match crate::session::find_section(&self.program.titles, ":run", name) {
+            Ok(t) => t,
+            Err(e) => {
+                self.err(&format!("error: {e}"));
+                return;
+            }
+        };
         let ast = match self.program.section(self.engine, scope, &title) {
             Some(Ok(ast)) => ast,
             Some(Err(e)) => {

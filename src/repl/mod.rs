@@ -17,8 +17,9 @@ pub mod render;
 
 use rhai::{Dynamic, Engine, Scope};
 
-use crate::bindings::structure::{section_failure, stop_request};
-use crate::diagnostic::{Diagnostic, Sources};
+use crate::engine::diagnostic::{Diagnostic, Sources};
+use crate::engine::runner::{section_failure, stop_request};
+use crate::problem::Problem;
 use crate::session::Session;
 use complete::Vocabulary;
 use console::{Console, Read};
@@ -96,7 +97,7 @@ pub struct Repl<'a> {
 impl Repl<'_> {
     /// What completion knows (the scope's variables are refreshed before each prompt).
     fn vocabulary(&self) -> Vocabulary {
-        let docs = crate::cli::docs::functions(self.engine);
+        let docs = crate::engine::docs::functions(self.engine);
         let mut functions: Vec<String> = docs.iter().map(|d| d.name.clone()).collect();
         functions.extend(self.program.functions().into_iter().map(|(n, _)| n));
         functions.sort();
@@ -136,7 +137,7 @@ impl Repl<'_> {
 
     fn run_with(
         &self,
-        console: Result<Console, String>,
+        console: Result<Console, Problem>,
         scope: &mut Scope,
         mode: Mode,
     ) -> Transcript {

@@ -318,7 +318,7 @@ mod sharing {
         engine
             .run_with_scope(&mut scope, "let a = #{x: 1}; let n = 1;")
             .unwrap();
-        let shared = crate::bindings::structure::share_scope(&mut scope);
+        let shared = crate::engine::runner::share_scope(&mut scope);
         assert_eq!(shared.len(), 2);
         assert!(shared.iter().all(|(_, v)| v.is_shared()));
         let out: Dynamic = engine

@@ -107,9 +107,8 @@ pub enum ToolError {
     SimCheckFailed { label: String, missing: Vec<String> },
 }
 
-impl ToolError {
-    /// The message without the part [`Help::help`](crate::base::error::Help::help) says apart.
-    pub fn message(&self) -> String {
+impl crate::base::error::Help for ToolError {
+    fn message(&self) -> String {
         match self {
             ToolError::NoSimRule { tool, what, .. } => {
                 format!("no simulated behaviour for `{tool}` {what}")
@@ -117,22 +116,13 @@ impl ToolError {
             other => other.to_string(),
         }
     }
-}
 
-impl crate::base::error::Help for ToolError {
     fn help(&self) -> Option<String> {
         match self {
             ToolError::NoSimRule { rules_dir, .. } => Some(format!(
                 "add a rule under `{rules_dir}` describing what the real tool leaves in the cluster"
             )),
             _ => None,
-        }
-    }
-
-    fn paragraph(&self) -> String {
-        match self.help() {
-            Some(h) => format!("{}\nhelp: {h}", self.message()),
-            None => self.message(),
         }
     }
 }

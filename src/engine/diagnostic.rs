@@ -6,6 +6,7 @@ use std::fmt;
 use rhai::{EvalAltResult, ParseError, Position};
 
 use crate::assets::Tree;
+use crate::bindings::convert::script_error;
 
 /// A place in a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,10 +68,8 @@ impl Sources<'_> {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Self {
-        let (message, help) = split_help(&message.into());
         Diagnostic {
-            message,
-            help,
+            message: message.into(),
             ..Default::default()
         }
     }
@@ -112,7 +111,7 @@ impl Diagnostic {
             }
         }
         let innermost = (String::new(), current_source.clone(), e.position());
-        let (message, help) = split_help(&message_of(e));
+        let (message, help) = explained(e);
         let mut d = Diagnostic {
             message,
             help: help.or_else(|| default_help(e)),
@@ -186,13 +185,6 @@ impl Diagnostic {
     }
 }
 
-fn split_help(text: &str) -> (String, Option<String>) {
-    match text.split_once("\nhelp: ") {
-        Some((m, h)) => (m.to_string(), Some(h.to_string())),
-        None => (text.to_string(), None),
-    }
-}
-
 /// The message of an error without positions, unwrapping calls into functions and modules.
 pub fn plain_message(e: &EvalAltResult) -> String {
     match e {
@@ -203,9 +195,18 @@ pub fn plain_message(e: &EvalAltResult) -> String {
 }
 
 fn message_of(e: &EvalAltResult) -> String {
-    match e {
+    explained(e).0
+}
+
+/// An error's message and, when known, what to do: a binding's own help, or the engine's
+/// explanation of a call that matched no function.
+fn explained(e: &EvalAltResult) -> (String, Option<String>) {
+    if let Some(se) = script_error(e) {
+        return (se.message, se.help);
+    }
+    let message = match e {
         EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
-        EvalAltResult::ErrorFunctionNotFound(sig, _) => crate::engine::explain::no_function(sig),
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => return super::explain::no_function(sig),
         EvalAltResult::ErrorVariableNotFound(name, _) => {
             format!("no variable `{name}` is defined here")
         }
@@ -222,7 +223,8 @@ fn message_of(e: &EvalAltResult) -> String {
                 _ => text,
             }
         }
-    }
+    };
+    (message, None)
 }
 
 fn default_help(e: &EvalAltResult) -> Option<String> {
@@ -311,7 +313,7 @@ mod tests {
             main_name: "x.rhai",
             main_text: src,
         };
-        let mut d = Diagnostic::new("expectation failed: boom\nhelp: check the thing");
+        let mut d = Diagnostic::new("expectation failed: boom").with_help("check the thing");
         d.location = sources.locate("", Position::new(2, 1));
         let d = d.in_section(Some("Install".into()), vec!["Wait".into()]);
         let text = d.to_string();
