@@ -56,7 +56,7 @@ impl crate::base::error::Help for CheckpointError {
     }
 }
 
-crate::paragraph_into_string!(CheckpointError);
+crate::base::error::paragraph_into_string!(CheckpointError);
 
 /// An object the run created, recorded so it can be deleted after the run.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -56,7 +56,7 @@ impl crate::base::error::Help for ManifestError {
     }
 }
 
-crate::paragraph_into_string!(ManifestError);
+crate::base::error::paragraph_into_string!(ManifestError);
 
 #[derive(Deserialize)]
 struct Entry {

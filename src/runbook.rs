@@ -23,7 +23,7 @@ pub enum ReadError {
 
 impl crate::base::error::Help for ReadError {}
 
-crate::paragraph_into_string!(ReadError);
+crate::base::error::paragraph_into_string!(ReadError);
 
 /// Where a runbook came from.
 #[derive(Clone, Debug, PartialEq, Eq)]

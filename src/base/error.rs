@@ -26,7 +26,6 @@ pub trait Help: std::fmt::Display {
 /// `impl From<$t> for Problem` (message and help apart, for the engine and the CLI) and
 /// `impl From<$t> for String` through [`Help::paragraph`] (for a caller that only holds text:
 /// a notice, a binding's `fail`), so that neither loses the help.
-#[macro_export]
 macro_rules! paragraph_into_string {
     ($($t:ty),* $(,)?) => {$(
         impl From<$t> for String {
@@ -44,6 +43,7 @@ macro_rules! paragraph_into_string {
         }
     )*};
 }
+pub(crate) use paragraph_into_string;
 
 #[cfg(test)]
 mod tests {

@@ -70,7 +70,7 @@ impl crate::base::error::Help for ReportFileError {
     }
 }
 
-crate::paragraph_into_string!(ReportFileError);
+crate::base::error::paragraph_into_string!(ReportFileError);
 
 /// A report format, from a file name's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -20,7 +20,7 @@
 //!
 //! Two rule engines read `stdlib/sim/`, and share what is the same concept (the Handlebars
 //! setup, dotted paths, loading the YAML files): these rules react to *objects* in one
-//! simulated cluster, as a controller does; `crate::tools::SimToolRules` describe what a *tool
+//! simulated cluster, as a controller does; the `SimToolRules` of `tools` describe what a *tool
 //! call* (helm, istioctl, ...) leaves in the clusters. Their matching differs in kind (kind,
 //! field values and labels here; tool, arguments, chart and flags there) and stays apart.
 

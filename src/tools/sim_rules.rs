@@ -1,6 +1,6 @@
 //! `SimToolRules`: what external tools do to simulated clusters, as data from
 //! `stdlib/sim/tools/*.yaml`. The format is documented in `stdlib/sim/tools/README.md`.
-//! The simulator's own rules (`crate::sim::Rules`, objects reacting to objects) share the
+//! The simulator's own rules (the `Rules` of `sim`, objects reacting to objects) share the
 //! Handlebars setup, dotted paths and file loading with these; see there for the split.
 
 use std::collections::BTreeMap;
