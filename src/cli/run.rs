@@ -171,7 +171,7 @@ fn start(
     // Where the results go is checked before anything runs: a report that cannot be written
     // must not be found out after the clusters were changed.
     for path in &args.report {
-        files::probe(path).map_err(CliError::from)?;
+        files::probe(path).map_err(|e| CliError::from(crate::problem::Problem::from(e)))?;
     }
     if let Some(dir) = &args.bundle {
         probe_dir(dir)?;
@@ -429,7 +429,7 @@ fn finish(
     }
     for path in &args.report {
         if let Err(e) = files::write(path, &report, redactor) {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", String::from(e));
             code = code.max(exit::FAILED);
         }
     }
