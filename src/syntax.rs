@@ -83,6 +83,42 @@ pub fn param_reads(ast: &AST) -> Vec<(String, ParamKind)> {
         .collect()
 }
 
+/// Every call a script makes by name (plain calls and method calls), with its first argument
+/// when that is a literal string (`run("./bin/x", ...)`), in source order.
+pub fn named_calls(ast: &AST) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let call = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(call, _) | Expr::MethodCall(call, _)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(call, _))) => Some(call),
+            _ => None,
+        };
+        if let Some(call) = call {
+            let first = match call.args.first() {
+                Some(Expr::StringConstant(s, _)) => Some(s.to_string()),
+                _ => None,
+            };
+            out.push((call.name.to_string(), first));
+        }
+        true
+    });
+    out
+}
+
+/// The modules a script imports by literal path (`import "gloo" as g;`).
+pub fn imports(ast: &AST) -> Vec<String> {
+    let mut out = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Import(import, _))) = path.last() {
+            if let Expr::StringConstant(module, _) = &import.0 {
+                out.push(module.to_string());
+            }
+        }
+        true
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,10 +3,7 @@
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
-
-use regex::Regex;
 
 use super::invocation::{install_hint, Invocation};
 use super::process::run;
@@ -111,31 +108,33 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-/// The external tools a runbook calls: `helm_install`/`helm_uninstall`/`helm` -> `helm`,
-/// `istioctl`, `meshctl`, `vcluster`, and the program of every `run("x", ...)` (its file
-/// name). Line comments are ignored.
+/// The external tools a runbook calls, read from its syntax tree: `helm_install`/
+/// `helm_uninstall`/`helm` -> `helm`, `istioctl`, `meshctl`, `vcluster`, and the program of
+/// every `run("x", ...)` (its file name). A script that does not compile calls nothing (the
+/// static checks report it).
 pub fn tools_used_by(script_text: &str) -> BTreeSet<String> {
-    static CALL: OnceLock<Regex> = OnceLock::new();
-    static RUN: OnceLock<Regex> = OnceLock::new();
-    let call = CALL.get_or_init(|| {
-        Regex::new(r"\b(helm_install|helm_uninstall|helm|istioctl|meshctl|vcluster)\s*\(")
-            .expect("static regex")
-    });
-    let run_re = RUN.get_or_init(|| Regex::new(r#"\brun\s*\(\s*"([^"]+)""#).expect("static regex"));
+    let Some(ast) = crate::syntax::parse_only(script_text) else {
+        return BTreeSet::new();
+    };
+    tools_in(&ast)
+}
+
+fn tools_in(ast: &rhai::AST) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for line in script_text.lines() {
-        let code = strip_line_comment(line);
-        for cap in call.captures_iter(code) {
-            let name = &cap[1];
-            let tool = if name.starts_with("helm") {
-                "helm"
-            } else {
-                name
-            };
-            out.insert(tool.to_string());
-        }
-        for cap in run_re.captures_iter(code) {
-            out.insert(super::invocation::tool_name(&cap[1]).to_string());
+    for (name, first) in crate::syntax::named_calls(ast) {
+        match name.as_str() {
+            "helm_install" | "helm_uninstall" | "helm" => {
+                out.insert("helm".to_string());
+            }
+            "istioctl" | "meshctl" | "vcluster" => {
+                out.insert(name);
+            }
+            "run" => {
+                if let Some(program) = first {
+                    out.insert(super::invocation::tool_name(&program).to_string());
+                }
+            }
+            _ => {}
         }
     }
     out
@@ -144,15 +143,16 @@ pub fn tools_used_by(script_text: &str) -> BTreeSet<String> {
 /// [`tools_used_by`] for a runbook and the stdlib modules it imports (`import "gloo" as g;`
 /// reads `stdlib/gloo.rhai`), recursively.
 pub fn tools_used_by_runbook(script_text: &str) -> BTreeSet<String> {
-    static IMPORT: OnceLock<Regex> = OnceLock::new();
-    let import = IMPORT.get_or_init(|| Regex::new(r#"import\s+"([^"]+)""#).expect("static regex"));
     let mut tools = BTreeSet::new();
     let mut seen = BTreeSet::new();
     let mut queue = vec![script_text.to_string()];
     while let Some(text) = queue.pop() {
-        tools.extend(tools_used_by(&text));
-        for cap in import.captures_iter(&text) {
-            let module = cap[1].trim_end_matches(".rhai").to_string();
+        let Some(ast) = crate::syntax::parse_only(&text) else {
+            continue;
+        };
+        tools.extend(tools_in(&ast));
+        for module in crate::syntax::imports(&ast) {
+            let module = module.trim_end_matches(".rhai").to_string();
             if seen.insert(module.clone()) {
                 if let Some(src) = crate::assets::Tree::Stdlib.read(&format!("{module}.rhai")) {
                     queue.push(src.into_owned());
@@ -161,21 +161,6 @@ pub fn tools_used_by_runbook(script_text: &str) -> BTreeSet<String> {
         }
     }
     tools
-}
-
-/// The part of a line before a `//` that is not inside a string.
-fn strip_line_comment(line: &str) -> &str {
-    let mut in_str = false;
-    let mut prev = '\0';
-    for (i, ch) in line.char_indices() {
-        match ch {
-            '"' if prev != '\\' => in_str = !in_str,
-            '/' if !in_str && prev == '/' => return &line[..i - 1],
-            _ => {}
-        }
-        prev = ch;
-    }
-    line
 }
 
 #[cfg(test)]
