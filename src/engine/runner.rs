@@ -250,7 +250,10 @@ fn parse_pause(
     _state: &mut Dynamic,
 ) -> Result<Option<ImmutableString>, rhai::ParseError> {
     Ok(match symbols.len() {
+        // `pause()`: Rhai reads `()` as one token.
+        1 if look_ahead == "()" => Some("()".into()),
         1 => Some("(".into()),
+        2 if symbols[1] == "()" => None,
         2 if look_ahead == ")" => Some(")".into()),
         2 => Some("$expr$".into()),
         3 if symbols[2] != ")" => Some(")".into()),
