@@ -89,6 +89,55 @@ pub struct Boundary {
     pub clusters: BTreeMap<String, crate::sim::ClusterSnapshot>,
 }
 
+/// Redacted copies of the objects of the last section's snapshot, by the stored object they
+/// were made from: an object no write replaced since (the same shared `Arc`) is not redacted
+/// again. Forgotten when a secret is added.
+#[derive(Default)]
+pub struct RedactedObjects {
+    secrets: usize,
+    by_object: std::collections::HashMap<usize, (SharedValue, SharedValue)>,
+}
+
+type SharedValue = std::sync::Arc<serde_json::Value>;
+
+/// Never shows objects: they may hold secrets.
+impl std::fmt::Debug for RedactedObjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedactedObjects")
+            .field("objects", &self.by_object.len())
+            .finish()
+    }
+}
+
+impl RedactedObjects {
+    /// Masks every secret in the snapshots' objects, reusing what the last call redacted.
+    pub fn redact(
+        &mut self,
+        clusters: &mut BTreeMap<String, crate::sim::ClusterSnapshot>,
+        redactor: &crate::report::Redactor,
+    ) {
+        let secrets = redactor.len();
+        if secrets != self.secrets {
+            self.by_object.clear();
+            self.secrets = secrets;
+        }
+        let mut next = std::collections::HashMap::new();
+        for snap in clusters.values_mut() {
+            for o in &mut snap.store.objects {
+                let at = std::sync::Arc::as_ptr(&o.object) as usize;
+                let redacted = match self.by_object.get(&at) {
+                    // the original is kept alive in the map, so its address names it alone
+                    Some((orig, red)) if std::sync::Arc::ptr_eq(orig, &o.object) => red.clone(),
+                    _ => redactor.redact_shared(&o.object),
+                };
+                next.insert(at, (o.object.clone(), redacted.clone()));
+                o.object = redacted;
+            }
+        }
+        self.by_object = next;
+    }
+}
+
 /// Where the snapshot taken before `section` lives, next to the state file.
 pub fn boundary_path(state_file: &Path, section: &str) -> PathBuf {
     let dir = state_file.with_extension("sections");
@@ -224,5 +273,45 @@ mod tests {
         save(&path, &r).unwrap();
         let back = load(&path).unwrap().unwrap();
         assert_eq!(back.created, r.created);
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn snapshot_objects_are_redacted_once_while_unchanged() {
+        let redactor = crate::report::Redactor::new();
+        redactor.add("hunter2-secret").unwrap();
+        let base: crate::sim::ClusterSnapshot = serde_json::from_value(serde_json::json!({
+            "store": {"objects": [
+                {"group": "", "plural": "configmaps", "object": {"data": {"k": "plain"}}},
+                {"group": "", "plural": "secrets", "object": {"data": {"k": "hunter2-secret"}}}
+            ]},
+            "counters": [0, 0, 0, 0]
+        }))
+        .unwrap();
+        let clean = base.store.objects[0].object.clone();
+        let at = |b: &crate::sim::ClusterSnapshot| BTreeMap::from([("c1".to_string(), b.clone())]);
+        let mut cache = RedactedObjects::default();
+        let mut first = at(&base);
+        cache.redact(&mut first, &redactor);
+        let objs = &first["c1"].store.objects;
+        // an object without a secret is not copied; one with a secret is masked
+        assert!(Arc::ptr_eq(&objs[0].object, &clean));
+        assert_eq!(objs[1].object["data"]["k"], "***");
+        let mut second = at(&base);
+        cache.redact(&mut second, &redactor);
+        assert!(Arc::ptr_eq(
+            &second["c1"].store.objects[1].object,
+            &objs[1].object
+        ));
+        // a secret added later is masked in objects redacted before
+        redactor.add("plain").unwrap();
+        let mut third = at(&base);
+        cache.redact(&mut third, &redactor);
+        assert_eq!(third["c1"].store.objects[0].object["data"]["k"], "***");
     }
 }

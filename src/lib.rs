@@ -23,6 +23,7 @@ pub mod sim;
 pub mod suggest;
 pub mod syntax;
 pub mod template;
+pub mod toolrun;
 pub mod tools;
 
 use std::ffi::OsString;

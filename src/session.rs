@@ -128,6 +128,8 @@ pub struct RunState {
     pub cleaned_up: bool,
     /// On a dry run, what each apply would change (unified diffs, for `meshbook diff`).
     pub diffs: Vec<String>,
+    /// Redacted objects of the last snapshot before a section, reused by the next one.
+    pub snapshot_redactions: crate::checkpoint::RedactedObjects,
 }
 
 /// An undo registered with `cleanup(|| ...)`.

@@ -22,7 +22,7 @@ const LAYERS: &[&[&str]] = &[
         "checkpoint",
     ],
     // A run's state: its clusters and its session.
-    &["fleet", "session"],
+    &["fleet", "session", "toolrun"],
     // Thin adapters between Rhai and the core.
     &["bindings"],
     // The engine: runs sections, renders script errors, documents functions.

@@ -315,7 +315,7 @@ fn sample(
     let o = Opts::new(map, "sample");
     let n =
         u32::try_from(n).map_err(|_| fail(format!("sample: {n} is not a number of requests")))?;
-    let concurrency = o.int("concurrency")?.unwrap_or(1).clamp(1, 64) as u32;
+    let concurrency = http::sample_concurrency(o.int("concurrency")?);
     let kept: Arc<Mutex<Vec<Response>>> = Arc::default();
     let closure = o.raw("key").and_then(|k| k.clone().try_cast::<FnPtr>());
     let key = match (o.raw("key"), &closure) {
@@ -328,17 +328,8 @@ fn sample(
                 String::new()
             }))
         }
-        (Some(k), None) => {
-            let text = k.to_string();
-            let pattern = text
-                .strip_prefix('/')
-                .and_then(|t| t.strip_suffix('/'))
-                .unwrap_or(&text);
-            KeyFn::Regex(
-                regex::Regex::new(pattern)
-                    .map_err(|e| fail(format!("sample: bad key regex `{pattern}`: {e}")))?,
-            )
-        }
+        (Some(k), None) => KeyFn::regex(&k.to_string())
+            .map_err(|e| fail(format!("sample: bad key regex `{k}`: {e}")))?,
         (None, None) => KeyFn::Status,
     };
     // Each answer's key and serving cluster, for the traffic charts.

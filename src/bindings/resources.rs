@@ -12,18 +12,10 @@ use super::convert::{fail, from_json, string_map, Opts, RhaiResult};
 use super::{optional_last, Def};
 use crate::fleet::Member;
 use crate::k8s::{Applied, ApplyOptions, ApplyOutcome};
-use crate::report::{self, Event};
+use crate::report::Event;
 use crate::session::Session;
 
 const APPLY_OPTS: &[&str] = &["namespace", "selector", "vars", "dry_run"];
-
-fn outcome(o: ApplyOutcome) -> report::ApplyOutcome {
-    match o {
-        ApplyOutcome::Created => report::ApplyOutcome::Created,
-        ApplyOutcome::Configured => report::ApplyOutcome::Configured,
-        ApplyOutcome::Unchanged => report::ApplyOutcome::Unchanged,
-    }
-}
 
 /// Renders (when `vars` is given) and applies manifest text, emitting one event per object.
 pub fn apply_text(
@@ -77,14 +69,7 @@ pub fn apply_text(
             } else if a.kind == "Namespace" {
                 s.touch_namespace(m.name(), &a.name);
             }
-            s.emit(Event::Applied {
-                cluster: m.name().to_string(),
-                kind: a.kind.clone(),
-                namespace: a.namespace.clone(),
-                name: a.name.clone(),
-                outcome: outcome(a.outcome),
-                dry_run: ao.dry_run,
-            });
+            s.emit(crate::toolrun::applied_event(m.name(), &a, ao.dry_run));
             let mut map = Map::new();
             map.insert("kind".into(), a.kind.into());
             map.insert(
@@ -573,7 +558,7 @@ fn create_namespace(s: &Session, m: &Member, name: &str, labels: Map) -> RhaiRes
         kind: "Namespace".into(),
         namespace: None,
         name: name.to_string(),
-        outcome: outcome(o),
+        outcome: o.into(),
         dry_run: false,
     });
     Ok(o.to_string())
@@ -586,7 +571,7 @@ fn secret_event(s: &Session, m: &Member, ns: &str, name: &str, o: ApplyOutcome) 
         kind: "Secret".into(),
         namespace: Some(ns.to_string()),
         name: name.to_string(),
-        outcome: outcome(o),
+        outcome: o.into(),
         dry_run: false,
     });
 }

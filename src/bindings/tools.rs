@@ -13,9 +13,10 @@ use super::{optional_last, Def};
 use crate::fleet::{Fleet, Member};
 use crate::report::Event;
 use crate::session::Session;
+use crate::toolrun::{self, RealizeError, Route};
 use crate::tools::{
-    self, HelmInstall, HelmRepo, HelmValues, Invocation, ObjectKey, SimulatedEffect, Stream,
-    ToolError, ToolOutput,
+    self, HelmInstall, HelmRepo, HelmValues, Invocation, SimulatedEffect, Stream, ToolError,
+    ToolOutput,
 };
 
 fn base(s: &Session, program: &str, m: Option<&Member>, timeout: Option<Duration>) -> Invocation {
@@ -122,87 +123,42 @@ fn tool_run_event(
     });
 }
 
-/// Applies a simulated effect: new clusters, applies, deletes (and uninstalls), checks; and
-/// shows its output unless it is secret.
+/// Carries out a simulated effect (`toolrun::realize`), emitting its events as they happen.
 fn realize(
     s: &Arc<Session>,
     effect: &SimulatedEffect,
     label: &str,
     show_stdout: bool,
 ) -> RhaiResult<()> {
-    let fleet = s.fleet.clone();
-    for c in &effect.new_clusters {
-        s.block_on(fleet.add_simulated(&c.name))
-            .map_err(super::cluster::k8s_err)?;
-    }
-    for a in &effect.applies {
-        let m = fleet.get(&a.cluster).ok_or_else(|| {
-            fail(format!(
-                "{label}: the simulated effect targets unknown cluster `{}`",
-                a.cluster
-            ))
-        })?;
-        super::resources::apply_text(s, &m, &a.yaml, None, label).map(|_| ())?;
-    }
-    let mut deletes: Vec<ObjectKey> = effect.deletes.clone();
-    deletes.extend(
-        fleet
-            .releases
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take_for(effect),
-    );
-    fleet
-        .releases
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .record(effect);
-    for d in deletes {
-        let Some(m) = fleet.get(&d.cluster) else {
-            continue;
-        };
-        let kind = match d.api_version.rsplit_once('/') {
-            Some((group, _)) => format!("{}.{group}", d.kind),
-            None => d.kind.clone(),
-        };
-        // Objects whose kind is gone (a CRD deleted first) are gone too.
-        let existed =
-            match s.block_on(
-                m.cluster
-                    .delete(&kind, &d.name, d.namespace.as_deref(), false),
-            ) {
-                Ok(existed) => existed,
-                Err(
-                    crate::k8s::K8sError::UnknownKind { .. }
-                    | crate::k8s::K8sError::MisspeltKind { .. },
-                ) => false,
-                Err(e) => return Err(super::cluster::k8s_err(e)),
-            };
-        s.emit(Event::Deleted {
-            cluster: m.name().to_string(),
-            kind: d.kind.clone(),
-            namespace: d.namespace.clone(),
-            name: d.name.clone(),
-            existed,
-        });
-    }
-    for name in &effect.removed_clusters {
-        s.emit(Event::Notice {
-            text: format!("simulated cluster `{name}` was deleted by {label}; its handle stays usable until the run ends"),
-        });
-    }
-    s.block_on(tools::run_checks(effect, label, fleet.as_ref()))
-        .map_err(tool_err)?;
-    if !show_stdout {
-        return Ok(());
-    }
-    for line in effect.stdout.lines() {
-        s.emit(Event::ToolLine {
-            label: format!("{label} (simulated)"),
-            line: line.to_string(),
-        });
-    }
-    Ok(())
+    let emit = |e: Event| {
+        if let Event::Applied {
+            cluster,
+            kind,
+            namespace,
+            name,
+            ..
+        } = &e
+        {
+            match namespace {
+                Some(ns) => s.touch_namespace(cluster, ns),
+                None if kind == "Namespace" => s.touch_namespace(cluster, name),
+                None => {}
+            }
+        }
+        s.emit(e);
+    };
+    s.block_on(toolrun::realize(
+        &s.fleet,
+        effect,
+        label,
+        show_stdout,
+        &emit,
+    ))
+    .map_err(|e| match e {
+        RealizeError::K8s(e) => super::cluster::k8s_err(e),
+        RealizeError::Tool(e) => tool_err(e),
+        other => fail(other.to_string()),
+    })
 }
 
 /// Runs a tool call: simulated on simulated clusters, a real process otherwise.
@@ -238,41 +194,11 @@ fn call(
     ) {
         return Ok(not_run());
     }
-    // Only what touches a cluster is simulated: the cluster CLIs (helm, istioctl, meshctl,
-    // vcluster, kubectl). Any other program (`run("echo", ...)`, jq, openssl) runs for real.
-    let cluster_cli = tools::is_cluster_cli(tool);
-    let simulated = cluster_cli
-        && match m {
-            Some(m) => m.simulated,
-            None => s.simulated,
-        };
-    if tool == "kubectl" && m.is_none() && s.simulated {
-        return Err(fail_with_help(
-            "`run(\"kubectl\", ...)` names no cluster, so kubectl would use your kubeconfig's current context, which is not part of this simulated run",
-            "call it on a cluster handle: `cluster(\"cluster1\").kubectl([...])`",
-        ));
+    let route = toolrun::route(program, m, s.simulated).map_err(super::convert::fail_problem)?;
+    if let (Route::KubectlOnSimulator { server }, Some(m)) = (&route, m) {
+        inv = toolrun::kubectl_on_simulator(&inv, server, format!("{} kubectl", m.name()));
     }
-    // kubectl speaks the same protocol as meshbook: on a simulated cluster it runs for real
-    // against the simulator's server (on 127.0.0.1 for an in-process cluster, through the
-    // kubeconfig context for a `meshbook sim serve` one).
-    let kubectl_on_sim = tool == "kubectl" && m.is_some_and(|m| m.simulated);
-    if kubectl_on_sim {
-        if let Some(m) = m.filter(|m| m.cluster.context().is_none()) {
-            let mut argv = vec![format!("--server={}", m.cluster.server())];
-            argv.extend(inv.argv.iter().cloned());
-            // kubectl keys its discovery cache by host:port, so one directory serves every run.
-            let cache = std::env::temp_dir().join("meshbook-kubectl-cache");
-            inv = base(s, program, None, o.duration("timeout")?)
-                .with_argv(program, argv)
-                .env("KUBECONFIG", "/dev/null")
-                .env("KUBECACHEDIR", cache.to_string_lossy())
-                .label(format!("{} kubectl", m.name()));
-            if let Some(stdin) = o.string("stdin")? {
-                inv = inv.stdin(stdin);
-            }
-        }
-    }
-    if simulated && !kubectl_on_sim {
+    if route == Route::Simulated {
         let rules = s.fleet.sim_rules().map_err(super::convert::fail_problem)?;
         let effect = s
             .block_on(tools::match_simulated(&inv, rules, s.fleet.as_ref()))

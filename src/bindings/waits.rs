@@ -13,21 +13,9 @@ use crate::fleet::Member;
 use crate::report::Event;
 use crate::session::Session;
 
-/// Simulated controllers react in milliseconds: a wait that takes longer than this on a
-/// simulated cluster will never end (a missing rule), so a rehearsal fails fast instead of
-/// sitting out a real cluster's timeout.
-pub const SIMULATED_WAIT_CAP: Duration = Duration::from_secs(20);
-
-/// The timeout of a wait: as given (or the 5-minute default), capped on simulated clusters.
-pub fn effective(m: &Member, t: Option<Duration>) -> Option<Duration> {
-    if m.simulated {
-        Some(
-            t.unwrap_or(crate::k8s::DEFAULT_TIMEOUT)
-                .min(SIMULATED_WAIT_CAP),
-        )
-    } else {
-        t
-    }
+/// The timeout of a wait on `m` (`k8s::wait_timeout`: capped on simulated clusters).
+fn effective(m: &Member, t: Option<Duration>) -> Option<Duration> {
+    crate::k8s::wait_timeout(m.simulated, t)
 }
 
 /// How often a wait says what it waits for and what it last saw: every 10 s

@@ -105,12 +105,48 @@ pub struct RunArgs {
     pub diff: bool,
 }
 
+/// What a run starts with, once everything that can refuse it has passed.
+struct Started {
+    redactor: Redactor,
+    plan: prepare::Plan,
+    fleet: Arc<Fleet>,
+    session: Arc<Session>,
+    engine: rhai::Engine,
+    ast: rhai::AST,
+}
+
 pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Result<u8, CliError> {
+    let Started {
+        redactor,
+        plan,
+        fleet,
+        session,
+        engine,
+        ast,
+    } = start(&args, verbosity, handle)?;
+    watch_ctrl_c(&session, handle);
+    let started = std::time::Instant::now();
+    let (result, undone) = run_script(engine, ast, &session);
+    let (status, code, error_text) = outcome(result, &session);
+    finish(
+        &args, verbosity, &redactor, &plan, &fleet, &session, started, undone, status, code,
+        error_text,
+    )
+}
+
+/// Everything before the script runs: the runbook, its flags and environment, the static
+/// checks, the clusters, the session and the engine. Any refusal happens here, before a
+/// cluster is touched.
+fn start(
+    args: &RunArgs,
+    verbosity: i8,
+    handle: &tokio::runtime::Handle,
+) -> Result<Started, CliError> {
     args.faults.apply();
     let redactor = Redactor::new();
     crate::logging::set_redactor(&redactor);
     let runbook = Runbook::load(&args.runbook).map_err(CliError::from)?;
-    let resumed = resumed_record(&args, &runbook).map_err(CliError::from)?;
+    let resumed = resumed_record(args, &runbook).map_err(CliError::from)?;
     let mut sets = targets::parse_pairs("--set", &args.set).map_err(CliError::from)?;
     let mut contexts = targets::parse_pairs("--context", &args.context).map_err(CliError::from)?;
     if let Some(r) = &resumed {
@@ -154,7 +190,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
     .map_err(CliError::from)?;
     let filter = SectionFilter::resolve(&titles, &args.only, &args.skip, args.from.as_deref())
         .map_err(|e| CliError::from(e).context(format!("{}: ", runbook.display_path)))?;
-    let (interactive, hooks) = interactive_hooks(&args, &titles)
+    let (interactive, hooks) = interactive_hooks(args, &titles)
         .map_err(|e| CliError::from(e).context(format!("{}: ", runbook.display_path)))?;
     let fleet = prepare::connect(&runbook, &plan.target, handle).map_err(CliError::from)?;
     let session = Arc::new(Session {
@@ -182,9 +218,19 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
             text: "dry run: applies are sent with dryRun=All and listed as they would change; other writes and tools are only described; waits are not waited; nothing is changed".into(),
         });
     }
+    Ok(Started {
+        redactor,
+        plan,
+        fleet,
+        session,
+        engine,
+        ast,
+    })
+}
 
-    // Every Ctrl-C cancels what runs: the first the script, a second the clean-up after it.
-    // The handler is installed before the script starts, so no early Ctrl-C is missed.
+/// Every Ctrl-C cancels what runs: the first the script, a second the clean-up after it. The
+/// handler is installed before the script starts, so no early Ctrl-C is missed.
+fn watch_ctrl_c(session: &Session, handle: &tokio::runtime::Handle) {
     let cancelled = session.cancelled.clone();
     #[cfg(unix)]
     {
@@ -203,8 +249,19 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
             cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     });
+}
 
-    let started = std::time::Instant::now();
+/// Runs the script on a thread of its own (deep recursion needs a big stack), then the undos
+/// registered with `cleanup(...)`, whatever ended it.
+#[allow(clippy::type_complexity)]
+fn run_script(
+    engine: rhai::Engine,
+    ast: rhai::AST,
+    session: &Arc<Session>,
+) -> (
+    Result<Result<(), rhai::EvalAltResult>, String>,
+    crate::engine::runner::UndoOutcome,
+) {
     let script_session = session.clone();
     let undo_outcome = Arc::new(std::sync::Mutex::new(None));
     let undo_slot = undo_outcome.clone();
@@ -224,7 +281,20 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
             h.join()
                 .map_err(|_| "the script thread stopped unexpectedly".to_string())
         });
+    let undone = undo_outcome
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or_default();
+    (result, undone)
+}
 
+/// What the script's end means for the run: its status, the exit code, and the error to show.
+fn outcome(
+    result: Result<Result<(), rhai::EvalAltResult>, String>,
+    session: &Session,
+) -> (Status, u8, Option<String>) {
+    let reporter = &session.reporter;
     let (status, code, error_text) = match result {
         Err(e) => (Status::Failed, exit::FAILED, Some(format!("error: {e}"))),
         Ok(Ok(())) => match session.state().failure.clone() {
@@ -272,7 +342,7 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
                     Some("error: interrupted".to_string()),
                 )
             } else {
-                let text = crate::engine::render_error(&session, &err, None, Vec::new());
+                let text = crate::engine::render_error(session, &err, None, Vec::new());
                 reporter.emit(Event::Notice {
                     text: format!(
                         "the runbook stopped outside any section: {}",
@@ -283,6 +353,26 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
             }
         }
     };
+    (status, code, error_text)
+}
+
+/// After the script: the error shown, the clean-up reported, the state recorded, diagnostics
+/// gathered on failure, the summary printed and the reports written. Returns the exit code.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    args: &RunArgs,
+    verbosity: i8,
+    redactor: &Redactor,
+    plan: &prepare::Plan,
+    fleet: &Fleet,
+    session: &Session,
+    started: std::time::Instant,
+    undone: crate::engine::runner::UndoOutcome,
+    status: Status,
+    code: u8,
+    error_text: Option<String>,
+) -> Result<u8, CliError> {
+    let reporter = &session.reporter;
     // A section skipped after failing at a `--pause-on-error` prompt still fails the run.
     let (status, code) = if status == Status::Passed
         && session
@@ -298,19 +388,14 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
     if let Some(text) = &error_text {
         eprintln!("\n{}", redactor.redact(text.trim_end()));
     }
-    let undone = undo_outcome
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .unwrap_or_default();
-    let code = report_cleanup(&session, &args, &undone, code);
+    let code = report_cleanup(session, args, &undone, code);
     session.checkpoint(match code {
         exit::OK => "passed",
         exit::INTERRUPTED => "interrupted",
         _ => "failed",
     });
     if status == Status::Failed && code != exit::INTERRUPTED && !fleet.members().is_empty() {
-        gather_bundle(&session, &fleet, args.bundle.as_deref());
+        gather_bundle(session, fleet, args.bundle.as_deref());
     }
     reporter.emit(Event::RunFinished {
         status,
@@ -340,10 +425,10 @@ pub fn run(args: RunArgs, verbosity: i8, handle: &tokio::runtime::Handle) -> Res
     }
     print_summary(&report, verbosity, plan.simulated);
     if args.diff {
-        code = super::diff::print(&session, code);
+        code = super::diff::print(session, code);
     }
     for path in &args.report {
-        if let Err(e) = files::write(path, &report, &redactor) {
+        if let Err(e) = files::write(path, &report, redactor) {
             eprintln!("error: {e}");
             code = code.max(exit::FAILED);
         }

@@ -27,6 +27,7 @@ Examples:
   KUBECONFIG=/tmp/sim.kubeconfig kubectl --context cluster1 get ns
   KUBECONFIG=/tmp/sim.kubeconfig meshbook run global-mesh --context cluster1=cluster1 --context cluster2=cluster2
   meshbook sim serve --sim-faults 0.1 --sim-latency 20ms   # a flaky, remote-like API server
+  meshbook sim serve --fail-image '*:broken'                # pulls of these images fail
 
 Contexts written here are marked simulated: meshbook simulates external tools there and skips
 traffic checks, as it does for in-process simulated clusters. Objects live in memory until Ctrl-C.";
@@ -59,6 +60,15 @@ pub struct FaultArgs {
     /// Seed of the fault sequence.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub sim_fault_seed: u64,
+    /// Pulls of images matching this glob (`*`, `?`; repeatable, or comma-separated) fail as
+    /// on a real node: ErrImagePull, then ImagePullBackOff, and the rollout never completes.
+    #[arg(
+        long = "fail-image",
+        value_name = "PATTERN",
+        env = "MESHBOOK_SIM_FAIL_IMAGE",
+        value_delimiter = ','
+    )]
+    pub fail_image: Vec<String>,
 }
 
 impl FaultArgs {
@@ -70,6 +80,9 @@ impl FaultArgs {
                 latency: self.sim_latency.unwrap_or_default(),
                 seed: self.sim_fault_seed,
             });
+        }
+        if !self.fail_image.is_empty() {
+            crate::sim::set_fail_images(self.fail_image.clone());
         }
     }
 }

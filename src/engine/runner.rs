@@ -602,12 +602,11 @@ fn snapshot_before(s: &Session, title: &str) {
         return;
     }
     // Secrets never reach a file in clear: a secret's data is masked in the snapshot too.
+    // Objects no write replaced since the last section keep their redacted copy.
     let redactor = s.reporter.redactor();
-    for snap in clusters.values_mut() {
-        for o in &mut snap.store.objects {
-            o.object = redactor.redact_json(&o.object);
-        }
-    }
+    let mut redacted = std::mem::take(&mut s.state().snapshot_redactions);
+    redacted.redact(&mut clusters, redactor);
+    s.state().snapshot_redactions = redacted;
     let boundary = crate::checkpoint::Boundary {
         section: title.to_string(),
         runbook_hash: crate::checkpoint::content_hash(&s.runbook.source),

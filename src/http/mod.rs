@@ -35,4 +35,6 @@ pub use jsonpath::{jsonpath, jsonpath_text, JsonPathError};
 pub use options::{host_and_port, RequestOptions, Resolve, DEFAULT_TIMEOUT};
 pub use render::{render_outcome, render_response, summary, BODY_LINES};
 pub use response::{format_duration, Response};
-pub use sample::{sample, KeyFn, SampleResult, ERROR_KEY, UNMATCHED_KEY};
+pub use sample::{
+    concurrency as sample_concurrency, sample, KeyFn, SampleResult, ERROR_KEY, UNMATCHED_KEY,
+};

@@ -34,7 +34,25 @@ impl std::fmt::Debug for KeyFn {
     }
 }
 
+/// The most requests `sample` sends at once.
+pub const MAX_CONCURRENCY: u32 = 64;
+
+/// The number of requests in flight for a `concurrency` option: 1 unless given, at most
+/// [`MAX_CONCURRENCY`].
+pub fn concurrency(requested: Option<i64>) -> u32 {
+    requested.unwrap_or(1).clamp(1, i64::from(MAX_CONCURRENCY)) as u32
+}
+
 impl KeyFn {
+    /// A key regex as a script writes it: `"/v(\\d)/"` or the bare pattern.
+    pub fn regex(text: &str) -> Result<KeyFn, regex::Error> {
+        let pattern = text
+            .strip_prefix('/')
+            .and_then(|t| t.strip_suffix('/'))
+            .unwrap_or(text);
+        regex::Regex::new(pattern).map(KeyFn::Regex)
+    }
+
     /// The key `response` is counted under.
     #[must_use]
     pub fn key(&self, response: &Response) -> String {
@@ -157,6 +175,23 @@ pub async fn sample(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_regexes_may_be_slashed_and_concurrency_is_bounded() {
+        let KeyFn::Regex(r) = KeyFn::regex("/v(\\d)/").unwrap() else {
+            panic!("not a regex")
+        };
+        assert_eq!(r.as_str(), "v(\\d)");
+        let KeyFn::Regex(r) = KeyFn::regex("reviews-v[0-9]").unwrap() else {
+            panic!("not a regex")
+        };
+        assert_eq!(r.as_str(), "reviews-v[0-9]");
+        assert!(KeyFn::regex("/(/").is_err());
+        assert_eq!(concurrency(None), 1);
+        assert_eq!(concurrency(Some(0)), 1);
+        assert_eq!(concurrency(Some(8)), 8);
+        assert_eq!(concurrency(Some(10_000)), MAX_CONCURRENCY);
+    }
 
     fn page(status: u16, body: &str) -> Response {
         Response {

@@ -156,8 +156,11 @@ impl Cluster {
             .map(|a| a.name.clone())
             .collect();
         if !crds.is_empty() && !opts.dry_run {
-            for name in &crds {
-                self.wait_crd_established(name).await?;
+            // waited for together: each wait is a watch, and the server establishes them
+            // independently (the first failure, in document order, is the answer)
+            let waits = crds.iter().map(|name| self.wait_crd_established(name));
+            for r in futures::future::join_all(waits).await {
+                r?;
             }
             self.forget_catalog().await;
         }

@@ -13,6 +13,7 @@
 //! | `rollout.rs` | kubectl's rollout-status rules (pure) |
 //! | `waits.rs` | watch-based waits with "last seen" on timeout |
 //! | `events.rs` | recent Events of an object |
+//! | `pod_failures.rs` | why a workload's pods are not ready (rollout timeouts) |
 //! | `pods.rs` | exec, logs, target resolution |
 //! | `portforward.rs` | local port-forwards |
 //! | `bundle.rs` | failure bundle |
@@ -28,6 +29,7 @@ pub mod discovery;
 mod error;
 mod events;
 pub mod manifest;
+mod pod_failures;
 mod pods;
 mod portforward;
 mod resources;
@@ -47,4 +49,4 @@ pub use error::{humanize, K8sError, Result};
 pub use events::EventSummary;
 pub use pods::{ExecOutput, LogOptions};
 pub use portforward::PortForward;
-pub use waits::{lb_ingress, DEFAULT_TIMEOUT};
+pub use waits::{lb_ingress, wait_timeout, DEFAULT_TIMEOUT, SIMULATED_WAIT_CAP};

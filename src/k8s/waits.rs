@@ -20,6 +20,20 @@ use super::rollout::{
 /// Default timeout of every wait.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Simulated controllers react in milliseconds: a wait that takes longer than this on a
+/// simulated cluster will never end (a missing rule), so a rehearsal fails fast instead of
+/// sitting out a real cluster's timeout.
+pub const SIMULATED_WAIT_CAP: Duration = Duration::from_secs(20);
+
+/// The timeout of a wait: as given (or the 5-minute default), capped on simulated clusters.
+pub fn wait_timeout(simulated: bool, given: Option<Duration>) -> Option<Duration> {
+    if simulated {
+        Some(given.unwrap_or(DEFAULT_TIMEOUT).min(SIMULATED_WAIT_CAP))
+    } else {
+        given
+    }
+}
+
 /// What a check says about the object seen (`None`: absent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
@@ -182,7 +196,33 @@ impl Cluster {
                     },
                 },
             )
-            .await?;
+            .await;
+        let outcome = match outcome {
+            Err(K8sError::Timeout {
+                cluster,
+                what,
+                waited,
+                last_seen,
+            }) => {
+                // name the failing pod and its reason first, as `kubectl describe` would show it
+                let deployment = self.get("deployments.apps", deploy, Some(ns)).await;
+                let failing = match deployment {
+                    Ok(Some(d)) => self.failing_pod(ns, &d).await,
+                    _ => None,
+                };
+                let last_seen = match failing {
+                    Some(f) => format!("  {f}\n{last_seen}"),
+                    None => last_seen,
+                };
+                return Err(K8sError::Timeout {
+                    cluster,
+                    what,
+                    waited,
+                    last_seen,
+                });
+            }
+            other => other?,
+        };
         match outcome {
             Outcome::Done(o) => Ok(o
                 .map(|o| match deployment_status(&o) {
@@ -331,6 +371,26 @@ pub fn lb_ingress(svc: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn waits_on_simulated_clusters_are_capped_and_real_ones_are_not() {
+        use super::{wait_timeout, DEFAULT_TIMEOUT, SIMULATED_WAIT_CAP};
+        use std::time::Duration;
+        assert_eq!(wait_timeout(true, None), Some(SIMULATED_WAIT_CAP));
+        assert_eq!(
+            wait_timeout(true, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            wait_timeout(true, Some(Duration::from_secs(600))),
+            Some(SIMULATED_WAIT_CAP)
+        );
+        assert_eq!(wait_timeout(false, None), None);
+        assert_eq!(
+            wait_timeout(false, Some(DEFAULT_TIMEOUT * 2)),
+            Some(DEFAULT_TIMEOUT * 2)
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

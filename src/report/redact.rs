@@ -187,6 +187,24 @@ impl Redactor {
         }
     }
 
+    /// Whether any string inside a JSON value, keys included, holds a secret.
+    pub fn json_contains_secret(&self, value: &serde_json::Value) -> bool {
+        match self.matcher() {
+            Some(m) => json_matches(&m, value),
+            None => false,
+        }
+    }
+
+    /// [`Redactor::redact_json`] of a shared value: the same `Arc` when it holds no secret
+    /// (nothing copied), a redacted copy otherwise.
+    pub fn redact_shared(&self, value: &Arc<serde_json::Value>) -> Arc<serde_json::Value> {
+        if self.json_contains_secret(value) {
+            Arc::new(self.redact_json(value))
+        } else {
+            value.clone()
+        }
+    }
+
     /// Redacts every string inside a JSON value, keys included.
     pub fn redact_json(&self, value: &serde_json::Value) -> serde_json::Value {
         use serde_json::Value;
@@ -202,6 +220,16 @@ impl Redactor {
             ),
             other => other.clone(),
         }
+    }
+}
+
+fn json_matches(m: &Matcher, value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => m.is_match(s),
+        Value::Array(items) => items.iter().any(|v| json_matches(m, v)),
+        Value::Object(map) => map.iter().any(|(k, v)| m.is_match(k) || json_matches(m, v)),
+        _ => false,
     }
 }
 

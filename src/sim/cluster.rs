@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use serde_json::{json, Value};
 
+use super::admission::{Operation, Plan};
 use super::defaults::admit;
 use super::patch::{json_patch, merge_patch, strategic_merge};
 use super::registry::Registry;
@@ -48,6 +49,8 @@ pub struct WriteOpts {
     pub validation: FieldValidation,
     /// Warnings for the response's `Warning` headers.
     pub warnings: Warnings,
+    /// A write of the simulated controllers (not of a client).
+    pub controller: bool,
 }
 
 impl WriteOpts {
@@ -58,6 +61,7 @@ impl WriteOpts {
             force: true,
             validation: FieldValidation::Ignore,
             warnings: Warnings::default(),
+            controller: true,
         }
     }
 }
@@ -276,11 +280,17 @@ impl Cluster {
         }
         if let Some(m) = obj["metadata"].as_object_mut() {
             m.remove("resourceVersion");
-            m.remove("managedFields");
         }
         let name = meta_str(&obj, "name").to_string();
-        admit(self, def, None, &mut obj, opts)?;
-        ssa::record_update(None, &mut obj, &opts.manager, None);
+        let plan = self.admission_plan(def, ns, None, Operation::Create);
+        admit_all(self, &plan, def, None, &mut obj, opts)?;
+        ssa::record_update(
+            None,
+            &mut obj,
+            &opts.manager,
+            None,
+            &ssa::Schema::of(self, def),
+        );
         let w = self.store.create(&def.key(), obj, opts.dry_run)?;
         let _ = name;
         self.after_write(def, &w, opts.dry_run);
@@ -308,6 +318,7 @@ impl Cluster {
             }
             body["metadata"]["name"] = json!(name);
         }
+        let plan = self.admission_plan(def, ns, sub, Operation::Update);
         let w = self.store.modify(&key, ns, name, opts.dry_run, |old| {
             let old = old.ok_or_else(|| ApiError::not_found(&key, name))?;
             let want_rv = match sub {
@@ -336,11 +347,14 @@ impl Cluster {
                     if def.status {
                         n["status"] = old["status"].clone();
                     }
-                    n["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
+                    // managedFields in the body replace the live ones (ssa::record_update)
+                    if n["metadata"]["managedFields"].is_null() {
+                        n["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
+                    }
                     n
                 }
             };
-            finish(self, def, Some(old), &mut new, opts, sub)?;
+            finish(self, &plan, def, Some(old), &mut new, opts, sub)?;
             Ok(new)
         })?;
         self.after_write(def, &w, opts.dry_run);
@@ -369,6 +383,12 @@ impl Cluster {
         if !exists && kind == PatchKind::Apply && sub.is_none() {
             self.check_namespace_for_create(def, ns, name)?;
         }
+        let op = if exists {
+            Operation::Update
+        } else {
+            Operation::Create
+        };
+        let plan = self.admission_plan(def, ns, sub, op);
         let w = self.store.modify(&key, ns, name, opts.dry_run, |old| {
             let mut new = match (old, kind) {
                 (None, PatchKind::Apply) if sub.is_none() => {
@@ -380,8 +400,14 @@ impl Cluster {
                         ));
                     }
                     validation::check_apply_patch(self, def, ns, name, &applied)?;
-                    let mut n = ssa::apply(None, &applied, &opts.manager, opts.force)?;
-                    admit(self, def, None, &mut n, opts)?;
+                    let mut n = ssa::apply(
+                        None,
+                        &applied,
+                        &opts.manager,
+                        opts.force,
+                        &ssa::Schema::of(self, def),
+                    )?;
+                    admit_all(self, &plan, def, None, &mut n, opts)?;
                     return Ok(n);
                 }
                 (None, _) => return Err(ApiError::not_found(&key, name)),
@@ -405,7 +431,13 @@ impl Cluster {
                     if sub != Some("scale") {
                         validation::check_apply_patch(self, def, ns, name, &applied)?;
                     }
-                    target = ssa::apply(Some(&target), &applied, &opts.manager, opts.force)?;
+                    target = ssa::apply(
+                        Some(&target),
+                        &applied,
+                        &opts.manager,
+                        opts.force,
+                        &ssa::Schema::of(self, def),
+                    )?;
                 }
             }
             match sub {
@@ -430,9 +462,9 @@ impl Cluster {
             new["apiVersion"] = json!(def.preferred_api_version());
             new["kind"] = json!(def.kind);
             if kind == PatchKind::Apply && sub.is_none() {
-                admit(self, def, Some(old), &mut new, opts)?;
+                admit_all(self, &plan, def, Some(old), &mut new, opts)?;
             } else {
-                finish(self, def, Some(old), &mut new, opts, sub)?;
+                finish(self, &plan, def, Some(old), &mut new, opts, sub)?;
             }
             Ok(new)
         })?;
@@ -449,6 +481,15 @@ impl Cluster {
         opts: &WriteOpts,
     ) -> Result<Written, ApiError> {
         let key = def.key();
+        let plan = self.admission_plan(def, ns, None, Operation::Delete);
+        if !plan.is_empty() {
+            let old = self
+                .store
+                .get(&key, ns, name)
+                .ok_or_else(|| ApiError::not_found(&key, name))?;
+            plan.run(true, None, Some(&old), opts)?;
+            plan.run(false, None, Some(&old), opts)?;
+        }
         if def.group.is_empty() && def.plural == "namespaces" {
             // namespaces go Terminating; the namespace controller empties and removes them
             let w = self.store.modify(&key, ns, name, opts.dry_run, |old| {
@@ -464,6 +505,18 @@ impl Cluster {
         let w = self.store.delete(&key, ns, name, opts.dry_run)?;
         self.after_write(def, &w, opts.dry_run);
         Ok(w)
+    }
+
+    /// The admission webhooks a write may call (gathered before the store is locked).
+    fn admission_plan(
+        &self,
+        def: &ResourceDef,
+        ns: &str,
+        sub: Option<&str>,
+        op: Operation,
+    ) -> Plan {
+        let version = def.versions.first().map_or("v1", String::as_str);
+        Plan::prepare(self, def, version, ns, sub, op)
     }
 
     fn after_write(&self, def: &ResourceDef, w: &Written, dry_run: bool) {
@@ -514,13 +567,18 @@ impl Cluster {
         }
         .to_string();
         let name = meta_str(obj, "name").to_string();
+        // an apply body never carries managedFields (a read object may)
+        let mut body = obj.clone();
+        if let Some(m) = body["metadata"].as_object_mut() {
+            m.remove("managedFields");
+        }
         self.patch(
             &def,
             &ns,
             &name,
             None,
             PatchKind::Apply,
-            obj.clone(),
+            body,
             &WriteOpts::controller(manager),
         )
     }
@@ -543,15 +601,38 @@ impl Cluster {
 
 fn finish(
     cluster: &Cluster,
+    plan: &Plan,
     def: &ResourceDef,
     old: Option<&Value>,
     new: &mut Value,
     opts: &WriteOpts,
     sub: Option<&str>,
 ) -> Result<(), ApiError> {
-    admit(cluster, def, old, new, opts)?;
-    ssa::record_update(old, new, &opts.manager, sub);
+    admit_all(cluster, plan, def, old, new, opts)?;
+    ssa::record_update(old, new, &opts.manager, sub, &ssa::Schema::of(cluster, def));
     Ok(())
+}
+
+/// Defaults and validation, then the admission webhooks of `plan`: mutating ones (a mutated
+/// object is defaulted and validated again), then validating ones.
+fn admit_all(
+    cluster: &Cluster,
+    plan: &Plan,
+    def: &ResourceDef,
+    old: Option<&Value>,
+    new: &mut Value,
+    opts: &WriteOpts,
+) -> Result<(), ApiError> {
+    admit(cluster, def, old, new, opts)?;
+    if plan.is_empty() {
+        return Ok(());
+    }
+    let before = new.clone();
+    plan.run(true, Some(new), old, opts)?;
+    if *new != before {
+        admit(cluster, def, old, new, opts)?;
+    }
+    plan.run(false, Some(new), old, opts)
 }
 
 /// The autoscaling/v1 Scale view of an object.

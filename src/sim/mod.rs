@@ -7,17 +7,19 @@
 //! | `store.rs` | objects, resourceVersions, the event log watches replay |
 //! | `resources.rs`, `registry.rs` | built-in kinds and CRDs served |
 //! | `server.rs`, `discovery.rs`, `watch.rs`, `table.rs`, `pods.rs` | the HTTP API |
+//! | `portforward_ws.rs` | `kubectl port-forward` (SPDY over WebSocket) into the data plane |
 //! | `protobuf.rs` | kubectl's protobuf request bodies for common built-in kinds |
 //! | `cluster.rs`, `defaults.rs` | writes: create, replace, patch, apply, delete; defaulting |
 //! | `patch.rs`, `ssa.rs` | merge / strategic / JSON patch; server-side apply ownership |
 //! | `selector.rs`, `status.rs` | label and field selectors; `Status` error bodies |
 //! | `validation/`, `openapi.rs` | what the API server checks on writes; `/openapi/v2`, `/openapi/v3` |
-//! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, events |
+//! | `controllers/` | namespaces, services, CRDs, GC (`core`), workloads, kubelet, failures on demand, events |
 //! | `rules.rs`, `rules/` | vendor behaviours from YAML rules; templates; cluster links |
 //! | `dataplane/` | the traffic model: who serves a request, what it answers, why |
 //! | `serve.rs` | `meshbook sim serve` and the kubeconfig it writes |
 //! | `faults.rs` | faults and latency on demand (`--sim-faults`, `--sim-latency`) |
 
+mod admission;
 mod cluster;
 mod controllers;
 pub mod dataplane;
@@ -27,6 +29,7 @@ pub mod faults;
 mod openapi;
 pub mod patch;
 mod pods;
+mod portforward_ws;
 mod protobuf;
 mod registry;
 mod resources;
@@ -48,7 +51,7 @@ use std::time::Duration;
 use serde_json::json;
 
 pub use cluster::{Cluster, ClusterSnapshot, PatchKind, WriteOpts};
-pub use controllers::FAIL_ANNOTATION;
+pub use controllers::{set_fail_images, FAIL_ANNOTATION, FAIL_IMAGE_ENV};
 pub use discovery::GIT_VERSION;
 pub use rules::{Rules, RulesError};
 pub use serve::{
@@ -68,6 +71,8 @@ pub struct SimOptions {
     pub bookmark_every: Duration,
     /// Injected faults and latency (`--sim-faults`, `--sim-latency`).
     pub faults: faults::FaultOptions,
+    /// Globs of images whose pulls fail (`--fail-image`), as ImagePullBackOff.
+    pub fail_images: Vec<String>,
 }
 
 impl Default for SimOptions {
@@ -77,6 +82,7 @@ impl Default for SimOptions {
             lb_delay: Duration::from_millis(50),
             bookmark_every: Duration::from_secs(10),
             faults: faults::FaultOptions::for_runs(),
+            fail_images: controllers::fail_images_for_runs(),
         }
     }
 }

@@ -116,8 +116,246 @@ static BUILTINS: LazyLock<Builtins> = LazyLock::new(|| {
             prop.insert("x-kubernetes-list-map-keys".into(), json!([key]));
         }
     }
+    for (def, field, list_type, keys) in LIST_TYPES {
+        let Some(prop) = defs
+            .get_mut(*def)
+            .and_then(|d| d.get_mut("properties"))
+            .and_then(|p| p.get_mut(*field))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        prop.insert("x-kubernetes-list-type".into(), json!(list_type));
+        if *list_type == "map" {
+            prop.insert("x-kubernetes-list-map-keys".into(), json!(keys));
+        } else {
+            prop.remove("x-kubernetes-list-map-keys");
+        }
+    }
+    for (def, field) in ATOMIC_MAPS {
+        let target = match field {
+            Some(f) => defs
+                .get_mut(*def)
+                .and_then(|d| d.get_mut("properties"))
+                .and_then(|p| p.get_mut(*f)),
+            None => defs.get_mut(*def),
+        };
+        if let Some(m) = target.and_then(Value::as_object_mut) {
+            m.insert("x-kubernetes-map-type".into(), json!("atomic"));
+        }
+    }
     Builtins { defs, roots }
 });
+
+/// The list types of the built-in kinds' lists that are not `atomic` (the default), as the
+/// Kubernetes 1.32 OpenAPI has them (`+listType`/`+listMapKey` in the Go types, which
+/// k8s-openapi's `DeepMerge` strategies follow; k8s-openapi keeps only the first map key, the
+/// second ones here are upstream's: Service and container ports by port and `protocol`,
+/// topology spread constraints by topology key and `whenUnsatisfiable`). Server-side apply
+/// merges and owns lists by these.
+const LIST_TYPES: &[(&str, &str, &str, &[&str])] = &[
+    (META, "finalizers", "set", &[]),
+    (META, "ownerReferences", "map", &["uid"]),
+    (POD_SPEC, "containers", "map", &["name"]),
+    (POD_SPEC, "initContainers", "map", &["name"]),
+    (POD_SPEC, "ephemeralContainers", "map", &["name"]),
+    (POD_SPEC, "volumes", "map", &["name"]),
+    (POD_SPEC, "imagePullSecrets", "map", &["name"]),
+    (POD_SPEC, "resourceClaims", "map", &["name"]),
+    (POD_SPEC, "schedulingGates", "map", &["name"]),
+    (POD_SPEC, "hostAliases", "map", &["ip"]),
+    (
+        POD_SPEC,
+        "topologySpreadConstraints",
+        "map",
+        &["topologyKey", "whenUnsatisfiable"],
+    ),
+    (CONTAINER, "env", "map", &["name"]),
+    (CONTAINER, "ports", "map", &["containerPort", "protocol"]),
+    (CONTAINER, "volumeMounts", "map", &["mountPath"]),
+    (CONTAINER, "volumeDevices", "map", &["devicePath"]),
+    (EPHEMERAL, "env", "map", &["name"]),
+    (EPHEMERAL, "ports", "map", &["containerPort", "protocol"]),
+    (EPHEMERAL, "volumeMounts", "map", &["mountPath"]),
+    (EPHEMERAL, "volumeDevices", "map", &["devicePath"]),
+    (
+        "io.k8s.api.core.v1.ResourceRequirements",
+        "claims",
+        "map",
+        &["name"],
+    ),
+    (
+        "io.k8s.api.core.v1.ServiceSpec",
+        "ports",
+        "map",
+        &["port", "protocol"],
+    ),
+    (
+        "io.k8s.api.core.v1.ServiceAccount",
+        "secrets",
+        "map",
+        &["name"],
+    ),
+    (
+        "io.k8s.api.core.v1.PodStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    ("io.k8s.api.core.v1.PodStatus", "podIPs", "map", &["ip"]),
+    ("io.k8s.api.core.v1.PodStatus", "hostIPs", "map", &["ip"]),
+    (
+        "io.k8s.api.core.v1.NodeStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.core.v1.NodeStatus",
+        "addresses",
+        "map",
+        &["type"],
+    ),
+    ("io.k8s.api.core.v1.NodeSpec", "podCIDRs", "set", &[]),
+    (
+        "io.k8s.api.core.v1.NamespaceStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.core.v1.ServiceStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.core.v1.PersistentVolumeClaimStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.apps.v1.DeploymentStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.apps.v1.ReplicaSetStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.apps.v1.DaemonSetStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.apps.v1.StatefulSetStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.batch.v1.JobStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.policy.v1.PodDisruptionBudgetStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.api.certificates.v1.CertificateSigningRequestStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    (
+        "io.k8s.kube_aggregator.pkg.apis.apiregistration.v1.APIServiceStatus",
+        "conditions",
+        "map",
+        &["type"],
+    ),
+    ("io.k8s.api.discovery.v1.Endpoint", "addresses", "set", &[]),
+    (
+        "io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration",
+        "webhooks",
+        "map",
+        &["name"],
+    ),
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration",
+        "webhooks",
+        "map",
+        &["name"],
+    ),
+    (
+        "io.k8s.api.admissionregistration.v1.MutatingWebhook",
+        "matchConditions",
+        "map",
+        &["name"],
+    ),
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingWebhook",
+        "matchConditions",
+        "map",
+        &["name"],
+    ),
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicySpec",
+        "matchConditions",
+        "map",
+        &["name"],
+    ),
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicySpec",
+        "variables",
+        "map",
+        &["name"],
+    ),
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec",
+        "validationActions",
+        "set",
+        &[],
+    ),
+];
+
+const META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+const POD_SPEC: &str = "io.k8s.api.core.v1.PodSpec";
+const CONTAINER: &str = "io.k8s.api.core.v1.Container";
+const EPHEMERAL: &str = "io.k8s.api.core.v1.EphemeralContainer";
+
+/// Maps and structs owned and replaced whole (`+mapType=atomic`, `+structType=atomic`):
+/// (definition, field), or the definition itself.
+const ATOMIC_MAPS: &[(&str, Option<&str>)] = &[
+    ("io.k8s.api.core.v1.ServiceSpec", Some("selector")),
+    (
+        "io.k8s.api.core.v1.ReplicationControllerSpec",
+        Some("selector"),
+    ),
+    (POD_SPEC, Some("nodeSelector")),
+    ("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", None),
+];
 
 /// Lists merged item by item by kubectl's strategic merge patches: (definition, field,
 /// strategy, merge key).

@@ -46,7 +46,40 @@ pub fn log_lines(pod: &Value, container: Option<&str>) -> Vec<String> {
     ]
 }
 
+/// Why a container has no log to show, in the kubelet's words (pkg/kubelet
+/// `validateContainerLogStatus`): it is waiting to start and never ran.
+fn not_started(pod: &Value, container: Option<&str>) -> Option<String> {
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let statuses = pod["status"]["containerStatuses"].as_array()?;
+    let cs = match container {
+        Some(c) => statuses.iter().find(|s| s["name"] == c)?,
+        None => statuses.first()?,
+    };
+    let reason = cs["state"]["waiting"]["reason"].as_str()?;
+    if cs["lastState"]["terminated"].is_object() {
+        return None;
+    }
+    let cn = cs["name"].as_str().unwrap_or_default();
+    let why = match reason {
+        "ErrImagePull" => "image can't be pulled",
+        "ImagePullBackOff" => "trying and failing to pull image",
+        other => other,
+    };
+    Some(format!(
+        "container \"{cn}\" in pod \"{name}\" is waiting to start: {why}"
+    ))
+}
+
 pub fn log(pod: &Value, query: &HashMap<String, String>) -> Response {
+    if let Some(msg) = not_started(pod, query.get("container").map(String::as_str)) {
+        let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": msg, "reason": "BadRequest", "code": 400});
+        return Response::builder()
+            .status(400)
+            .header("content-type", "application/json")
+            .body(Body::from(status.to_string()))
+            .unwrap_or_default();
+    }
     let mut lines = log_lines(pod, query.get("container").map(String::as_str));
     if let Some(n) = query.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
         let skip = lines.len().saturating_sub(n);
@@ -119,7 +152,18 @@ pub fn stream(
         .store
         .get(&def.key(), ns, name)
         .ok_or_else(|| ApiError::not_found(&def.key(), name))?;
-    let (cmd, container, ports) = commands(uri);
+    if sub == "portforward" {
+        // kubectl 1.31+: SPDY tunneled over WebSocket (see portforward_ws.rs)
+        let ws = ws.protocols([super::portforward_ws::PROTOCOL]);
+        if ws.selected_protocol().is_some() {
+            let (c, ns, name) = (c.clone(), ns.to_string(), name.to_string());
+            return Ok(
+                ws.on_upgrade(move |socket| super::portforward_ws::serve(socket, c, ns, name))
+            );
+        }
+        return port_forward_channels(c, ns, name, uri, ws);
+    }
+    let (cmd, container, _) = commands(uri);
     let container = container
         .or_else(|| {
             pod["spec"]["containers"][0]["name"]
@@ -137,18 +181,29 @@ pub fn stream(
     Ok(ws
         .protocols(PROTOCOLS)
         .on_upgrade(move |socket| async move {
-            if sub == "portforward" {
-                port_forward(socket, &pod_name, &ports).await;
-            } else {
-                match (script, curl) {
-                    (Some((stdout, code)), _) => scripted(socket, &stdout, "", code).await,
-                    (None, Some((stdout, stderr, code))) => {
-                        scripted(socket, &stdout, &stderr, code).await
-                    }
-                    (None, None) => exec(socket, &pod_name, &container, &cmd).await,
+            match (script, curl) {
+                (Some((stdout, code)), _) => scripted(socket, &stdout, "", code).await,
+                (None, Some((stdout, stderr, code))) => {
+                    scripted(socket, &stdout, &stderr, code).await
                 }
+                (None, None) => exec(socket, &pod_name, &container, &cmd).await,
             }
         }))
+}
+
+/// Port-forward on the channel protocol (kube-rs): answers that nothing listens.
+fn port_forward_channels(
+    _c: &Arc<Cluster>,
+    ns: &str,
+    name: &str,
+    uri: &Uri,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (_, _, ports) = commands(uri);
+    let pod_name = format!("{ns}/{name}");
+    Ok(ws
+        .protocols(PROTOCOLS)
+        .on_upgrade(move |socket| async move { port_forward(socket, &pod_name, &ports).await }))
 }
 
 /// Pod annotation: what every exec in the pod prints on stdout, instead of the honest "cannot

@@ -273,6 +273,10 @@ fn decode_value(ty: &str, w: &Wire<'_>, unknown: &mut Vec<String>) -> Option<Val
                     }
                 })
                 .unwrap_or(0);
+            if secs == 0 {
+                // Go's zero metav1.Time, which JSON shows as null (a template's creationTimestamp)
+                return Some(Value::Null);
+            }
             let t = chrono::DateTime::from_timestamp(secs, 0)?;
             json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         }

@@ -33,6 +33,11 @@ pub struct PrinterColumn {
     pub name: String,
     pub type_: String,
     pub json_path: String,
+    /// `format` of the column (`int32`, `date`, ...), empty when not given.
+    pub format: String,
+    /// 0: always shown; more: only with `kubectl get -o wide`.
+    pub priority: i64,
+    pub description: String,
 }
 
 /// Everything the server needs to know about one kind.
@@ -568,6 +573,17 @@ pub fn crd_def(crd: &Value) -> Option<ResourceDef> {
                         .unwrap_or("string")
                         .to_string(),
                     json_path: c.get("jsonPath")?.as_str()?.to_string(),
+                    format: c
+                        .get("format")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+                    description: c
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                 });
             }
         }

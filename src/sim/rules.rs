@@ -265,11 +265,11 @@ impl Rules {
             } else {
                 Some(ns)
             };
-            for o in c.store.list(&def.key(), scope).0 {
+            for (ns, name) in c.store.keys(&def.key(), scope) {
                 out.push(Key {
                     res: def.key(),
-                    ns: meta_str(&o, "namespace").into(),
-                    name: meta_str(&o, "name").into(),
+                    ns,
+                    name,
                 });
             }
         }
@@ -345,7 +345,7 @@ impl Rules {
                     copy["metadata"]["annotations"]["sim.meshbook.dev/source-cluster"] =
                         json!(c.name);
                     for peer in self.linked_peers(c) {
-                        if let Err(e) = peer.apply_object(&copy, &format!("sim-rule/{}", rule.name))
+                        if let Err(e) = apply_once(&peer, &copy, &format!("sim-rule/{}", rule.name))
                         {
                             tracing::debug!(
                                 "rule `{}` cannot copy into `{}` yet: {}",
@@ -356,7 +356,7 @@ impl Rules {
                         }
                     }
                 }
-                if let Err(e) = c.apply_object(&v, &format!("sim-rule/{}", rule.name)) {
+                if let Err(e) = apply_once(c, &v, &format!("sim-rule/{}", rule.name)) {
                     if e.code == 404 && e.details["kind"] == "namespaces" {
                         missing = Some(e.message);
                     } else if e.code == 404 {
@@ -422,6 +422,37 @@ fn own(v: &mut Value, rule: &Rule, owner: &Value) {
         v["metadata"]["ownerReferences"] = json!([{"apiVersion": owner["apiVersion"], "kind": owner["kind"],
             "name": owner["metadata"]["name"], "uid": uid, "controller": true, "blockOwnerDeletion": true}]);
     }
+}
+
+/// Applies what a rule rendered, unless the rule applied exactly that to the object and
+/// nothing wrote it since (the apply would change nothing: rules re-render on every change of
+/// the objects they match or look up).
+fn apply_once(c: &Cluster, obj: &Value, manager: &str) -> Result<(), super::status::ApiError> {
+    let place = c
+        .registry()
+        .by_kind(
+            obj["apiVersion"].as_str().unwrap_or_default(),
+            obj["kind"].as_str().unwrap_or_default(),
+        )
+        .map(|def| {
+            let ns = match meta_str(obj, "namespace") {
+                _ if !def.namespaced => "",
+                "" => "default",
+                n => n,
+            };
+            (def.key(), ns.to_string(), meta_str(obj, "name").to_string())
+        });
+    if let Some(place) = &place {
+        if c.store.applied_unchanged(place, manager, obj) {
+            return Ok(());
+        }
+    }
+    let after = c.apply_object(obj, manager)?;
+    if let Some(place) = place {
+        let rv = meta_str(&after, "resourceVersion").to_string();
+        c.store.remember_applied(place, manager, obj.clone(), rv);
+    }
+    Ok(())
 }
 
 /// Deletes what a rule created for an object that no longer matches it.

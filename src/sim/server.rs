@@ -40,37 +40,11 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The query string as pairs (`+` and percent escapes decoded as application/x-www-form-urlencoded).
 fn parse_query(q: Option<&str>) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.insert(decode(k), decode(v));
-    }
-    out
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("-"),
-                16,
-            ) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// A parsed resource path.
@@ -136,44 +110,12 @@ fn not_found_path() -> ApiError {
 
 async fn route(c: Arc<Cluster>, req: Request, warnings: Warnings) -> Result<Response, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_string();
-    let query = parse_query(req.uri().query());
-    let method = req.method().clone();
-    match path.as_str() {
-        "/version" => return Ok(json_response(200, &discovery::version())),
-        "/api" => return Ok(json_response(200, &discovery::core_versions())),
-        "/apis" => return Ok(json_response(200, &discovery::group_list(&c))),
-        "/healthz" | "/livez" | "/readyz" => return Ok((StatusCode::OK, "ok").into_response()),
-        "/openapi/v3" => return Ok(json_response(200, &openapi::v3_index(&c))),
-        "/openapi/v2" if !wants_protobuf(req.headers()) => {
-            return Ok(json_response(200, &openapi::v2_document(&c)))
-        }
-        "/openapi/v2" => {
-            return Ok(Response::builder()
-                .status(200)
-                .header(
-                    "content-type",
-                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-                )
-                .body(Body::empty())
-                .unwrap_or_default())
-        }
-        _ => {}
+    if let Some(answer) = fixed_path(&c, &path, req.headers()) {
+        return answer;
     }
-    let segs: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect();
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if let ["openapi", "v3", rest @ ..] = segs.as_slice() {
-        let doc = match rest {
-            ["api", v] => openapi::v3_document(&c, "", v),
-            ["apis", g, v] => openapi::v3_document(&c, g, v),
-            _ => None,
-        };
-        return doc
-            .map(|d| json_response(200, &d))
-            .ok_or_else(not_found_path);
+        return openapi_v3(&c, rest);
     }
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
@@ -190,6 +132,90 @@ async fn route(c: Arc<Cluster>, req: Request, warnings: Warnings) -> Result<Resp
             .map(|v| json_response(200, &v))
             .ok_or_else(not_found_path);
     }
+    let t = target(&c, group, version, rest, req.method())?;
+    if let Some(s) = t.sub.as_deref() {
+        if matches!(s, "exec" | "attach" | "portforward") {
+            let (mut parts, _body) = req.into_parts();
+            let ws = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &())
+                .await
+                .map_err(|_| ApiError::bad_request("pod exec, attach and port-forward need a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)"))?;
+            return super::pods::stream(
+                &c,
+                &t.def,
+                t.ns.as_deref().unwrap_or(""),
+                t.name.as_deref().unwrap_or(""),
+                s,
+                &parts.uri,
+                ws,
+            );
+        }
+    }
+    let query = parse_query(req.uri().query());
+    let method = req.method().clone();
+    let headers = req.headers().clone();
+    let body = axum::body::to_bytes(req.into_body(), 64 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("unable to read the request body: {e}")))?;
+    let r = Call::new(c, t, query, headers, body, warnings)?;
+    match (method, r.t.name.clone(), r.t.sub.as_deref()) {
+        (Method::GET, None, _) => r.list_or_watch(),
+        (Method::GET, Some(name), sub) => r.get_one(&name, sub),
+        // reviews and token requests are answered from their kind alone
+        (Method::POST, None, None) if r.t.def.is_review() => r.review(),
+        (Method::POST, Some(name), Some("token")) => r.token(&name),
+        (Method::POST, None, None) => r.create(),
+        (Method::POST, Some(name), Some("eviction")) => r.evict(&name),
+        (Method::PUT, Some(name), sub) => r.replace(&name, sub),
+        (Method::PATCH, Some(name), sub) => r.patch(&name, sub),
+        (Method::DELETE, Some(name), None) => r.delete_one(&name),
+        (Method::DELETE, None, None) => r.delete_collection(),
+        (m, _, _) => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({m} {path})"
+        ))),
+    }
+}
+
+/// Paths outside the resource tree: version, discovery roots, health, OpenAPI v2 and the
+/// v3 index.
+fn fixed_path(c: &Cluster, path: &str, headers: &HeaderMap) -> Option<Result<Response, ApiError>> {
+    Some(Ok(match path {
+        "/version" => json_response(200, &discovery::version()),
+        "/api" => json_response(200, &discovery::core_versions()),
+        "/apis" => json_response(200, &discovery::group_list(c)),
+        "/healthz" | "/livez" | "/readyz" => (StatusCode::OK, "ok").into_response(),
+        "/openapi/v3" => json_response(200, &openapi::v3_index(c)),
+        "/openapi/v2" if !wants_protobuf(headers) => json_response(200, &openapi::v2_document(c)),
+        "/openapi/v2" => Response::builder()
+            .status(200)
+            .header(
+                "content-type",
+                "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            )
+            .body(Body::empty())
+            .unwrap_or_default(),
+        _ => return None,
+    }))
+}
+
+/// `/openapi/v3/api/v1`, `/openapi/v3/apis/GROUP/VERSION`.
+fn openapi_v3(c: &Cluster, rest: &[&str]) -> Result<Response, ApiError> {
+    let doc = match rest {
+        ["api", v] => openapi::v3_document(c, "", v),
+        ["apis", g, v] => openapi::v3_document(c, g, v),
+        _ => None,
+    };
+    doc.map(|d| json_response(200, &d))
+        .ok_or_else(not_found_path)
+}
+
+/// The resource, namespace, name and subresource a path below a group-version names.
+fn target(
+    c: &Cluster,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    method: &Method,
+) -> Result<Target, ApiError> {
     let (ns, plural, name, sub) = match rest {
         ["namespaces", n] => (None, "namespaces", Some(*n), None),
         ["namespaces", n, s @ ("status" | "finalize")] => (None, "namespaces", Some(*n), Some(*s)),
@@ -209,304 +235,362 @@ async fn route(c: Arc<Cluster>, req: Request, warnings: Warnings) -> Result<Resp
         .find(group, version, plural)
         .ok_or_else(not_found_path)?;
     if def.namespaced != ns.is_some()
-        && !(def.namespaced && name.is_none() && method == Method::GET)
+        && !(def.namespaced && name.is_none() && *method == Method::GET)
     {
         return Err(not_found_path());
     }
-    let t = Target {
-        def,
-        version: version.to_string(),
-        ns: ns.map(String::from),
-        name: name.map(String::from),
-        sub: sub.map(String::from),
-    };
-    if let Some(s) = t.sub.as_deref() {
+    if let Some(s) = sub {
         let allowed = match s {
-            "status" => t.def.status,
-            "scale" => t.def.scale,
-            "finalize" => t.def.plural == "namespaces",
-            "token" => t.def.plural == "serviceaccounts" && t.def.group.is_empty(),
+            "status" => def.status,
+            "scale" => def.scale,
+            "finalize" => def.plural == "namespaces",
+            "token" => def.plural == "serviceaccounts" && def.group.is_empty(),
             "log" | "exec" | "attach" | "portforward" | "eviction" => {
-                t.def.plural == "pods" && t.def.group.is_empty()
+                def.plural == "pods" && def.group.is_empty()
             }
             _ => false,
         };
         if !allowed {
             return Err(not_found_path());
         }
-        if matches!(s, "exec" | "attach" | "portforward") {
-            let (mut parts, _body) = req.into_parts();
-            let ws = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &())
-                .await
-                .map_err(|_| ApiError::bad_request("pod exec, attach and port-forward need a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)"))?;
-            return super::pods::stream(
-                &c,
-                &t.def,
-                t.ns.as_deref().unwrap_or(""),
-                t.name.as_deref().unwrap_or(""),
-                s,
-                &parts.uri,
-                ws,
-            );
+    }
+    Ok(Target {
+        def,
+        version: version.to_string(),
+        ns: ns.map(String::from),
+        name: name.map(String::from),
+        sub: sub.map(String::from),
+    })
+}
+
+/// One request on a resource, its body read: what every verb's handler needs.
+struct Call {
+    c: Arc<Cluster>,
+    t: Target,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+    is_protobuf: bool,
+    opts: WriteOpts,
+}
+
+impl Call {
+    fn new(
+        c: Arc<Cluster>,
+        t: Target,
+        query: HashMap<String, String>,
+        headers: HeaderMap,
+        body: bytes::Bytes,
+        warnings: Warnings,
+    ) -> Result<Self, ApiError> {
+        let ct = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let is_protobuf = ct.contains("vnd.kubernetes.protobuf");
+        if ct.contains("cbor") {
+            return Err(ApiError::unsupported_media(format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/apply-patch+yaml, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (got {ct})"
+            )));
         }
+        let user_agent = headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("unknown");
+        let manager = query.get("fieldManager").cloned().unwrap_or_else(|| {
+            user_agent
+                .split('/')
+                .next()
+                .unwrap_or("unknown")
+                .to_string()
+        });
+        let opts = WriteOpts {
+            dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
+            manager,
+            force: query.get("force").is_some_and(|v| v == "true"),
+            validation: FieldValidation::parse(query.get("fieldValidation").map(String::as_str))?,
+            warnings,
+            controller: false,
+        };
+        Ok(Call {
+            c,
+            t,
+            query,
+            headers,
+            body,
+            is_protobuf,
+            opts,
+        })
     }
-    let headers = req.headers().clone();
-    let body = axum::body::to_bytes(req.into_body(), 64 << 20)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("unable to read the request body: {e}")))?;
-    let ct = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let is_protobuf = ct.contains("vnd.kubernetes.protobuf");
-    if ct.contains("cbor") {
-        return Err(ApiError::unsupported_media(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/apply-patch+yaml, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (got {ct})"
-        )));
+
+    fn ns(&self) -> &str {
+        self.t.ns.as_deref().unwrap_or_default()
     }
-    let user_agent = headers
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown");
-    let manager = query.get("fieldManager").cloned().unwrap_or_else(|| {
-        user_agent
-            .split('/')
-            .next()
-            .unwrap_or("unknown")
-            .to_string()
-    });
-    let opts = WriteOpts {
-        dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
-        manager,
-        force: query.get("force").is_some_and(|v| v == "true"),
-        validation: FieldValidation::parse(query.get("fieldValidation").map(String::as_str))?,
-        warnings,
-    };
-    let ns_key = t.ns.clone().unwrap_or_default();
-    let version = t.version.clone();
-    let present = |mut o: Value| {
-        if o["kind"] == t.def.kind {
-            o["apiVersion"] = json!(t.def.api_version(&version));
+
+    /// An object as served at the request's version.
+    fn present(&self, mut o: Value) -> Value {
+        if o["kind"] == self.t.def.kind {
+            o["apiVersion"] = json!(self.t.def.api_version(&self.t.version));
         }
         o
-    };
-    let parse_body = || -> Result<Value, ApiError> {
-        if is_protobuf {
-            let (obj, unknown) = super::protobuf::decode(&body)?;
+    }
+
+    fn parse_body(&self) -> Result<Value, ApiError> {
+        if self.is_protobuf {
+            let (obj, unknown) = super::protobuf::decode(&self.body)?;
             if !unknown.is_empty() {
                 tracing::debug!("protobuf fields skipped: {unknown:?}");
             }
             return Ok(obj);
         }
-        serde_json::from_slice(&body)
-            .or_else(|_| serde_yaml::from_slice::<Value>(&body))
+        serde_json::from_slice(&self.body)
+            .or_else(|_| serde_yaml::from_slice::<Value>(&self.body))
             .map_err(|e| {
                 ApiError::bad_request(format!("the request body is not valid JSON or YAML: {e}"))
             })
-    };
-    match (method, t.name.as_deref(), t.sub.as_deref()) {
-        (Method::GET, None, _) => {
-            let labels =
-                LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
-            let fields =
-                FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
-            if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                let send_initial = query.get("sendInitialEvents").is_some_and(|v| v == "true");
-                return Ok(watch(
-                    &c,
-                    WatchRequest {
-                        def: t.def.clone(),
-                        version: t.version.clone(),
-                        namespace: t.ns.clone(),
-                        labels,
-                        fields,
-                        resource_version: query.get("resourceVersion").cloned(),
-                        timeout: query
-                            .get("timeoutSeconds")
-                            .and_then(|s| s.parse().ok())
-                            .map(Duration::from_secs),
-                        send_initial_events: send_initial,
-                        as_table: wants_table(&headers),
-                        bookmarks: query
-                            .get("allowWatchBookmarks")
-                            .is_some_and(|v| v == "true"),
-                    },
-                ));
-            }
-            let (items, rv) = c.store.list(&t.def.key(), t.ns.as_deref());
-            let items: Vec<Value> = items
-                .into_iter()
-                .filter(|o| labels.matches(o) && fields.matches(o))
-                .collect();
-            let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok());
-            let (items, next, remaining) =
-                paginate(items, limit, query.get("continue").map(String::as_str), rv)?;
-            let items: Vec<Value> = items.into_iter().map(present).collect();
-            let mut meta = json!({"resourceVersion": rv.to_string()});
-            if let Some(token) = next {
-                meta["continue"] = json!(token);
-                meta["remainingItemCount"] = json!(remaining);
-            }
-            if wants_table(&headers) {
-                let mut tbl = table(&t.def, &items, &rv.to_string());
-                tbl["metadata"] = meta;
-                return Ok(json_response(200, &tbl));
-            }
-            Ok(json_response(
-                200,
-                &json!({"apiVersion": t.def.api_version(&t.version),
-                "kind": format!("{}List", t.def.kind), "metadata": meta,
-                "items": items}),
-            ))
+    }
+
+    fn selectors(&self) -> Result<(LabelSelector, FieldSelector), ApiError> {
+        let q = |k: &str| self.query.get(k).map_or("", String::as_str);
+        Ok((
+            LabelSelector::parse(q("labelSelector"))?,
+            FieldSelector::parse(q("fieldSelector"))?,
+        ))
+    }
+
+    /// GET on a collection: a list (paged, or as a Table) or a watch.
+    fn list_or_watch(&self) -> Result<Response, ApiError> {
+        let (labels, fields) = self.selectors()?;
+        let q = &self.query;
+        if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+            return Ok(watch(
+                &self.c,
+                WatchRequest {
+                    def: self.t.def.clone(),
+                    version: self.t.version.clone(),
+                    namespace: self.t.ns.clone(),
+                    labels,
+                    fields,
+                    resource_version: q.get("resourceVersion").cloned(),
+                    timeout: q
+                        .get("timeoutSeconds")
+                        .and_then(|s| s.parse().ok())
+                        .map(Duration::from_secs),
+                    send_initial_events: q.get("sendInitialEvents").is_some_and(|v| v == "true"),
+                    as_table: wants_table(&self.headers),
+                    bookmarks: q.get("allowWatchBookmarks").is_some_and(|v| v == "true"),
+                },
+            ));
         }
-        (Method::GET, Some(name), sub) => {
-            let obj = c
-                .store
-                .get(&t.def.key(), &ns_key, name)
-                .ok_or_else(|| ApiError::not_found(&t.def.key(), name))?;
-            match sub {
-                Some("scale") => Ok(json_response(200, &scale_of(&t.def, &obj))),
-                Some("log") => Ok(super::pods::log(&obj, &query)),
-                _ => {
-                    let obj = present(obj);
-                    if wants_table(&headers) {
-                        let rv = obj["metadata"]["resourceVersion"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string();
-                        return Ok(json_response(200, &table(&t.def, &[obj], &rv)));
-                    }
-                    Ok(json_response(200, &obj))
+        let (items, rv) = self.c.store.list(&self.t.def.key(), self.t.ns.as_deref());
+        let items: Vec<Value> = items
+            .into_iter()
+            .filter(|o| labels.matches(o) && fields.matches(o))
+            .collect();
+        let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok());
+        let (items, next, remaining) =
+            paginate(items, limit, q.get("continue").map(String::as_str), rv)?;
+        let items: Vec<Value> = items.into_iter().map(|o| self.present(o)).collect();
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if let Some(token) = next {
+            meta["continue"] = json!(token);
+            meta["remainingItemCount"] = json!(remaining);
+        }
+        if wants_table(&self.headers) {
+            let mut tbl = table(&self.t.def, &items, &rv.to_string());
+            tbl["metadata"] = meta;
+            return Ok(json_response(200, &tbl));
+        }
+        Ok(json_response(
+            200,
+            &json!({"apiVersion": self.t.def.api_version(&self.t.version),
+            "kind": format!("{}List", self.t.def.kind), "metadata": meta,
+            "items": items}),
+        ))
+    }
+
+    /// GET of one object, its scale or its log.
+    fn get_one(&self, name: &str, sub: Option<&str>) -> Result<Response, ApiError> {
+        let obj = self
+            .c
+            .store
+            .get(&self.t.def.key(), self.ns(), name)
+            .ok_or_else(|| ApiError::not_found(&self.t.def.key(), name))?;
+        match sub {
+            Some("scale") => Ok(json_response(200, &scale_of(&self.t.def, &obj))),
+            Some("log") => Ok(super::pods::log(&obj, &self.query)),
+            _ => {
+                let obj = self.present(obj);
+                if wants_table(&self.headers) {
+                    let rv = obj["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    return Ok(json_response(200, &table(&self.t.def, &[obj], &rv)));
                 }
+                Ok(json_response(200, &obj))
             }
         }
-        // reviews and token requests are answered from their kind alone
-        (Method::POST, None, None) if t.def.is_review() => {
-            let body = if is_protobuf {
-                json!({})
-            } else {
-                parse_body()?
-            };
-            Ok(json_response(201, &review(&t.def, body)))
+    }
+
+    fn review(&self) -> Result<Response, ApiError> {
+        let body = if self.is_protobuf {
+            json!({})
+        } else {
+            self.parse_body()?
+        };
+        Ok(json_response(201, &review(&self.t.def, body)))
+    }
+
+    /// POST serviceaccounts/NAME/token.
+    fn token(&self, name: &str) -> Result<Response, ApiError> {
+        let ns = self.ns();
+        self.c
+            .store
+            .get(&self.t.def.key(), ns, name)
+            .ok_or_else(|| ApiError::not_found(&self.t.def.key(), name))?;
+        let mut req = if self.is_protobuf {
+            json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
+        } else {
+            self.parse_body()?
+        };
+        let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+        req["status"] = json!({"token": format!("meshbook-simulated-token-for-{ns}-{name}"),
+            "expirationTimestamp": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+        Ok(json_response(201, &req))
+    }
+
+    fn create(&self) -> Result<Response, ApiError> {
+        let obj = self
+            .c
+            .create(&self.t.def, self.ns(), self.parse_body()?, &self.opts)?;
+        Ok(json_response(201, &self.present(obj)))
+    }
+
+    /// POST pods/NAME/eviction.
+    fn evict(&self, name: &str) -> Result<Response, ApiError> {
+        self.c.delete(&self.t.def, self.ns(), name, &self.opts)?;
+        Ok(json_response(
+            201,
+            &json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+        ))
+    }
+
+    fn replace(&self, name: &str, sub: Option<&str>) -> Result<Response, ApiError> {
+        let obj = self.c.replace(
+            &self.t.def,
+            self.ns(),
+            name,
+            sub,
+            self.parse_body()?,
+            &self.opts,
+        )?;
+        Ok(json_response(
+            200,
+            &self.present(scale_if(&self.t.def, sub, obj)),
+        ))
+    }
+
+    fn patch(&self, name: &str, sub: Option<&str>) -> Result<Response, ApiError> {
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let kind = PatchKind::from_content_type(ct).ok_or_else(|| {
+            ApiError::unsupported_media(format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {ct:?})"))
+        })?;
+        if kind == PatchKind::Apply && !self.query.contains_key("fieldManager") {
+            return Err(ApiError::bad_request("PATCH /apply requires fieldManager"));
         }
-        (Method::POST, Some(name), Some("token")) => {
-            c.store
-                .get(&t.def.key(), &ns_key, name)
-                .ok_or_else(|| ApiError::not_found(&t.def.key(), name))?;
-            let mut req = if is_protobuf {
-                json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
-            } else {
-                parse_body()?
-            };
-            let expires = chrono::Utc::now() + chrono::Duration::hours(1);
-            req["status"] = json!({"token": format!("meshbook-simulated-token-for-{ns_key}-{name}"),
-                "expirationTimestamp": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
-            Ok(json_response(201, &req))
-        }
-        (Method::POST, None, None) => {
-            let obj = c.create(&t.def, &ns_key, parse_body()?, &opts)?;
-            Ok(json_response(201, &present(obj)))
-        }
-        (Method::POST, Some(name), Some("eviction")) => {
-            c.delete(&t.def, &ns_key, name, &opts)?;
-            Ok(json_response(
-                201,
-                &json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
-            ))
-        }
-        (Method::PUT, Some(name), sub) => {
-            let obj = c.replace(&t.def, &ns_key, name, sub, parse_body()?, &opts)?;
-            Ok(json_response(200, &present(scale_if(&t.def, sub, obj))))
-        }
-        (Method::PATCH, Some(name), sub) => {
-            let ct = headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let kind = PatchKind::from_content_type(ct).ok_or_else(|| {
-                ApiError::unsupported_media(format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {ct:?})"))
-            })?;
-            if kind == PatchKind::Apply && !query.contains_key("fieldManager") {
-                return Err(ApiError::bad_request("PATCH /apply requires fieldManager"));
+        let existed = self
+            .c
+            .store
+            .get(&self.t.def.key(), self.ns(), name)
+            .is_some();
+        let obj = self.c.patch(
+            &self.t.def,
+            self.ns(),
+            name,
+            sub,
+            kind,
+            self.parse_body()?,
+            &self.opts,
+        )?;
+        let created = !existed && !self.opts.dry_run;
+        Ok(json_response(
+            if created { 201 } else { 200 },
+            &self.present(scale_if(&self.t.def, sub, obj)),
+        ))
+    }
+
+    /// DELETE of one object: DeleteOptions (propagationPolicy, preconditions) honoured.
+    fn delete_one(&self, name: &str) -> Result<Response, ApiError> {
+        let def = &self.t.def;
+        let options = if self.body.is_empty() {
+            json!({})
+        } else {
+            self.parse_body().unwrap_or_else(|_| json!({}))
+        };
+        let policy = self
+            .query
+            .get("propagationPolicy")
+            .cloned()
+            .or_else(|| options["propagationPolicy"].as_str().map(String::from))
+            .or_else(|| (options["orphanDependents"] == json!(true)).then(|| "Orphan".into()));
+        let current = self
+            .c
+            .store
+            .get(&def.key(), self.ns(), name)
+            .ok_or_else(|| ApiError::not_found(&def.key(), name))?;
+        check_preconditions(def, name, &current, &options["preconditions"])?;
+        match policy.as_deref() {
+            None | Some("Orphan" | "Background" | "Foreground") => {}
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+                )))
             }
-            let existed = c.store.get(&t.def.key(), &ns_key, name).is_some();
-            let obj = c.patch(&t.def, &ns_key, name, sub, kind, parse_body()?, &opts)?;
-            let created = !existed && !opts.dry_run;
-            Ok(json_response(
-                if created { 201 } else { 200 },
-                &present(scale_if(&t.def, sub, obj)),
-            ))
         }
-        (Method::DELETE, Some(name), None) => {
-            let options = if body.is_empty() {
-                json!({})
-            } else {
-                parse_body().unwrap_or_else(|_| json!({}))
-            };
-            let policy = query
-                .get("propagationPolicy")
-                .cloned()
-                .or_else(|| options["propagationPolicy"].as_str().map(String::from))
-                .or_else(|| (options["orphanDependents"] == json!(true)).then(|| "Orphan".into()));
-            let current = c
-                .store
-                .get(&t.def.key(), &ns_key, name)
-                .ok_or_else(|| ApiError::not_found(&t.def.key(), name))?;
-            check_preconditions(&t.def, name, &current, &options["preconditions"])?;
-            match policy.as_deref() {
-                None | Some("Orphan" | "Background" | "Foreground") => {}
-                Some(other) => {
-                    return Err(ApiError::bad_request(format!(
-                        "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
-                    )))
-                }
-            }
-            if policy.as_deref() == Some("Orphan") && !opts.dry_run {
-                orphan_dependents(&c, &current);
-            }
-            let w = c.delete(&t.def, &ns_key, name, &opts)?;
-            if w.deleted {
-                let uid = w.object["metadata"]["uid"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string();
-                if t.def.custom
-                    || matches!(t.def.plural.as_str(), "pods" | "services" | "namespaces")
-                {
-                    return Ok(json_response(200, &present(w.object)));
-                }
-                return Ok(json_response(200, &success(&t.def.key(), name, &uid)));
-            }
-            Ok(json_response(200, &present(w.object)))
+        if policy.as_deref() == Some("Orphan") && !self.opts.dry_run {
+            orphan_dependents(&self.c, &current);
         }
-        (Method::DELETE, None, None) => {
-            let labels =
-                LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
-            let fields =
-                FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
-            let (items, rv) = c.store.list(&t.def.key(), t.ns.as_deref());
-            let mut gone = Vec::new();
-            for o in items
-                .into_iter()
-                .filter(|o| labels.matches(o) && fields.matches(o))
-            {
-                let name = o["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                if let Ok(w) = c.delete(&t.def, &ns_key, &name, &opts) {
-                    gone.push(present(w.object));
-                }
+        let w = self.c.delete(def, self.ns(), name, &self.opts)?;
+        if w.deleted {
+            let uid = w.object["metadata"]["uid"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if def.custom || matches!(def.plural.as_str(), "pods" | "services" | "namespaces") {
+                return Ok(json_response(200, &self.present(w.object)));
             }
-            Ok(json_response(
-                200,
-                &json!({"apiVersion": t.def.api_version(&t.version),
-                "kind": format!("{}List", t.def.kind), "metadata": {"resourceVersion": rv.to_string()}, "items": gone}),
-            ))
+            return Ok(json_response(200, &success(&def.key(), name, &uid)));
         }
-        (m, _, _) => Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource ({m} {path})"
-        ))),
+        Ok(json_response(200, &self.present(w.object)))
+    }
+
+    /// DELETE on a collection (deletecollection), by label and field selector.
+    fn delete_collection(&self) -> Result<Response, ApiError> {
+        let (labels, fields) = self.selectors()?;
+        let (items, rv) = self.c.store.list(&self.t.def.key(), self.t.ns.as_deref());
+        let mut gone = Vec::new();
+        for o in items
+            .into_iter()
+            .filter(|o| labels.matches(o) && fields.matches(o))
+        {
+            let name = o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if let Ok(w) = self.c.delete(&self.t.def, self.ns(), &name, &self.opts) {
+                gone.push(self.present(w.object));
+            }
+        }
+        Ok(json_response(
+            200,
+            &json!({"apiVersion": self.t.def.api_version(&self.t.version),
+            "kind": format!("{}List", self.t.def.kind), "metadata": {"resourceVersion": rv.to_string()}, "items": gone}),
+        ))
     }
 }
 

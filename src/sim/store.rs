@@ -1,7 +1,7 @@
 //! One cluster's objects, its resourceVersion counter and the retained event log that
 //! watches replay.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Value};
@@ -41,10 +41,16 @@ pub struct Event {
     pub prev: Option<Value>,
 }
 
-type Objects = BTreeMap<(String, String), Value>;
+/// Stored objects are shared: a snapshot holds the same `Arc`s as the store (structural
+/// sharing), so taking one copies no object, and an object a later write replaces stays as the
+/// snapshot saw it.
+type Objects = BTreeMap<(String, String), Arc<Value>>;
+
+/// Where an object is stored: its resource, namespace and name.
+pub type Place = (ResKey, String, String);
 
 /// Every object of a store at one moment (see [`Store::snapshot`]); serializable, so a run can
-/// keep it in its state directory.
+/// keep it in its state directory. Objects are shared with the store (cheap to take).
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
     pub objects: Vec<SnapshotObject>,
@@ -55,7 +61,7 @@ pub struct Snapshot {
 pub struct SnapshotObject {
     pub group: String,
     pub plural: String,
-    pub object: Value,
+    pub object: Arc<Value>,
 }
 
 /// Retained events to replay, a receiver of later ones, and the resourceVersion in between.
@@ -64,6 +70,9 @@ pub type Subscription = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64);
 struct State {
     rv: u64,
     objects: HashMap<ResKey, Objects>,
+    /// Owner uid -> the objects naming it (ownerReferences or the simulator's owner-uid
+    /// annotation): garbage collection and rules find dependents without a scan.
+    owners: HashMap<String, BTreeSet<Place>>,
     log: VecDeque<Arc<Event>>,
     /// Events after this resourceVersion are all in `log`.
     oldest: u64,
@@ -73,6 +82,9 @@ struct State {
 pub struct Store {
     state: Mutex<State>,
     tx: broadcast::Sender<Arc<Event>>,
+    /// What a simulator rule last applied to each place, and the resourceVersion the object
+    /// had after it (see [`Store::applied_unchanged`]).
+    applied: Mutex<HashMap<(Place, String), (Value, String)>>,
 }
 
 /// What a write did.
@@ -108,15 +120,95 @@ pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn without_meta_status(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
-        m.remove("apiVersion");
-        m.remove("kind");
+/// Whether two objects differ outside metadata, status, apiVersion and kind (their spec,
+/// data, ...), compared in place.
+fn spec_differs(a: &Value, b: &Value) -> bool {
+    const SKIP: [&str; 4] = ["metadata", "status", "apiVersion", "kind"];
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            let mut ai = a.iter().filter(|(k, _)| !SKIP.contains(&k.as_str()));
+            let mut bi = b.iter().filter(|(k, _)| !SKIP.contains(&k.as_str()));
+            loop {
+                match (ai.next(), bi.next()) {
+                    (None, None) => return false,
+                    (Some(x), Some(y)) if x == y => {}
+                    _ => return true,
+                }
+            }
+        }
+        _ => a != b,
     }
-    v
+}
+
+/// The owner uids an object names: its ownerReferences and the owner-uid annotation.
+fn owner_uids(v: &Value) -> Vec<&str> {
+    let Some(m) = v.get("metadata") else {
+        return vec![];
+    };
+    let mut out: Vec<&str> = m
+        .get("ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid").and_then(Value::as_str))
+        .collect();
+    if let Some(u) = m
+        .get("annotations")
+        .and_then(|a| a.get("sim.meshbook.dev/owner-uid"))
+        .and_then(Value::as_str)
+    {
+        out.push(u);
+    }
+    out
+}
+
+impl State {
+    /// Stores `v` at `key`, keeping the owner index; returns what was there.
+    fn put(&mut self, res: &ResKey, key: (String, String), v: Arc<Value>) -> Option<Arc<Value>> {
+        let place = (res.clone(), key.0.clone(), key.1.clone());
+        let prev = self
+            .objects
+            .entry(res.clone())
+            .or_default()
+            .insert(key, v.clone());
+        if let Some(p) = &prev {
+            self.unindex(&place, p, Some(&v));
+        }
+        for u in owner_uids(&v) {
+            self.owners
+                .entry(u.to_string())
+                .or_default()
+                .insert(place.clone());
+        }
+        prev
+    }
+
+    /// Removes the object at `key`, keeping the owner index.
+    fn take(&mut self, res: &ResKey, key: &(String, String)) -> Option<Arc<Value>> {
+        let prev = self.objects.get_mut(res).and_then(|c| c.remove(key));
+        if let Some(p) = &prev {
+            let place = (res.clone(), key.0.clone(), key.1.clone());
+            self.unindex(&place, p, None);
+        }
+        prev
+    }
+
+    /// Drops index entries of `old`'s owners that `now` (what is stored there now) no longer
+    /// names.
+    fn unindex(&mut self, place: &Place, old: &Value, now: Option<&Value>) {
+        let kept: Vec<&str> = now.map(owner_uids).unwrap_or_default();
+        for u in owner_uids(old) {
+            if kept.contains(&u) {
+                continue;
+            }
+            if let Some(set) = self.owners.get_mut(u) {
+                set.remove(place);
+                if set.is_empty() {
+                    self.owners.remove(u);
+                }
+            }
+        }
+    }
 }
 
 impl Default for Store {
@@ -132,11 +224,40 @@ impl Store {
             state: Mutex::new(State {
                 rv: 1,
                 objects: HashMap::new(),
+                owners: HashMap::new(),
                 log: VecDeque::new(),
                 oldest: 1,
             }),
             tx,
+            applied: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The resourceVersion of a stored object.
+    pub fn resource_version(&self, res: &ResKey, ns: &str, name: &str) -> Option<String> {
+        let st = self.lock();
+        st.objects
+            .get(res)?
+            .get(&(ns.to_string(), name.to_string()))
+            .map(|v| meta_str(v, "resourceVersion").to_string())
+    }
+
+    /// Whether `manager` last applied exactly `body` to this place and nothing has written the
+    /// object since: applying it again would change nothing.
+    pub fn applied_unchanged(&self, place: &Place, manager: &str, body: &Value) -> bool {
+        let memo = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((last, rv)) = memo.get(&(place.clone(), manager.to_string())) else {
+            return false;
+        };
+        last == body && self.resource_version(&place.0, &place.1, &place.2).as_ref() == Some(rv)
+    }
+
+    /// Remembers what `manager` applied to a place and the object's resourceVersion after.
+    pub fn remember_applied(&self, place: Place, manager: &str, body: Value, rv: String) {
+        self.applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((place, manager.to_string()), (body, rv));
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -152,7 +273,7 @@ impl Store {
         st.objects
             .get(res)
             .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
-            .cloned()
+            .map(|v| Value::clone(v))
     }
 
     /// Objects of one kind (in one namespace, or all) and the list resourceVersion.
@@ -162,11 +283,38 @@ impl Store {
             Some(m) => m
                 .iter()
                 .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| Value::clone(v))
                 .collect(),
             None => vec![],
         };
         (items, st.rv)
+    }
+
+    /// [`Store::list`] without copying the objects: the stored ones, shared.
+    pub fn list_shared(&self, res: &ResKey, ns: Option<&str>) -> Vec<Arc<Value>> {
+        let st = self.lock();
+        match st.objects.get(res) {
+            Some(m) => m
+                .iter()
+                .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
+                .map(|(_, v)| v.clone())
+                .collect(),
+            None => vec![],
+        }
+    }
+
+    /// The namespaces and names of the objects of one kind (in one namespace, or all), without
+    /// copying the objects.
+    pub fn keys(&self, res: &ResKey, ns: Option<&str>) -> Vec<(String, String)> {
+        let st = self.lock();
+        match st.objects.get(res) {
+            Some(m) => m
+                .keys()
+                .filter(|(n, _)| ns.is_none_or(|ns| ns == n))
+                .cloned()
+                .collect(),
+            None => vec![],
+        }
     }
 
     /// Every object in a namespace, with its kind.
@@ -176,7 +324,7 @@ impl Store {
         for (res, m) in &st.objects {
             for ((n, _), v) in m {
                 if n == ns {
-                    out.push((res.clone(), v.clone()));
+                    out.push((res.clone(), Value::clone(v)));
                 }
             }
         }
@@ -186,19 +334,39 @@ impl Store {
     /// Every object whose ownerReferences name `uid`.
     pub fn owned_by(&self, uid: &str) -> Vec<(ResKey, Value)> {
         let st = self.lock();
-        let mut out = Vec::new();
-        for (res, m) in &st.objects {
-            for v in m.values() {
-                let owned = v["metadata"]["ownerReferences"]
+        let Some(places) = st.owners.get(uid) else {
+            return vec![];
+        };
+        places
+            .iter()
+            .filter_map(|(res, ns, name)| {
+                let v = st.objects.get(res)?.get(&(ns.clone(), name.clone()))?;
+                Some((res.clone(), Value::clone(v)))
+            })
+            .collect()
+    }
+
+    /// Objects of one kind in one namespace whose ownerReferences name `uid`, in name order
+    /// (as [`Store::list`] orders them), found through the owner index.
+    pub fn owned_in(&self, res: &ResKey, ns: &str, uid: &str) -> Vec<Value> {
+        let st = self.lock();
+        let Some(places) = st.owners.get(uid) else {
+            return vec![];
+        };
+        let Some(objects) = st.objects.get(res) else {
+            return vec![];
+        };
+        places
+            .iter()
+            .filter(|(r, n, _)| r == res && n == ns)
+            .filter_map(|(_, n, name)| objects.get(&(n.clone(), name.clone())))
+            .filter(|v| {
+                v["metadata"]["ownerReferences"]
                     .as_array()
-                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
-                    || v["metadata"]["annotations"]["sim.meshbook.dev/owner-uid"] == uid;
-                if owned {
-                    out.push((res.clone(), v.clone()));
-                }
-            }
-        }
-        out
+                    .is_some_and(|refs| refs.iter().any(|x| x["uid"] == uid))
+            })
+            .map(|v| Value::clone(v))
+            .collect()
     }
 
     /// Reads, changes and writes one object atomically. `f` gets the current object (or None)
@@ -213,7 +381,11 @@ impl Store {
     ) -> Result<Written, ApiError> {
         let mut st = self.lock();
         let key = (ns.to_string(), name.to_string());
-        let old = st.objects.get(res).and_then(|m| m.get(&key)).cloned();
+        let old = st
+            .objects
+            .get(res)
+            .and_then(|m| m.get(&key))
+            .map(|v| Value::clone(v));
         let new = f(old.as_ref())?;
         self.commit(&mut st, res, key, old, new, dry_run)
     }
@@ -265,7 +437,7 @@ impl Store {
                 }
                 m["resourceVersion"] = om["resourceVersion"].clone();
                 let gen = om["generation"].as_i64().unwrap_or(1);
-                let spec_changed = without_meta_status(old) != without_meta_status(&new);
+                let spec_changed = spec_differs(old, &new);
                 new["metadata"]["generation"] = json!(if spec_changed { gen + 1 } else { gen });
                 if &new == old {
                     return Ok(Written {
@@ -299,12 +471,11 @@ impl Store {
             });
         }
         st.rv = next_rv;
-        let coll = st.objects.entry(res.clone()).or_default();
         let type_ = if remove {
-            coll.remove(&key);
+            st.take(res, &key);
             EventType::Deleted
         } else {
-            coll.insert(key, new.clone());
+            st.put(res, key, Arc::new(new.clone()));
             type_
         };
         self.emit(st, res, type_, new.clone(), old);
@@ -351,7 +522,12 @@ impl Store {
     ) -> Result<Written, ApiError> {
         let mut st = self.lock();
         let key = (ns.to_string(), name.to_string());
-        let Some(old) = st.objects.get(res).and_then(|m| m.get(&key)).cloned() else {
+        let Some(old) = st
+            .objects
+            .get(res)
+            .and_then(|m| m.get(&key))
+            .map(|v| Value::clone(v))
+        else {
             return Err(ApiError::not_found(res, name));
         };
         let mut new = old.clone();
@@ -375,9 +551,7 @@ impl Store {
         }
         st.rv += 1;
         new["metadata"]["resourceVersion"] = json!(st.rv.to_string());
-        if let Some(c) = st.objects.get_mut(res) {
-            c.remove(&key);
-        }
+        st.take(res, &key);
         self.emit(&mut st, res, EventType::Deleted, new.clone(), None);
         Ok(Written {
             object: new,
@@ -417,7 +591,7 @@ impl Store {
             Some(m) => m
                 .iter()
                 .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| Value::clone(v))
                 .collect(),
             None => vec![],
         };
@@ -429,10 +603,10 @@ impl Store {
         self.tx.subscribe()
     }
 
-    /// A copy of every stored object, to put back later with [`Store::restore`].
+    /// Every stored object (shared, not copied), to put back later with [`Store::restore`].
     pub fn snapshot(&self) -> Snapshot {
         let st = self.lock();
-        let mut objects: Vec<(ResKey, Value)> = st
+        let mut objects: Vec<(ResKey, Arc<Value>)> = st
             .objects
             .iter()
             .flat_map(|(res, m)| m.values().map(move |v| (res.clone(), v.clone())))
@@ -468,7 +642,7 @@ impl Store {
     /// only ever grow). The event log is kept, so watches go on.
     pub fn restore(&self, snap: &Snapshot) {
         let mut st = self.lock();
-        let mut wanted: HashMap<ResKey, Objects> = HashMap::new();
+        let mut wanted: HashMap<ResKey, BTreeMap<(String, String), Value>> = HashMap::new();
         for o in &snap.objects {
             let key = (
                 meta_str(&o.object, "namespace").to_string(),
@@ -477,22 +651,20 @@ impl Store {
             wanted
                 .entry(ResKey::new(&o.group, &o.plural))
                 .or_default()
-                .insert(key, o.object.clone());
+                .insert(key, Value::clone(&o.object));
         }
         let mut gone: Vec<(ResKey, (String, String), Value)> = Vec::new();
         for (res, m) in &st.objects {
             for (key, v) in m {
                 if !wanted.get(res).is_some_and(|w| w.contains_key(key)) {
-                    gone.push((res.clone(), key.clone(), v.clone()));
+                    gone.push((res.clone(), key.clone(), Value::clone(v)));
                 }
             }
         }
         for (res, key, mut old) in gone {
             st.rv += 1;
             old["metadata"]["resourceVersion"] = json!(st.rv.to_string());
-            if let Some(c) = st.objects.get_mut(&res) {
-                c.remove(&key);
-            }
+            st.take(&res, &key);
             self.emit(&mut st, &res, EventType::Deleted, old, None);
         }
         for (res, m) in wanted {
@@ -500,10 +672,8 @@ impl Store {
                 st.rv += 1;
                 v["metadata"]["resourceVersion"] = json!(st.rv.to_string());
                 let prev = st
-                    .objects
-                    .entry(res.clone())
-                    .or_default()
-                    .insert(key, v.clone());
+                    .put(&res, key, Arc::new(v.clone()))
+                    .map(|p| Value::clone(&p));
                 let type_ = if prev.is_some() {
                     EventType::Modified
                 } else {
@@ -599,6 +769,81 @@ mod tests {
             .unwrap();
         assert!(w.deleted);
         assert!(s.get(&r, "default", "f").is_none());
+    }
+
+    #[test]
+    fn the_owner_index_follows_writes_deletes_and_restores() {
+        let s = Store::new();
+        let pods = ResKey::new("", "pods");
+        let owned = |name: &str, owner: &str| {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name,
+                "namespace": "default", "ownerReferences": [{"uid": owner}]}})
+        };
+        s.create(&pods, owned("a", "rs-1"), false).unwrap();
+        s.create(&pods, owned("b", "rs-1"), false).unwrap();
+        let snap = s.snapshot();
+        let names = |uid: &str| -> Vec<String> {
+            s.owned_in(&pods, "default", uid)
+                .iter()
+                .map(|o| meta_str(o, "name").to_string())
+                .collect()
+        };
+        assert_eq!(names("rs-1"), vec!["a", "b"]);
+        // an update that changes the owner moves the object in the index
+        s.modify(&pods, "default", "b", false, |_| Ok(owned("b", "rs-2")))
+            .unwrap();
+        assert_eq!(names("rs-1"), vec!["a"]);
+        assert_eq!(names("rs-2"), vec!["b"]);
+        assert_eq!(s.owned_by("rs-2").len(), 1);
+        s.delete(&pods, "default", "a", false).unwrap();
+        assert!(names("rs-1").is_empty());
+        assert!(s.owned_in(&pods, "other", "rs-2").is_empty());
+        s.restore(&snap);
+        assert_eq!(names("rs-1"), vec!["a", "b"]);
+        assert!(s.owned_by("rs-2").is_empty());
+    }
+
+    #[test]
+    fn generation_moves_with_the_spec_only() {
+        let s = Store::new();
+        let r = ResKey::new("", "configmaps");
+        s.create(&r, cm("g", "1"), false).unwrap();
+        let w = s
+            .modify(&r, "default", "g", false, |o| {
+                let mut o = o.unwrap().clone();
+                o["metadata"]["labels"] = json!({"a": "b"});
+                o["status"] = json!({"x": 1});
+                Ok(o)
+            })
+            .unwrap();
+        assert!(w.changed);
+        assert_eq!(w.object["metadata"]["generation"], 1);
+        let w = s
+            .modify(&r, "default", "g", false, |o| {
+                let mut o = o.unwrap().clone();
+                o["extra"] = json!(true);
+                Ok(o)
+            })
+            .unwrap();
+        assert_eq!(w.object["metadata"]["generation"], 2);
+    }
+
+    #[test]
+    fn a_snapshot_shares_the_stored_objects() {
+        let s = Store::new();
+        let r = ResKey::new("", "configmaps");
+        s.create(&r, cm("a", "1"), false).unwrap();
+        let one = s.snapshot();
+        let two = s.snapshot();
+        assert!(Arc::ptr_eq(&one.objects[0].object, &two.objects[0].object));
+        s.modify(&r, "default", "a", false, |_| Ok(cm("a", "2")))
+            .unwrap();
+        // the earlier snapshot keeps the object as it was
+        assert_eq!(one.objects[0].object["data"]["k"], "1");
+        assert!(!Arc::ptr_eq(
+            &one.objects[0].object,
+            &s.snapshot().objects[0].object
+        ));
     }
 
     #[test]

@@ -99,6 +99,11 @@ pub async fn match_simulated(
     simulate(inv, None, rules, world).await
 }
 
+// `stdlib`: the text of a bundled file (e.g. `sim/manifests/istio/crds.yaml`) in tool rules.
+handlebars::handlebars_helper!(stdlib_file: |path: str| {
+    crate::assets::Tree::Stdlib.read(path).map(|t| t.into_owned()).unwrap_or_default()
+});
+
 /// The simulated `helm upgrade --install`: same argv as the real one, the values given
 /// directly (no temporary file).
 pub async fn helm_install_simulated(
@@ -132,6 +137,8 @@ async fn simulate(
     };
     let mut hb = Handlebars::new();
     hb.register_escape_fn(handlebars::no_escape);
+    // `{{stdlib "sim/manifests/istio/crds.yaml"}}`: a bundled file's text, as in controller rules
+    hb.register_helper("stdlib", Box::new(stdlib_file));
     for (name, text) in &rules.partials {
         hb.register_partial(name, text)
             .map_err(|e| fail(format!("partial `{name}`: {e}")))?;

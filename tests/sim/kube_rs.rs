@@ -198,8 +198,16 @@ fn failing_pods_and_events_can_be_rehearsed() {
         })
         .await;
         assert_eq!(warning.reason.as_deref(), Some("Failed"));
-        let pod = pods.list(&ListParams::default().labels("app=bad")).await.unwrap().items.remove(0);
-        let waiting = pod.status.unwrap().container_statuses.unwrap()[0].state.clone().unwrap().waiting.unwrap();
+        // ErrImagePull first, then ImagePullBackOff, as the kubelet reports them
+        let waiting = eventually("the pod in ImagePullBackOff", || {
+            let pods = pods.clone();
+            async move {
+                let pod = pods.list(&ListParams::default().labels("app=bad")).await.ok()?.items.pop()?;
+                let waiting = pod.status?.container_statuses?[0].state.clone()?.waiting?;
+                (waiting.reason.as_deref() == Some("ImagePullBackOff")).then_some(waiting)
+            }
+        })
+        .await;
         assert_eq!(waiting.reason.as_deref(), Some("ImagePullBackOff"));
         let d = deps.get("bad").await.unwrap();
         assert_eq!(d.status.unwrap().ready_replicas.unwrap_or(0), 0);

@@ -1,10 +1,17 @@
 //! Simulated clusters: kube-rs in-process and over sockets, kubectl 1.32 against
 //! socket-served clusters, vendor rules, and the raw HTTP surface.
 
+mod admission;
+mod failures;
 mod http;
 mod kube_rs;
 mod kubectl;
+mod portforward;
+mod rollouts;
 mod rules;
+mod schemas;
+mod ssa;
+mod tables;
 mod validation;
 mod writes;
 

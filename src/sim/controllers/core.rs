@@ -128,7 +128,7 @@ fn endpoints(c: &Cluster, svc: &Value) {
     let ns = meta_str(svc, "namespace").to_string();
     let name = meta_str(svc, "name").to_string();
     let selector = LabelSelector::from_object(&json!({"matchLabels": sel_map}));
-    let (pods, _) = c.store.list(&ResKey::new("", "pods"), Some(&ns));
+    let pods = c.store.list_shared(&ResKey::new("", "pods"), Some(&ns));
     let mut ready = Vec::new();
     for p in pods
         .iter()

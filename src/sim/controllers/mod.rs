@@ -3,8 +3,10 @@
 
 mod core;
 mod events;
+mod failures;
 mod kubelet;
-pub use kubelet::{FAIL_ANNOTATION, NODE_NAME};
+pub use failures::{fail_images_for_runs, set_fail_images, FAIL_ANNOTATION, FAIL_IMAGE_ENV};
+pub use kubelet::NODE_NAME;
 mod workloads;
 
 use std::collections::HashSet;
@@ -27,10 +29,11 @@ pub struct Key {
     pub name: String,
 }
 
-/// The outcome of one reconcile: done, or try again later.
+/// The outcome of one reconcile: done, or try again later (soon, or after a back-off).
 pub enum Outcome {
     Done,
     Retry,
+    RetryAfter(Duration),
 }
 
 /// The controllers of one cluster.
@@ -198,10 +201,13 @@ impl Controllers {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&key);
-            let retry = matches!(me.reconcile(&key), Outcome::Retry);
-            if retry {
-                let d = (me.cluster.opts.reaction_delay * 5).max(Duration::from_millis(10));
-                me.enqueue(key, d);
+            match me.reconcile(&key) {
+                Outcome::Retry => {
+                    let d = (me.cluster.opts.reaction_delay * 5).max(Duration::from_millis(10));
+                    me.enqueue(key, d);
+                }
+                Outcome::RetryAfter(d) => me.enqueue(key, d),
+                Outcome::Done => {}
             }
         });
     }
@@ -222,7 +228,9 @@ impl Controllers {
             _ => Outcome::Done,
         };
         if let Some(obj) = c.store.get(&key.res, &key.ns, &key.name) {
-            if matches!(self.rules.reconcile(c, &key.res, &obj), Outcome::Retry) {
+            if matches!(self.rules.reconcile(c, &key.res, &obj), Outcome::Retry)
+                && matches!(out, Outcome::Done)
+            {
                 out = Outcome::Retry;
             }
         }

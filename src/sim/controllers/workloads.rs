@@ -11,10 +11,37 @@ pub(super) fn res(group: &str, plural: &str) -> ResKey {
     ResKey::new(group, plural)
 }
 
+/// A copy without Go's zero values (`null`, `false`, `0`, `""`, empty lists and maps): the
+/// pod-template-hash is computed upstream over the Go struct, where an absent member and a
+/// zero one are the same; kubectl's protobuf bodies carry `stdin: false` and the like, and its
+/// `rollout undo` patch carries `creationTimestamp: null`, none of which change the template.
+fn without_zeros(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null | Value::Bool(false) => None,
+        Value::Number(n) if n.as_f64() == Some(0.0) => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::Object(m) => {
+            let m: serde_json::Map<String, Value> = m
+                .iter()
+                .filter(|(k, _)| k.as_str() != "creationTimestamp")
+                .filter_map(|(k, v)| without_zeros(v).map(|v| (k.clone(), v)))
+                .collect();
+            (!m.is_empty()).then_some(Value::Object(m))
+        }
+        Value::Array(a) if a.is_empty() => None,
+        Value::Array(a) => Some(Value::Array(
+            a.iter()
+                .map(|x| without_zeros(x).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
 /// A short stable hash of a pod template (`pod-template-hash`).
 pub fn template_hash(template: &Value) -> String {
-    // FNV-1a over the canonical JSON
-    let s = serde_json::to_string(template).unwrap_or_default();
+    // FNV-1a over the canonical JSON (members sorted, zero values dropped)
+    let s = serde_json::to_string(&without_zeros(template)).unwrap_or_default();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);
@@ -32,17 +59,8 @@ pub(super) fn controller_ref(owner: &Value) -> Value {
 }
 
 pub(super) fn owned(c: &Cluster, r: &ResKey, ns: &str, owner: &Value) -> Vec<Value> {
-    let uid = &owner["metadata"]["uid"];
-    c.store
-        .list(r, Some(ns))
-        .0
-        .into_iter()
-        .filter(|o| {
-            o["metadata"]["ownerReferences"]
-                .as_array()
-                .is_some_and(|refs| refs.iter().any(|x| &x["uid"] == uid))
-        })
-        .collect()
+    let uid = owner["metadata"]["uid"].as_str().unwrap_or_default();
+    c.store.owned_in(r, ns, uid)
 }
 
 pub(super) fn is_ready(pod: &Value) -> bool {
@@ -117,9 +135,13 @@ fn condition(prev: &Value, ty: &str, status: &str, reason: &str, message: &str) 
 }
 
 /// Deployment -> ReplicaSet for the current template; old ReplicaSets scaled to zero.
+///
+/// One pass of the deployment controller (k8s.io/kubernetes pkg/controller/deployment
+/// `syncDeployment`): unless paused, the ReplicaSets are brought one rollout step closer to
+/// the template ([`sync_replica_sets`]); then the status is computed from the ReplicaSets
+/// ([`deployment_status`]).
 pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
     let dr = res("apps", "deployments");
-    let rr = res("apps", "replicasets");
     let Some(d) = c.store.get(&dr, ns, name) else {
         return Outcome::Done;
     };
@@ -127,89 +149,205 @@ pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
         return Outcome::Done;
     }
     let replicas = int(&d["spec"]["replicas"], 1);
-    let template = &d["spec"]["template"];
-    let hash = template_hash(template);
+    let hash = template_hash(&d["spec"]["template"]);
     let rs_name = format!("{name}-{hash}");
-    let sets = owned(c, &rr, ns, &d);
-    let revision = |o: &Value| {
-        o["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
-            .as_str()
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    if d["spec"]["paused"] != true {
+        sync_replica_sets(c, &d, ns, replicas, &hash);
+    }
+    if let Some(status) = deployment_status(c, &d, ns, replicas, &rs_name) {
+        let _ = c.set_status(&dr, ns, name, status);
+    }
+    Outcome::Done
+}
+
+/// The `deployment.kubernetes.io/revision` of a ReplicaSet (0 when absent).
+fn revision(rs: &Value) -> i64 {
+    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+        .as_str()
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(0)
+}
+
+/// The revision of the ReplicaSet of the current template: its own when it is already the
+/// newest, otherwise one more than the newest (a rollout, or a rollback to an old ReplicaSet,
+/// which upstream's `getNewReplicaSet` also renumbers as the latest).
+fn next_revision(sets: &[Value], current: Option<&Value>) -> i64 {
+    let max_rev = sets.iter().map(revision).max().unwrap_or(0);
+    current
+        .map(revision)
+        .filter(|r| *r == max_rev && *r > 0)
+        .unwrap_or(max_rev + 1)
+}
+
+/// Annotations of a Deployment that are not copied to its ReplicaSets (upstream
+/// `annotationsToSkip` in pkg/controller/deployment/util/deployment_util.go).
+const SKIPPED_ANNOTATIONS: [&str; 6] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision",
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+
+/// The annotations of the new ReplicaSet (`SetNewReplicaSetAnnotations`): the Deployment's
+/// own (e.g. `kubernetes.io/change-cause`, which `kubectl rollout history` prints), the
+/// revision, and when an old ReplicaSet is renumbered (a rollback) the revisions it had in
+/// `deployment.kubernetes.io/revision-history`.
+fn replica_set_annotations(d: &Value, current: Option<&Value>, replicas: i64, rev: i64) -> Value {
+    let mut ann = serde_json::Map::new();
+    for (k, v) in d["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        if !SKIPPED_ANNOTATIONS.contains(&k.as_str()) {
+            ann.insert(k.clone(), v.clone());
+        }
+    }
+    let old = current.map_or(0, revision);
+    let mut history: Vec<String> = current
+        .and_then(|c| {
+            c["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"].as_str()
+        })
+        .map(|h| h.split(',').map(String::from).collect())
+        .unwrap_or_default();
+    if old > 0 && old != rev {
+        history.push(old.to_string());
+    }
+    if !history.is_empty() {
+        ann.insert(
+            "deployment.kubernetes.io/revision-history".into(),
+            json!(history.join(",")),
+        );
+    }
+    ann.insert(
+        "deployment.kubernetes.io/revision".into(),
+        json!(rev.to_string()),
+    );
+    ann.insert(
+        "deployment.kubernetes.io/desired-replicas".into(),
+        json!(replicas.to_string()),
+    );
+    ann.insert(
+        "deployment.kubernetes.io/max-replicas".into(),
+        json!((replicas + 1).to_string()),
+    );
+    Value::Object(ann)
+}
+
+/// The ReplicaSet `<deployment>-<hash>` for the template, with its revision annotations.
+fn replica_set_for(d: &Value, ns: &str, hash: &str, annotations: Value) -> Value {
+    let name = meta_str(d, "name");
+    let mut tpl = d["spec"]["template"].clone();
+    tpl["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+    let mut selector = d["spec"]["selector"].clone();
+    selector["matchLabels"]["pod-template-hash"] = json!(hash);
+    json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": format!("{name}-{hash}"), "namespace": ns, "labels": tpl["metadata"]["labels"],
+            "annotations": annotations, "ownerReferences": [controller_ref(d)]},
+        "spec": {"replicas": d["spec"]["replicas"].as_i64().unwrap_or(1), "selector": selector, "template": tpl}})
+}
+
+/// The Deployment carries its newest revision, as upstream's `SetDeploymentRevision` does
+/// (`kubectl rollout undo` and `rollout status --revision` read it).
+fn set_deployment_revision(c: &Cluster, d: &Value, rev: i64) {
+    let want = rev.to_string();
+    if d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == want.as_str() {
+        return;
+    }
+    let dr = res("apps", "deployments");
+    let _ = c.store.modify(
+        &dr,
+        meta_str(d, "namespace"),
+        meta_str(d, "name"),
+        false,
+        |cur| {
+            let mut n = cur.cloned().unwrap_or_default();
+            if n.is_null() {
+                return Ok(n);
+            }
+            if !n["metadata"]["annotations"].is_object() {
+                n["metadata"]["annotations"] = json!({});
+            }
+            n["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(want);
+            Ok(n)
+        },
+    );
+}
+
+/// One rollout step: creates or resizes the new ReplicaSet and resizes the old ones as
+/// [`rollout_plan`] says, recording `ScalingReplicaSet` for the new one.
+fn sync_replica_sets(c: &Cluster, d: &Value, ns: &str, replicas: i64, hash: &str) {
+    let rr = res("apps", "replicasets");
+    let rs_name = format!("{}-{hash}", meta_str(d, "name"));
+    let sets = owned(c, &rr, ns, d);
     let existing = sets
         .iter()
         .find(|s| meta_str(s, "name") == rs_name)
         .cloned();
-    let max_rev = sets.iter().map(revision).max().unwrap_or(0);
-    let rev = existing
-        .as_ref()
-        .map(revision)
-        .filter(|r| *r == max_rev && *r > 0)
-        .unwrap_or(max_rev + 1);
-    let paused = d["spec"]["paused"] == true;
-    if !paused {
-        let mut tpl = template.clone();
-        tpl["metadata"]["labels"]["pod-template-hash"] = json!(hash);
-        let mut selector = d["spec"]["selector"].clone();
-        selector["matchLabels"]["pod-template-hash"] = json!(hash);
-        let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "metadata": {"name": rs_name, "namespace": ns, "labels": tpl["metadata"]["labels"],
-                "annotations": {"deployment.kubernetes.io/revision": rev.to_string(),
-                    "deployment.kubernetes.io/desired-replicas": replicas.to_string(),
-                    "deployment.kubernetes.io/max-replicas": (replicas + 1).to_string()},
-                "ownerReferences": [controller_ref(&d)]},
-            "spec": {"replicas": replicas, "selector": selector, "template": tpl}});
-        let plan = rollout_plan(&d, replicas, existing.as_ref(), &sets, &rs_name);
-        let target = plan.new_replicas;
-        let before = existing.as_ref().map(|r| int(&r["spec"]["replicas"], 0));
-        if before != Some(target) {
-            let verb = if before.unwrap_or(0) < target {
-                "up"
-            } else {
-                "down"
-            };
-            events::record(
-                c,
-                &d,
-                "Normal",
-                "ScalingReplicaSet",
-                &format!(
-                    "Scaled {verb} replica set {rs_name} from {} to {target}",
-                    before.unwrap_or(0)
-                ),
-                "deployment-controller",
-            );
-        }
-        let new_replicas = plan.new_replicas;
-        let _ = c.store.modify(&rr, ns, &rs_name, false, |cur| match cur {
-            None => {
-                let mut n = rs.clone();
-                n["spec"]["replicas"] = json!(new_replicas);
-                Ok(n)
-            }
-            Some(cur) => {
-                let mut n = cur.clone();
-                n["spec"]["replicas"] = json!(new_replicas);
-                n["metadata"]["annotations"] = rs["metadata"]["annotations"].clone();
-                Ok(n)
-            }
-        });
-        for (old_name, want) in plan.old_replicas {
-            let _ = c.store.modify(&rr, ns, &old_name, false, |cur| {
-                let mut n = cur.cloned().unwrap_or_default();
-                n["spec"]["replicas"] = json!(want);
-                Ok(n)
-            });
-        }
+    let rev = next_revision(&sets, existing.as_ref());
+    let annotations = replica_set_annotations(d, existing.as_ref(), replicas, rev);
+    let rs = replica_set_for(d, ns, hash, annotations);
+    let plan = rollout_plan(d, replicas, existing.as_ref(), &sets, &rs_name);
+    let target = plan.new_replicas;
+    let before = existing.as_ref().map(|r| int(&r["spec"]["replicas"], 0));
+    if before != Some(target) {
+        let verb = if before.unwrap_or(0) < target {
+            "up"
+        } else {
+            "down"
+        };
+        events::record(
+            c,
+            d,
+            "Normal",
+            "ScalingReplicaSet",
+            &format!(
+                "Scaled {verb} replica set {rs_name} from {} to {target}",
+                before.unwrap_or(0)
+            ),
+            "deployment-controller",
+        );
     }
-    // status, only from ReplicaSets whose status is current
-    let sets = owned(c, &rr, ns, &d);
+    let _ = c.store.modify(&rr, ns, &rs_name, false, |cur| match cur {
+        None => {
+            let mut n = rs.clone();
+            n["spec"]["replicas"] = json!(target);
+            Ok(n)
+        }
+        Some(cur) => {
+            let mut n = cur.clone();
+            n["spec"]["replicas"] = json!(target);
+            n["metadata"]["annotations"] = rs["metadata"]["annotations"].clone();
+            Ok(n)
+        }
+    });
+    set_deployment_revision(c, d, rev);
+    for (old_name, want) in plan.old_replicas {
+        let _ = c.store.modify(&rr, ns, &old_name, false, |cur| {
+            let mut n = cur.cloned().unwrap_or_default();
+            n["spec"]["replicas"] = json!(want);
+            Ok(n)
+        });
+    }
+}
+
+/// The Deployment's status from its ReplicaSets, or `None` while any of them has not
+/// observed its own latest spec (a status from stale counts would flap).
+fn deployment_status(
+    c: &Cluster,
+    d: &Value,
+    ns: &str,
+    replicas: i64,
+    rs_name: &str,
+) -> Option<Value> {
+    let sets = owned(c, &res("apps", "replicasets"), ns, d);
     if sets
         .iter()
         .any(|s| s["status"]["observedGeneration"] != s["metadata"]["generation"])
     {
-        return Outcome::Done;
+        return None;
     }
     let mut total = 0;
     let mut ready = 0;
@@ -228,25 +366,23 @@ pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
         .map(|s| int(&s["status"]["availableReplicas"], 0))
         .sum();
     let prev = &d["status"];
-    let available = condition(
-        prev,
-        "Available",
-        if ready >= replicas.min(1) || complete {
-            "True"
-        } else {
-            "False"
-        },
-        if ready >= replicas.min(1) || complete {
-            "MinimumReplicasAvailable"
-        } else {
-            "MinimumReplicasUnavailable"
-        },
-        if ready >= replicas.min(1) || complete {
-            "Deployment has minimum availability."
-        } else {
-            "Deployment does not have minimum availability."
-        },
-    );
+    let available = if ready >= replicas.min(1) || complete {
+        condition(
+            prev,
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+        )
+    } else {
+        condition(
+            prev,
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+        )
+    };
     let progressing = if complete {
         condition(
             prev,
@@ -270,8 +406,7 @@ pub fn deployment(c: &Cluster, ns: &str, name: &str) -> Outcome {
     if total > ready {
         status["unavailableReplicas"] = json!(total - ready);
     }
-    let _ = c.set_status(&dr, ns, name, status);
-    Outcome::Done
+    Some(status)
 }
 
 /// What one step of a rollout does: the new ReplicaSet's size and the old ones' sizes.
@@ -359,12 +494,7 @@ fn rollout_plan(
     let new_unavailable = (new_replicas - new_available).max(0);
     let mut budget = (all - min_available - new_unavailable).max(0);
     // oldest revisions go first
-    olds.sort_by_key(|s| {
-        s["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
-            .as_str()
-            .and_then(|r| r.parse::<i64>().ok())
-            .unwrap_or(0)
-    });
+    olds.sort_by_key(|s| revision(s));
     let mut old_replicas = Vec::new();
     for s in olds {
         if budget == 0 {

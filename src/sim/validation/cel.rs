@@ -181,6 +181,21 @@ pub fn eval(rule: &str, self_: &Value, old: Option<&Value>) -> Result<bool, Stri
     }
 }
 
+/// Evaluates an expression over named variables (a webhook's `matchConditions`: `object`,
+/// `oldObject`, `request`): `Ok(true)` when it holds.
+pub fn eval_with(expr: &str, vars: &[(&str, &Value)]) -> Result<bool, String> {
+    let program = compile(expr)?;
+    let mut ctx = context();
+    for (name, v) in vars {
+        ctx.add_variable_from_value(*name, to_cel(v));
+    }
+    match program.execute(&ctx) {
+        Ok(Cel::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!("expression did not evaluate to a bool: {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Evaluates a `messageExpression`.
 pub fn eval_message(expr: &str, self_: &Value) -> Option<String> {
     let program = compile(expr).ok()?;

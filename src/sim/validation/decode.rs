@@ -72,6 +72,49 @@ struct Walk<'a> {
     prune: bool,
 }
 
+/// Where a value is, built into text only when something is reported: a field of an object
+/// or an item of a list, below its parent.
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    Root,
+    Field(&'p Path<'p>, &'p str),
+    Item(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    /// `.spec.containers[0].image`, or without list indices (Go's struct field path).
+    fn render(&self, indices: bool) -> String {
+        let mut segs = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                Path::Root => break,
+                Path::Field(parent, k) => {
+                    segs.push((Some(*k), 0));
+                    at = parent;
+                }
+                Path::Item(parent, i) => {
+                    if indices {
+                        segs.push((None, *i));
+                    }
+                    at = parent;
+                }
+            }
+        }
+        let mut out = String::new();
+        for (k, i) in segs.iter().rev() {
+            match k {
+                Some(k) => {
+                    out.push('.');
+                    out.push_str(k);
+                }
+                None => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
 fn kind_of(v: &Value) -> String {
     match v {
         Value::String(_) => "string".into(),
@@ -85,20 +128,22 @@ fn kind_of(v: &Value) -> String {
 
 /// Decodes `obj` (a whole object) against the schema named `root`: unknown fields are removed
 /// from `obj` when `prune`, and reported.
-pub fn decode(defs: &Definitions, root: &str, obj: &mut Value, prune: bool) -> Decoded {
+pub fn decode<'a>(defs: &'a Definitions, root: &'a str, obj: &mut Value, prune: bool) -> Decoded {
     let mut w = Walk {
         defs,
         out: Decoded::default(),
         prune,
     };
-    let schema = Value::String(root.to_string());
-    let root_schema = serde_json::json!({"$ref": format!("#/components/schemas/{}", schema.as_str().unwrap_or(""))});
-    w.value(&root_schema, obj, "", "", &short_name(root));
+    if let Some(schema) = defs.get(root) {
+        let (s, name) = w.resolve(schema);
+        let name = name.or(Some(root));
+        w.resolved(s, name, obj, &Path::Root, short_name(root));
+    }
     w.out
 }
 
-fn short_name(def: &str) -> String {
-    def.rsplit('.').next().unwrap_or(def).to_string()
+fn short_name(def: &str) -> &str {
+    def.rsplit('.').next().unwrap_or(def)
 }
 
 /// `v1.DeploymentSpec` from `io.k8s.api.apps.v1.DeploymentSpec`.
@@ -114,15 +159,13 @@ fn go_package_type(def: &str) -> String {
 }
 
 impl<'a> Walk<'a> {
-    fn resolve<'s>(&self, mut s: &'s Value) -> (&'s Value, Option<String>)
-    where
-        'a: 's,
-    {
+    /// The schema behind `$ref`s and a leading `allOf`, and the last definition named.
+    fn resolve(&self, mut s: &'a Value) -> (&'a Value, Option<&'a str>) {
         let mut name = None;
         for _ in 0..8 {
             if let Some(r) = s.get("$ref").and_then(Value::as_str) {
                 let n = r.rsplit('/').next().unwrap_or(r);
-                name = Some(n.to_string());
+                name = Some(n);
                 match self.defs.get(n) {
                     Some(d) => s = d,
                     None => break,
@@ -140,9 +183,13 @@ impl<'a> Walk<'a> {
         (s, name)
     }
 
-    fn go_type(&self, schema: &Value) -> String {
+    fn go_type(&self, schema: &'a Value) -> String {
         let (s, name) = self.resolve(schema);
-        if let Some(n) = &name {
+        self.go_type_resolved(s, name)
+    }
+
+    fn go_type_resolved(&self, s: &'a Value, name: Option<&str>) -> String {
+        if let Some(n) = name {
             if s.get("properties").is_some() || n.contains("IntOrString") || n.contains("Quantity")
             {
                 return go_package_type(n);
@@ -159,7 +206,10 @@ impl<'a> Walk<'a> {
                 Some("byte") => "[]uint8".into(),
                 _ => "string".into(),
             },
-            Some("array") => format!("[]{}", self.go_type(s.get("items").unwrap_or(&Value::Null))),
+            Some("array") => {
+                static NULL: Value = Value::Null;
+                format!("[]{}", self.go_type(s.get("items").unwrap_or(&NULL)))
+            }
             Some("object") => match s.get("additionalProperties") {
                 Some(ap) if ap.is_object() => format!("map[string]{}", self.go_type(ap)),
                 _ => "map[string]interface {}".into(),
@@ -168,11 +218,11 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn mismatch(&mut self, schema: &Value, v: &Value, path: &str, go_path: &str, owner: &str) {
+    /// Records a type mismatch (the first one only) of `v` against the resolved schema `s`.
+    fn mismatch(&mut self, s: &'a Value, name: Option<&str>, v: &Value, path: &Path, owner: &str) {
         if self.out.type_error.is_some() {
             return;
         }
-        let (s, _) = self.resolve(schema);
         let mut got = kind_of(v);
         if let Value::Number(n) = v {
             let fractional = n.as_i64().is_none() && n.as_u64().is_none();
@@ -185,45 +235,56 @@ impl<'a> Walk<'a> {
             .and_then(Value::as_str)
             .unwrap_or("object")
             .to_string();
+        let at = path.render(true);
         self.out.type_error = Some(TypeMismatch {
-            path: if path.is_empty() {
-                ".".into()
-            } else {
-                path.to_string()
-            },
-            go_field: format!("{owner}.{}", go_path.trim_start_matches('.')),
-            go_type: self.go_type(schema),
+            path: if at.is_empty() { ".".into() } else { at },
+            go_field: format!("{owner}.{}", path.render(false).trim_start_matches('.')),
+            go_type: self.go_type_resolved(s, name),
             got,
             special: None,
             schema_type,
         });
     }
 
-    fn value(&mut self, schema: &'a Value, v: &mut Value, path: &str, go_path: &str, owner: &str) {
+    fn value(&mut self, schema: &'a Value, v: &mut Value, path: &Path, owner: &str) {
         if v.is_null() {
             return;
         }
         let (s, name) = self.resolve(schema);
+        self.resolved(s, name, v, path, owner);
+    }
+
+    fn resolved(
+        &mut self,
+        s: &'a Value,
+        name: Option<&'a str>,
+        v: &mut Value,
+        path: &Path,
+        owner: &str,
+    ) {
+        if v.is_null() {
+            return;
+        }
         // JSON (CRD defaults, enums, examples) and RawExtension hold any JSON value
-        if name.as_deref().is_some_and(|n| {
+        if name.is_some_and(|n| {
             n == "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON"
                 || n == "io.k8s.apimachinery.pkg.runtime.RawExtension"
         }) {
             return;
         }
-        let owner = match &name {
+        let owner = match name {
             Some(n) if s.get("properties").is_some() => short_name(n),
-            _ => owner.to_string(),
+            _ => owner,
         };
         if s.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
-            let is_quantity = name.as_deref().is_some_and(|n| n.ends_with("Quantity"));
+            let is_quantity = name.is_some_and(|n| n.ends_with("Quantity"));
             let ok = match v {
                 Value::String(_) => true,
                 Value::Number(n) => is_quantity || n.as_i64().is_some(),
                 _ => false,
             };
             if !ok {
-                self.mismatch(schema, v, path, go_path, &owner);
+                self.mismatch(s, name, v, path, owner);
             }
             return;
         }
@@ -235,45 +296,44 @@ impl<'a> Walk<'a> {
                     prune: false,
                 };
                 let mut copy = v.clone();
-                probe.value(b, &mut copy, path, go_path, &owner);
+                probe.value(b, &mut copy, path, owner);
                 if probe.out.type_error.is_none() {
                     return;
                 }
             }
-            return self.mismatch(schema, v, path, go_path, &owner);
+            return self.mismatch(s, name, v, path, owner);
         }
         match s.get("type").and_then(Value::as_str) {
             Some("object") => {
                 let Some(map) = v.as_object_mut() else {
-                    return self.mismatch(schema, v, path, go_path, &owner);
+                    return self.mismatch(s, name, v, path, owner);
                 };
                 if let Some(props) = s.get("properties").and_then(Value::as_object) {
-                    self.object(props, map, path, go_path, &owner);
+                    self.object(props, map, path, owner);
                 } else if let Some(ap) = s.get("additionalProperties").filter(|a| a.is_object()) {
                     for (_, item) in map.iter_mut() {
-                        self.value(ap, item, path, go_path, &owner);
+                        self.value(ap, item, path, owner);
                     }
                 }
             }
             Some("array") => {
                 let Some(items) = v.as_array_mut() else {
-                    return self.mismatch(schema, v, path, go_path, &owner);
+                    return self.mismatch(s, name, v, path, owner);
                 };
                 static NULL: Value = Value::Null;
                 let item_schema: &'a Value = s.get("items").unwrap_or(&NULL);
                 for (i, item) in items.iter_mut().enumerate() {
-                    let p = format!("{path}[{i}]");
-                    self.value(item_schema, item, &p, go_path, &owner);
+                    self.value(item_schema, item, &Path::Item(path, i), owner);
                 }
             }
             Some("string") => {
                 let Some(text) = v.as_str() else {
-                    return self.mismatch(schema, v, path, go_path, &owner);
+                    return self.mismatch(s, name, v, path, owner);
                 };
                 if s.get("format").and_then(Value::as_str) == Some("byte") {
                     if let Some(at) = base64_error_at(text) {
                         if self.out.type_error.is_none() {
-                            self.mismatch(schema, &Value::Null, path, go_path, &owner);
+                            self.mismatch(s, name, &Value::Null, path, owner);
                             if let Some(t) = self.out.type_error.as_mut() {
                                 t.special = Some(format!("illegal base64 data at input byte {at}"));
                             }
@@ -292,11 +352,11 @@ impl<'a> Walk<'a> {
                     _ => false,
                 };
                 if !in_range {
-                    self.mismatch(schema, v, path, go_path, &owner);
+                    self.mismatch(s, name, v, path, owner);
                 }
             }
-            Some("number") if !v.is_number() => self.mismatch(schema, v, path, go_path, &owner),
-            Some("boolean") if !v.is_boolean() => self.mismatch(schema, v, path, go_path, &owner),
+            Some("number") if !v.is_number() => self.mismatch(s, name, v, path, owner),
+            Some("boolean") if !v.is_boolean() => self.mismatch(s, name, v, path, owner),
             _ => {}
         }
     }
@@ -305,27 +365,26 @@ impl<'a> Walk<'a> {
         &mut self,
         props: &'a Map<String, Value>,
         map: &mut Map<String, Value>,
-        path: &str,
-        go_path: &str,
+        path: &Path,
         owner: &str,
     ) {
-        let keys: Vec<String> = map.keys().cloned().collect();
-        for k in keys {
-            let p = format!("{path}.{k}");
-            let gp = format!("{go_path}.{k}");
-            match props.get(&k) {
-                Some(ps) => {
-                    if let Some(child) = map.get_mut(&k) {
-                        self.value(ps, child, &p, &gp, owner);
-                    }
-                }
+        let mut unknown: Vec<String> = Vec::new();
+        for (k, child) in map.iter_mut() {
+            let p = Path::Field(path, k);
+            match props.get(k) {
+                Some(ps) => self.value(ps, child, &p, owner),
                 None => {
-                    self.out.unknown.push(p.trim_start_matches('.').to_string());
+                    self.out
+                        .unknown
+                        .push(p.render(true).trim_start_matches('.').to_string());
                     if self.prune {
-                        map.remove(&k);
+                        unknown.push(k.clone());
                     }
                 }
             }
+        }
+        for k in unknown {
+            map.remove(&k);
         }
     }
 }
