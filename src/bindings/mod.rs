@@ -27,7 +27,7 @@ use crate::session::Session;
 /// with its closure in one call. The declared types are checked against the closure's own:
 /// a difference is recorded in the function's metadata (`@mismatch`) and fails a test.
 ///
-/// ```ignore
+/// ```text
 /// Def::new("resources", "scale", &["cluster: Cluster", "ns: string", "deploy: string", "replicas: int", "()"])
 ///     .doc("Scales a Deployment through its scale subresource.")
 ///     .example(r#"cluster("cluster1").scale("bookinfo", "reviews-v1", 0);"#)
@@ -155,7 +155,7 @@ impl WithOptional<'_> {
 /// without that argument (`None`) and with it (`Some`). The closure is written with a `;`
 /// before the optional parameter and its type without `Option`:
 ///
-/// ```ignore
+/// ```text
 /// optional_last!(move |m: &mut Member, yaml: &str; opts: Map| -> RhaiResult<Array> {
 ///     apply_text(&s, m, yaml, opts.as_ref(), "apply")
 /// })
