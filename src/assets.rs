@@ -84,6 +84,16 @@ impl Tree {
         out.dedup();
         out
     }
+
+    /// The `*.yaml` / `*.yml` files under a folder as `(display name, text)`, sorted: what every
+    /// rule loader (simulator controllers, simulated tools, workload behaviours) reads.
+    pub fn yaml_files(self, folder: &str) -> Vec<(String, String)> {
+        self.list(folder)
+            .into_iter()
+            .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml"))
+            .filter_map(|f| Some((self.display(&f), self.read(&f)?.into_owned())))
+            .collect()
+    }
 }
 
 fn walk_embedded(dir: &Dir<'static>, out: &mut Vec<String>) {

@@ -17,6 +17,47 @@ use serde::{Deserialize, Serialize};
 
 use crate::runbook::{Origin, Runbook};
 
+/// A state file or snapshot that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The state file is not what meshbook wrote.
+    #[error("the state file `{path}` cannot be read: {source}")]
+    Corrupt {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot read the state file `{path}`: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the state file `{path}`: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write a snapshot to `{path}`: {source}")]
+    Snapshot {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl crate::base::error::Help for CheckpointError {
+    fn help(&self) -> Option<String> {
+        match self {
+            CheckpointError::Corrupt { .. } => Some("delete it to start afresh".into()),
+            _ => None,
+        }
+    }
+}
+
+crate::base::error::paragraph_into_string!(CheckpointError);
+
 /// An object the run created, recorded so it can be deleted after the run.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CreatedObject {
@@ -151,7 +192,7 @@ pub fn load_boundary(path: &Path) -> Option<Boundary> {
 }
 
 /// Writes a boundary snapshot.
-pub fn save_boundary(path: &Path, b: &Boundary) -> Result<(), String> {
+pub fn save_boundary(path: &Path, b: &Boundary) -> Result<(), CheckpointError> {
     let write = || -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -160,7 +201,10 @@ pub fn save_boundary(path: &Path, b: &Boundary) -> Result<(), String> {
         std::fs::write(&tmp, serde_json::to_vec(b).unwrap_or_default())?;
         std::fs::rename(&tmp, path)
     };
-    write().map_err(|e| format!("cannot write a snapshot to `{}`: {e}", path.display()))
+    write().map_err(|source| CheckpointError::Snapshot {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// FNV-1a 64 of a text, hex: a change detector, not a security measure.
@@ -210,24 +254,26 @@ pub fn path_for(runbook: &Runbook) -> PathBuf {
 }
 
 /// Reads a state file; `Ok(None)` when there is none.
-pub fn load(path: &Path) -> Result<Option<Record>, String> {
+pub fn load(path: &Path) -> Result<Option<Record>, CheckpointError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            format!(
-                "the state file `{}` cannot be read: {e}\nhelp: delete it to start afresh",
-                path.display()
-            )
-        }),
+        Ok(text) => {
+            serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|source| CheckpointError::Corrupt {
+                    path: path.display().to_string(),
+                    source,
+                })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!(
-            "cannot read the state file `{}`: {e}",
-            path.display()
-        )),
+        Err(source) => Err(CheckpointError::Read {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
 /// Writes a state file (whole, through a temporary file, readable by its owner only).
-pub fn save(path: &Path, record: &Record) -> Result<(), String> {
+pub fn save(path: &Path, record: &Record) -> Result<(), CheckpointError> {
     let write = || -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -242,7 +288,10 @@ pub fn save(path: &Path, record: &Record) -> Result<(), String> {
         }
         std::fs::rename(&tmp, path)
     };
-    write().map_err(|e| format!("cannot write the state file `{}`: {e}", path.display()))
+    write().map_err(|source| CheckpointError::Write {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]

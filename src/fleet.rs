@@ -361,7 +361,9 @@ impl Fleet {
         use crate::sim::dataplane::{self, Models, Origin, Request};
         let mut req = match Request::new(opts.method.as_str(), url) {
             Ok(r) => r,
-            Err(e) => return crate::http::Response::failed(e, std::time::Duration::ZERO),
+            Err(e) => {
+                return crate::http::Response::failed(e.to_string(), std::time::Duration::ZERO)
+            }
         };
         req.headers = opts
             .headers

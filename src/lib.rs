@@ -5,6 +5,7 @@
 //! `template`, `sim`). `report` consumes events; `repl` evaluates in a runbook's own scope.
 
 pub mod assets;
+pub mod base;
 pub mod bindings;
 pub mod checkpoint;
 pub mod cli;

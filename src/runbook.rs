@@ -6,6 +6,25 @@ use serde::Deserialize;
 
 use crate::assets::Tree;
 
+/// A file a runbook names that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("no file `{path}` in the stdlib ({shown})")]
+    NotInStdlib { path: String, shown: String },
+    #[error("no file `{path}` among the bundled runbooks' assets")]
+    NotBundled { path: String },
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl crate::base::error::Help for ReadError {}
+
+crate::base::error::paragraph_into_string!(ReadError);
+
 /// Where a runbook came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -255,16 +274,14 @@ impl Runbook {
 
     /// Reads a file named by the runbook: `stdlib/...` from the stdlib tree, otherwise relative
     /// to the runbook's own directory (the embedded `runbooks/` tree for bundled runbooks).
-    pub fn read_relative(&self, path: &str) -> Result<String, String> {
+    pub fn read_relative(&self, path: &str) -> Result<String, ReadError> {
         if let Some(rel) = path.strip_prefix("stdlib/") {
             return Tree::Stdlib
                 .read(rel)
                 .map(|c| c.into_owned())
-                .ok_or_else(|| {
-                    format!(
-                        "no file `{path}` in the stdlib ({})",
-                        Tree::Stdlib.display(rel)
-                    )
+                .ok_or_else(|| ReadError::NotInStdlib {
+                    path: path.to_string(),
+                    shown: Tree::Stdlib.display(rel),
                 });
         }
         let p = Path::new(path);
@@ -273,7 +290,9 @@ impl Runbook {
                 return Tree::Runbooks
                     .read(path)
                     .map(|c| c.into_owned())
-                    .ok_or_else(|| format!("no file `{path}` among the bundled runbooks' assets"));
+                    .ok_or_else(|| ReadError::NotBundled {
+                        path: path.to_string(),
+                    });
             }
             Origin::File(file) if !p.is_absolute() => file
                 .parent()
@@ -281,8 +300,10 @@ impl Runbook {
                 .unwrap_or_else(|| p.to_path_buf()),
             _ => p.to_path_buf(),
         };
-        std::fs::read_to_string(&resolved)
-            .map_err(|e| format!("cannot read `{}`: {e}", resolved.display()))
+        std::fs::read_to_string(&resolved).map_err(|source| ReadError::Io {
+            path: resolved.display().to_string(),
+            source,
+        })
     }
 
     /// Resolves a runbook-relative path to a real file path (for tools that need a file).

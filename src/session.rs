@@ -451,7 +451,7 @@ impl Session {
         };
         let record = self.record(status);
         if let Err(e) = crate::checkpoint::save(&path, &record) {
-            self.emit(Event::Notice { text: e });
+            self.emit(Event::Notice { text: e.into() });
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 /// Layers, lowest first. A module imports only from its own layer or lower ones.
 const LAYERS: &[&[&str]] = &[
     // I/O-free building blocks.
-    &["assets", "problem", "suggest", "syntax", "template"],
+    &["assets", "base", "problem", "suggest", "syntax", "template"],
     // The core: clusters, HTTP, simulated clusters, tools, reports, runbook files.
     &[
         "k8s",

@@ -13,23 +13,9 @@ use crate::session::Session;
 
 /// Turns a core error into a script error (the message already says what to do).
 pub fn k8s_err(e: K8sError) -> Box<rhai::EvalAltResult> {
-    let (message, help) = match &e {
-        K8sError::MisspeltKind { cluster, kind, near } => (
-            format!("no resource type `{kind}` is served by {cluster}"),
-            Some(format!(
-                "did you mean {}? (`kubectl api-resources` lists every kind a cluster serves; a kind from a CRD is served once the CRD is applied)",
-                crate::suggest::or_list(&near.iter().map(String::as_str).collect::<Vec<_>>())
-            )),
-        ),
-        K8sError::UnknownKind { .. } => (
-            e.to_string(),
-            Some("apply the CRD (or install the chart that brings it) in an earlier step".into()),
-        ),
-        other => (other.to_string(), None),
-    };
     super::convert::ScriptError {
-        message,
-        help,
+        message: crate::base::error::Help::message(&e),
+        help: crate::base::error::Help::help(&e),
         cause: Some(std::sync::Arc::new(e)),
     }
     .into()

@@ -54,22 +54,9 @@ fn output_map(out: &ToolOutput) -> Map {
 }
 
 fn tool_err(e: ToolError) -> Box<rhai::EvalAltResult> {
-    let (message, help) = match &e {
-        ToolError::NoSimRule {
-            tool,
-            what,
-            rules_dir,
-        } => (
-            format!("no simulated behaviour for `{tool}` {what}"),
-            Some(format!(
-                "add a rule under `{rules_dir}` describing what the real tool leaves in the cluster"
-            )),
-        ),
-        other => (other.to_string(), None),
-    };
     super::convert::ScriptError {
-        message,
-        help,
+        message: crate::base::error::Help::message(&e),
+        help: crate::base::error::Help::help(&e),
         cause: Some(std::sync::Arc::new(e)),
     }
     .into()

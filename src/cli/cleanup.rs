@@ -45,7 +45,7 @@ pub fn run(args: CleanupArgs, handle: &tokio::runtime::Handle) -> Result<u8, Cli
             )));
         }
         Err(e) => {
-            return Err(CliError::start(e));
+            return Err(CliError::from(crate::problem::Problem::from(e)));
         }
     };
     let undos_left = std::mem::take(&mut record.undos_left);

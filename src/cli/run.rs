@@ -171,7 +171,7 @@ fn start(
     // Where the results go is checked before anything runs: a report that cannot be written
     // must not be found out after the clusters were changed.
     for path in &args.report {
-        files::probe(path).map_err(CliError::from)?;
+        files::probe(path).map_err(|e| CliError::from(crate::problem::Problem::from(e)))?;
     }
     if let Some(dir) = &args.bundle {
         probe_dir(dir)?;
@@ -259,7 +259,7 @@ fn run_script(
     ast: rhai::AST,
     session: &Arc<Session>,
 ) -> (
-    Result<Result<(), rhai::EvalAltResult>, String>,
+    Result<Result<(), rhai::EvalAltResult>, Problem>,
     crate::engine::runner::UndoOutcome,
 ) {
     let script_session = session.clone();
@@ -276,10 +276,10 @@ fn run_script(
             drop(script_session);
             r.map_err(|e| *e)
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| Problem::new(format!("cannot start the script thread: {e}")))
         .and_then(|h| {
             h.join()
-                .map_err(|_| "the script thread stopped unexpectedly".to_string())
+                .map_err(|_| Problem::new("the script thread stopped unexpectedly"))
         });
     let undone = undo_outcome
         .lock()
@@ -291,7 +291,7 @@ fn run_script(
 
 /// What the script's end means for the run: its status, the exit code, and the error to show.
 fn outcome(
-    result: Result<Result<(), rhai::EvalAltResult>, String>,
+    result: Result<Result<(), rhai::EvalAltResult>, Problem>,
     session: &Session,
 ) -> (Status, u8, Option<String>) {
     let reporter = &session.reporter;
@@ -429,7 +429,7 @@ fn finish(
     }
     for path in &args.report {
         if let Err(e) = files::write(path, &report, redactor) {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", String::from(e));
             code = code.max(exit::FAILED);
         }
     }

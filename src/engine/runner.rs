@@ -615,6 +615,6 @@ fn snapshot_before(s: &Session, title: &str) {
     };
     let path = crate::checkpoint::boundary_path(&state_file, title);
     if let Err(e) = crate::checkpoint::save_boundary(&path, &boundary) {
-        s.emit(Event::Notice { text: e });
+        s.emit(Event::Notice { text: e.into() });
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::options::host_and_port;
 use super::response::{format_duration, millis};
-use super::{RequestOptions, Response};
+use super::{HttpError, RequestOptions, Response};
 
 /// Tells which hosts or addresses belong to a simulated cluster (a LoadBalancer address from
 /// its pool, a port-forward into one of its pods), and answers requests to them from the
@@ -105,15 +105,15 @@ pub async fn curl(url: &str, opts: &RequestOptions, sim: &dyn SimulatedTargets) 
     }
     match build_client(url, opts) {
         Ok(client) => send(&client, url, opts).await,
-        Err(error) => Response::failed(error, Duration::ZERO),
+        Err(error) => Response::failed(error.to_string(), Duration::ZERO),
     }
 }
 
 /// A client for requests to `url` with `opts` (reusable for many requests to the same URL).
 ///
 /// System proxies are not used: meshbook talks to gateway addresses a proxy would not reach.
-pub(crate) fn build_client(url: &str, opts: &RequestOptions) -> Result<reqwest::Client, String> {
-    let (host, port) = host_and_port(url).map_err(|e| e.to_string())?;
+pub(crate) fn build_client(url: &str, opts: &RequestOptions) -> Result<reqwest::Client, HttpError> {
+    let (host, port) = host_and_port(url)?;
     let redirects = if opts.follow_redirects {
         reqwest::redirect::Policy::limited(10)
     } else {
@@ -127,12 +127,9 @@ pub(crate) fn build_client(url: &str, opts: &RequestOptions) -> Result<reqwest::
     for r in active_resolves(opts, &host, port) {
         builder = builder.resolve_to_addrs(&r.host, &r.socket_addrs());
     }
-    builder.build().map_err(|e| {
-        format!(
-            "could not build an HTTP client: {}",
-            describe(&e, opts.timeout)
-        )
-    })
+    builder
+        .build()
+        .map_err(|e| HttpError::Client(describe(&e, opts.timeout)))
 }
 
 /// Sends one request with a prepared client.

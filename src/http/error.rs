@@ -23,6 +23,9 @@ pub enum HttpError {
         #[source]
         source: regex::Error,
     },
+    /// The HTTP client could not be built for the request's options.
+    #[error("could not build an HTTP client: {0}")]
+    Client(String),
     /// A URL that cannot be parsed or has no host.
     #[error("invalid url `{url}`: {reason}; write a full url such as `http://localhost:8080/productpage`")]
     InvalidUrl {

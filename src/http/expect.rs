@@ -211,12 +211,13 @@ pub async fn expect_http(
     let client = match build_client(url, &opts) {
         Ok(client) => client,
         Err(error) => {
+            let error = error.to_string();
             return CheckOutcome::Failed {
                 attempts: 0,
                 elapsed: Duration::ZERO,
                 unmet: vec![error.clone()],
                 last: Response::failed(error, Duration::ZERO),
-            }
+            };
         }
     };
     expect_http_with(|| send(&client, url, &opts), expected, on_attempt).await

@@ -152,7 +152,7 @@ pub async fn sample(
         Ok(client) => client,
         Err(error) => {
             result.counts.insert(ERROR_KEY.to_string(), u64::from(n));
-            result.errors.push(error);
+            result.errors.push(error.to_string());
             return result;
         }
     };

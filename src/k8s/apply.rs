@@ -13,8 +13,8 @@ use super::error::{is_not_found, K8sError, Result};
 use super::manifest::{self, Document};
 use super::retry::{retrying, transient_delay};
 use super::rollout::condition_true;
-use super::selector::Selector;
 use super::waits::Outcome;
+use crate::base::selector::Selector;
 
 /// Field manager of every meshbook write.
 pub const FIELD_MANAGER: &str = "meshbook";

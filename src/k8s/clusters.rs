@@ -93,11 +93,6 @@ impl Cluster {
         self.inner.context.as_deref()
     }
 
-    /// Whether this cluster is simulated.
-    pub fn is_simulated(&self) -> bool {
-        self.inner.context.is_none()
-    }
-
     /// Server URL.
     pub fn server(&self) -> &str {
         &self.inner.server

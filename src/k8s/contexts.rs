@@ -1,7 +1,7 @@
 //! From logical cluster names to kubeconfig contexts, and connecting to them.
 //!
 //! meshbook never sends a request to a context that was not mapped: only the contexts of the
-//! [`ContextMap`] are turned into clients.
+//! map `cli::targets` resolved are turned into clients.
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
@@ -26,55 +26,6 @@ pub struct Wanted {
     pub context: Option<String>,
     /// The environment variable that maps it (for the "what is missing" message).
     pub env_var: Option<String>,
-}
-
-/// The wanted clusters from the runbook's names (each with the environment variable that may
-/// map it), `--context NAME=CTX` flags (they win) and the environment. An empty variable maps
-/// nothing. A flag naming an unknown cluster is an error.
-pub fn wanted(
-    clusters: &[(String, Option<String>)],
-    flags: &[String],
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Vec<Wanted>> {
-    let mut from_flags = std::collections::BTreeMap::new();
-    for f in flags {
-        let (name, ctx) = f
-            .split_once('=')
-            .filter(|(n, c)| !n.is_empty() && !c.is_empty())
-            .ok_or_else(|| {
-                K8sError::Invalid(format!(
-                    "`--context {f}` should read `--context NAME=CONTEXT`"
-                ))
-            })?;
-        if !clusters.iter().any(|(n, _)| n == name) {
-            let known: Vec<String> = clusters.iter().map(|(n, _)| format!("`{n}`")).collect();
-            return Err(K8sError::Invalid(format!(
-                "`--context {f}` names no cluster of this runbook; its clusters: {}",
-                known.join(", ")
-            )));
-        }
-        from_flags.insert(name.to_string(), ctx.to_string());
-    }
-    Ok(clusters
-        .iter()
-        .map(|(name, var)| Wanted {
-            name: name.clone(),
-            context: from_flags
-                .get(name)
-                .cloned()
-                .or_else(|| var.as_deref().and_then(&env).filter(|v| !v.is_empty())),
-            env_var: var.clone(),
-        })
-        .collect())
-}
-
-/// How the logical clusters of a run are served.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ContextMap {
-    /// Nothing mapped: simulated clusters with these names.
-    Simulated(Vec<String>),
-    /// Every cluster mapped: `(logical name, context)`.
-    Real(Vec<(String, String)>),
 }
 
 /// Reads the kubeconfig: `KUBECONFIG` (`:`-separated files merged as kubectl does: the first
@@ -104,33 +55,16 @@ pub fn load_kubeconfig(kubeconfig_var: Option<&OsStr>) -> Result<Kubeconfig> {
         })
 }
 
-/// Decides how the wanted clusters are served: all mapped (every context must exist in the
-/// kubeconfig), none mapped (simulated), or an error naming what is missing.
-/// `kubeconfig` is only read when something is mapped.
+/// Checks that every mapped context exists in the kubeconfig, before any request is sent;
+/// returns `(logical name, context)` pairs. Which clusters are real, simulated or missing a
+/// mapping is decided once, by `cli::targets`; a cluster without a context here is skipped.
 pub fn resolve_contexts(
     wanted: &[Wanted],
     kubeconfig: impl FnOnce() -> Result<Kubeconfig>,
-) -> Result<ContextMap> {
-    let (mapped, missing): (Vec<&Wanted>, Vec<&Wanted>) =
-        wanted.iter().partition(|w| w.context.is_some());
+) -> Result<Vec<(String, String)>> {
+    let mapped: Vec<&Wanted> = wanted.iter().filter(|w| w.context.is_some()).collect();
     if mapped.is_empty() {
-        return Ok(ContextMap::Simulated(
-            wanted.iter().map(|w| w.name.clone()).collect(),
-        ));
-    }
-    if !missing.is_empty() {
-        let describe = |w: &&Wanted| match &w.env_var {
-            Some(var) => format!("`{}` (set `{var}` or `--context {}=CTX`)", w.name, w.name),
-            None => format!("`{}` (`--context {}=CTX`)", w.name, w.name),
-        };
-        return Err(K8sError::PartialMapping {
-            missing: missing.iter().map(describe).collect::<Vec<_>>().join(", "),
-            mapped: mapped
-                .iter()
-                .map(|w| format!("`{}`", w.name))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        return Ok(Vec::new());
     }
     let config = kubeconfig()?;
     let available: Vec<&str> = config.contexts.iter().map(|c| c.name.as_str()).collect();
@@ -154,7 +88,7 @@ pub fn resolve_contexts(
         }
         out.push((w.name.clone(), ctx));
     }
-    Ok(ContextMap::Real(out))
+    Ok(out)
 }
 
 /// Builds a client for one context and checks that it answers `/version` (fast: short connect
@@ -240,45 +174,13 @@ mod tests {
     }
 
     #[test]
-    fn flags_win_over_the_environment() {
-        let clusters = vec![
-            ("cluster1".to_string(), Some("CLUSTER1".to_string())),
-            ("cluster2".to_string(), Some("CLUSTER2".to_string())),
-            ("mgmt".to_string(), None),
-        ];
-        let env = |v: &str| match v {
-            "CLUSTER1" => Some("kind-env".to_string()),
-            "CLUSTER2" => Some(String::new()),
-            _ => None,
-        };
-        let got = wanted(&clusters, &["mgmt=kind-m".to_string()], env).unwrap();
-        let ctx: Vec<_> = got.iter().map(|w| w.context.as_deref()).collect();
-        assert_eq!(ctx, [Some("kind-env"), None, Some("kind-m")]);
-        let got = wanted(&clusters, &["cluster1=kind-flag".to_string()], env).unwrap();
-        assert_eq!(got[0].context.as_deref(), Some("kind-flag"));
-        let e = wanted(&clusters, &["cluster9=x".to_string()], env)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains(
-                "names no cluster of this runbook; its clusters: `cluster1`, `cluster2`, `mgmt`"
-            ),
-            "{e}"
-        );
-        assert!(wanted(&clusters, &["cluster1".to_string()], env).is_err());
-    }
-
-    #[test]
-    fn nothing_mapped_means_simulated_without_reading_the_kubeconfig() {
+    fn nothing_mapped_reads_no_kubeconfig() {
         let map = resolve_contexts(
             &[w("cluster1", None, None), w("cluster2", None, None)],
             || panic!("kubeconfig read"),
         )
         .unwrap();
-        assert_eq!(
-            map,
-            ContextMap::Simulated(vec!["cluster1".into(), "cluster2".into()])
-        );
+        assert!(map.is_empty());
     }
 
     #[test]
@@ -293,29 +195,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             map,
-            ContextMap::Real(vec![
-                ("cluster1".into(), "kind-a".into()),
-                ("cluster2".into(), "kind-b".into())
-            ])
+            vec![
+                ("cluster1".to_string(), "kind-a".to_string()),
+                ("cluster2".to_string(), "kind-b".to_string())
+            ]
         );
-    }
-
-    #[test]
-    fn a_partial_mapping_lists_what_is_missing() {
-        let e = resolve_contexts(
-            &[
-                w("cluster1", Some("kind-a"), Some("CLUSTER1")),
-                w("cluster2", None, Some("CLUSTER2")),
-            ],
-            kubeconfig,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.contains("`cluster2` (set `CLUSTER2` or `--context cluster2=CTX`)"),
-            "{e}"
-        );
-        assert!(e.contains("while `cluster1` do"), "{e}");
     }
 
     #[test]

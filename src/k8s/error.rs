@@ -25,15 +25,6 @@ pub enum K8sError {
         available: String,
     },
 
-    /// Some logical clusters are mapped to contexts, others are not.
-    #[error("clusters {missing} have no context while {mapped} do: map every cluster (`--context NAME=CTX`) or none to use simulated clusters")]
-    PartialMapping {
-        /// Logical clusters without a context, with the variable that would map them.
-        missing: String,
-        /// Logical clusters that are mapped.
-        mapped: String,
-    },
-
     /// A cluster did not answer `/version`.
     #[error("cluster `{cluster}` (context `{context}`, {server}) is unreachable: {cause}; check that the cluster is up and the context is right")]
     Unreachable {
@@ -66,13 +57,8 @@ pub enum K8sError {
     },
 
     /// A label selector could not be parsed.
-    #[error("invalid label selector `{selector}`: {reason}")]
-    Selector {
-        /// The selector text.
-        selector: String,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error("invalid label selector `{}`: {}", .0.selector, .0.problem)]
+    Selector(#[from] crate::base::selector::SelectorError),
 
     /// A document names a namespace other than the one requested, as kubectl refuses.
     #[error("{kind} `{name}` is in namespace `{found}` but the apply targets namespace `{wanted}`: remove `metadata.namespace` from the document or apply it without a namespace")]
@@ -214,6 +200,30 @@ pub enum K8sError {
     Invalid(String),
 }
 
+impl crate::base::error::Help for K8sError {
+    fn message(&self) -> String {
+        match self {
+            K8sError::MisspeltKind { cluster, kind, .. } => {
+                format!("no resource type `{kind}` is served by {cluster}")
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        match self {
+            K8sError::MisspeltKind { near, .. } => Some(format!(
+                "did you mean {}? (`kubectl api-resources` lists every kind a cluster serves; a kind from a CRD is served once the CRD is applied)",
+                crate::suggest::or_list(&near.iter().map(String::as_str).collect::<Vec<_>>())
+            )),
+            K8sError::UnknownKind { .. } => Some(
+                "apply the CRD (or install the chart that brings it) in an earlier step".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// Result alias of the Kubernetes core.
 pub type Result<T, E = K8sError> = std::result::Result<T, E>;
 
@@ -271,6 +281,42 @@ mod tests {
         assert_eq!(humanize(Duration::from_secs(30)), "30s");
         assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
         assert_eq!(humanize(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn kinds_and_selectors_carry_their_help_apart() {
+        use crate::base::error::Help;
+        let e = K8sError::MisspeltKind {
+            cluster: "cluster1".into(),
+            kind: "Deploymnt".into(),
+            near: vec!["Deployment".into()],
+        };
+        assert_eq!(
+            e.message(),
+            "no resource type `Deploymnt` is served by cluster1"
+        );
+        assert!(
+            e.help().unwrap().starts_with("did you mean `Deployment`?"),
+            "{:?}",
+            e.help()
+        );
+        let e = K8sError::UnknownKind {
+            cluster: "c".into(),
+            kind: "Widget".into(),
+            version: String::new(),
+        };
+        assert_eq!(
+            e.paragraph(),
+            "no resource type Widget is served by c: is its CRD installed?\nhelp: apply the CRD (or install the chart that brings it) in an earlier step"
+        );
+        let e: K8sError = crate::base::selector::Selector::parse("a b c")
+            .unwrap_err()
+            .into();
+        assert_eq!(
+            e.to_string(),
+            "invalid label selector `a b c`: unknown operator in `a b c`"
+        );
+        assert!(e.help().is_none());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{K8sError, Result};
-use super::selector::Selector;
+use crate::base::selector::Selector;
 
 /// One object of a manifest, with where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,7 +170,7 @@ fn flatten(index: usize, value: Value, out: &mut Vec<Document>) -> Result<()> {
 /// Keeps the documents whose labels match the selector (as `kubectl apply -l`).
 pub fn select(docs: Vec<Document>, selector: &Selector) -> Vec<Document> {
     docs.into_iter()
-        .filter(|d| selector.matches_object(&d.object))
+        .filter(|d| selector.matches(&d.object))
         .collect()
 }
 

@@ -6,7 +6,7 @@
 //! | `contexts.rs` | logical names -> kubeconfig contexts, `connect` |
 //! | `discovery.rs` | resource types served, kubectl's kind spellings |
 //! | `manifest.rs` | multi-document YAML, Lists, namespace rules |
-//! | `selector.rs` | label selectors |
+//! | `crate::base::selector` | label selectors (shared with `sim`) |
 //! | `apply.rs` | server-side apply with outcomes |
 //! | `resources.rs` | get, list, delete, label, annotate, scale, set env, namespaces |
 //! | `secrets.rs` | secrets in and out |
@@ -36,15 +36,12 @@ mod resources;
 pub mod retry;
 pub mod rollout;
 mod secrets;
-pub mod selector;
 mod waits;
 
 pub use apply::{Applied, ApplyOptions, ApplyOutcome, Deleted};
 pub use bundle::{gather_bundle, Bundle, ClusterBundle, NamespaceBundle, NotReady, PodLog};
 pub use clusters::{object_ref, Cluster, ClusterSet};
-pub use contexts::{
-    connect, connect_all, describe, load_kubeconfig, resolve_contexts, wanted, ContextMap, Wanted,
-};
+pub use contexts::{connect, connect_all, describe, load_kubeconfig, resolve_contexts, Wanted};
 pub use error::{humanize, K8sError, Result};
 pub use events::EventSummary;
 pub use pods::{ExecOutput, LogOptions};

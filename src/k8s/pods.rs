@@ -14,7 +14,7 @@ use super::clusters::Cluster;
 use super::error::{K8sError, Result};
 use super::retry::retrying;
 use super::rollout::pod_ready;
-use super::selector::from_match_labels;
+use crate::base::selector::from_match_labels;
 
 /// What a command run in a pod printed and returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -128,15 +128,10 @@ async fn tunnel(
     pod: &str,
     port: u16,
     mut conn: TcpStream,
-) -> std::result::Result<(), String> {
-    let mut pf = api
-        .portforward(pod, &[port])
-        .await
-        .map_err(|e| e.to_string())?;
+) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut pf = api.portforward(pod, &[port]).await?;
     let mut upstream = pf.take_stream(port).ok_or("no stream for the port")?;
-    tokio::io::copy_bidirectional(&mut conn, &mut upstream)
-        .await
-        .map_err(|e| e.to_string())?;
+    tokio::io::copy_bidirectional(&mut conn, &mut upstream).await?;
     drop(upstream);
-    pf.join().await.map_err(|e| e.to_string())
+    Ok(pf.join().await?)
 }

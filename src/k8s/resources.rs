@@ -10,7 +10,7 @@ use super::apply::{ApplyOptions, ApplyOutcome};
 use super::clusters::{object_ref, Cluster};
 use super::error::{K8sError, Result};
 use super::retry::retrying;
-use super::selector::Selector;
+use crate::base::selector::Selector;
 
 /// `{"metadata": {field: {k: v-or-null}}}`: a merge patch where `None` removes the key.
 pub fn metadata_patch(field: &str, map: &BTreeMap<String, Option<String>>) -> Value {
@@ -232,7 +232,7 @@ impl Cluster {
         };
         // It exists: add the labels asked for, never remove others (as calling it twice with
         // different labels would with server-side apply).
-        let current = super::selector::labels_of(&existing);
+        let current = crate::base::selector::labels_of(&existing);
         let missing: BTreeMap<String, Option<String>> = labels
             .iter()
             .filter(|(k, v)| current.get(*k) != Some(v))

@@ -10,6 +10,68 @@ use super::redact::Redactor;
 
 pub use super::transcript::event_line;
 
+/// A report file that cannot be written (or, before the run, would not be).
+#[derive(Debug, thiserror::Error)]
+pub enum ReportFileError {
+    /// The extension names no report format.
+    #[error("cannot tell the report format of `{path}`")]
+    UnknownFormat { path: String, probing: bool },
+    /// The path is a directory.
+    #[error("cannot write the report `{path}`: it is a directory")]
+    IsDirectory { path: String },
+    /// Found out before the run: the report could not be written there.
+    #[error("cannot write the report `{path}`: {source}")]
+    Unwritable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The report's directory could not be made after the run.
+    #[error("cannot create `{dir}`: {source}")]
+    CreateDir {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The report could not be written after the run.
+    #[error("cannot write report `{path}`: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl crate::base::error::Help for ReportFileError {
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            ReportFileError::UnknownFormat { .. } => {
+                "use a .json, .xml (JUnit), .md (Markdown) or .html file name".into()
+            }
+            ReportFileError::IsDirectory { .. } => {
+                "give a file name ending in .json, .xml or .md; nothing was run".into()
+            }
+            ReportFileError::Unwritable { .. } => {
+                "choose a path in a writable directory; nothing was run".into()
+            }
+            _ => return None,
+        })
+    }
+
+    /// After the run, an unknown format reads as one sentence (as it always has).
+    fn paragraph(&self) -> String {
+        match (self, self.help()) {
+            (ReportFileError::UnknownFormat { probing: false, .. }, Some(h)) => {
+                format!("{self}: {h}")
+            }
+            (_, Some(h)) => format!("{self}\nhelp: {h}"),
+            (_, None) => self.to_string(),
+        }
+    }
+}
+
+crate::base::error::paragraph_into_string!(ReportFileError);
+
 /// A report format, from a file name's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -51,24 +113,20 @@ pub fn render(report: &RunReport, format: Format, redactor: &Redactor) -> String
 /// Checks, before anything runs, that a report can be written at `path`: its format is
 /// known, its directory exists or can be made, and the file can be opened for writing. A
 /// file that did not exist is removed again. Errors are the paragraph to print.
-pub fn probe(path: &Path) -> Result<(), String> {
+pub fn probe(path: &Path) -> Result<(), ReportFileError> {
+    let shown = || path.display().to_string();
     if Format::from_path(path).is_none() {
-        return Err(format!(
-            "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
-            path.display()
-        ));
+        return Err(ReportFileError::UnknownFormat {
+            path: shown(),
+            probing: true,
+        });
     }
-    let cannot = |e: std::io::Error| {
-        format!(
-            "cannot write the report `{}`: {e}\nhelp: choose a path in a writable directory; nothing was run",
-            path.display()
-        )
+    let cannot = |source: std::io::Error| ReportFileError::Unwritable {
+        path: shown(),
+        source,
     };
     if path.is_dir() {
-        return Err(format!(
-            "cannot write the report `{}`: it is a directory\nhelp: give a file name ending in .json, .xml or .md; nothing was run",
-            path.display()
-        ));
+        return Err(ReportFileError::IsDirectory { path: shown() });
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(cannot)?;
@@ -86,19 +144,23 @@ pub fn probe(path: &Path) -> Result<(), String> {
 }
 
 /// Writes a report file; the format comes from its extension.
-pub fn write(path: &Path, report: &RunReport, redactor: &Redactor) -> Result<(), String> {
-    let format = Format::from_path(path).ok_or_else(|| {
-        format!(
-            "cannot tell the report format of `{}`: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
-            path.display()
-        )
+pub fn write(path: &Path, report: &RunReport, redactor: &Redactor) -> Result<(), ReportFileError> {
+    let format = Format::from_path(path).ok_or_else(|| ReportFileError::UnknownFormat {
+        path: path.display().to_string(),
+        probing: false,
     })?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| ReportFileError::CreateDir {
+            dir: dir.display().to_string(),
+            source,
+        })?;
     }
-    std::fs::write(path, render(report, format, redactor))
-        .map_err(|e| format!("cannot write report `{}`: {e}", path.display()))
+    std::fs::write(path, render(report, format, redactor)).map_err(|source| {
+        ReportFileError::Write {
+            path: path.display().to_string(),
+            source,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -318,13 +380,24 @@ mod tests {
         let path = dir.path().join("out/r.json");
         probe(&path).unwrap();
         assert!(!path.exists());
-        assert!(probe(Path::new("/proc/nope/r.json"))
-            .unwrap_err()
-            .contains("nothing was run"));
+        use crate::base::error::Help;
+        let e = probe(Path::new("/proc/nope/r.json")).unwrap_err();
+        assert!(matches!(e, ReportFileError::Unwritable { .. }), "{e:?}");
+        assert!(e.help().unwrap().contains("nothing was run"));
         assert!(probe(dir.path()).is_err());
-        assert!(probe(&dir.path().join("r.txt"))
-            .unwrap_err()
-            .contains("format"));
+        std::fs::create_dir(dir.path().join("d.json")).unwrap();
+        assert!(matches!(
+            probe(&dir.path().join("d.json")),
+            Err(ReportFileError::IsDirectory { .. })
+        ));
+        let e = probe(&dir.path().join("r.txt")).unwrap_err();
+        assert_eq!(
+            String::from(e),
+            format!(
+                "cannot tell the report format of `{}`\nhelp: use a .json, .xml (JUnit), .md (Markdown) or .html file name",
+                dir.path().join("r.txt").display()
+            )
+        );
     }
 
     #[test]

@@ -34,6 +34,7 @@ use super::resources::{ResKey, ResourceDef};
 use super::selector::LabelSelector;
 use super::status::ApiError;
 use super::validation;
+use crate::problem::Problem;
 
 /// The operation of a write, as AdmissionReview names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -355,7 +356,7 @@ impl Plan {
                 // does (a ReplicaSet's pods would never come once the webhook's pods are ready):
                 // their writes pass webhooks that cannot be reached
                 Target::Unreachable(..) if opts.controller => continue,
-                Target::Unreachable(url, why) => Err(format!("Post {url:?}: {why}")),
+                Target::Unreachable(url, why) => Err(Problem::new(format!("Post {url:?}: {why}"))),
                 Target::Url(url, ca) => {
                     let review = self.review(obj.as_deref(), old, opts);
                     call(url, ca.as_deref(), hook.timeout, &review)
@@ -525,7 +526,7 @@ fn webhook_bad_answer(name: &str, why: &str) -> ApiError {
 
 /// POSTs an AdmissionReview and reads the answer (errors as Go's client words them, after
 /// `Post "URL": `).
-fn call(url: &str, ca: Option<&[u8]>, timeout: u64, review: &Value) -> Result<Value, String> {
+fn call(url: &str, ca: Option<&[u8]>, timeout: u64, review: &Value) -> Result<Value, Problem> {
     let sep = if url.contains('?') { '&' } else { '?' };
     let full = format!("{url}{sep}timeout={timeout}s");
     let uid = review["request"]["uid"].clone();
@@ -533,37 +534,42 @@ fn call(url: &str, ca: Option<&[u8]>, timeout: u64, review: &Value) -> Result<Va
     let fut = async move {
         let mut b = reqwest::Client::builder().timeout(Duration::from_secs(timeout));
         if let Some(pem) = ca {
-            let cert =
-                reqwest::Certificate::from_pem(&pem).map_err(|e| format!("Post {url:?}: {e}"))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| Problem::new(format!("Post {url:?}: {e}")))?;
             b = b.add_root_certificate(cert);
         }
-        let client = b.build().map_err(|e| format!("Post {url:?}: {e}"))?;
+        let client = b
+            .build()
+            .map_err(|e| Problem::new(format!("Post {url:?}: {e}")))?;
         let resp = client
             .post(&url)
             .json(&review)
             .send()
             .await
-            .map_err(|e| format!("Post {url:?}: {}", error_chain(&e)))?;
+            .map_err(|e| Problem::new(format!("Post {url:?}: {}", error_chain(&e))))?;
         let status = resp.status();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| format!("Post {url:?}: {e}"))?;
+            .map_err(|e| Problem::new(format!("Post {url:?}: {e}")))?;
         if !status.is_success() {
-            return Err(format!(
+            return Err(Problem::new(format!(
                 "Post {url:?}: the server responded with the status code {} but did not return more information",
                 status.as_u16()
-            ));
+            )));
         }
-        serde_json::from_slice::<Value>(&body)
-            .map_err(|e| format!("Post {url:?}: the answer is not an AdmissionReview: {e}"))
+        serde_json::from_slice::<Value>(&body).map_err(|e| {
+            Problem::new(format!(
+                "Post {url:?}: the answer is not an AdmissionReview: {e}"
+            ))
+        })
     };
     let answer = block_on(fut)?;
     if answer["response"]["uid"] != uid {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "expected response.uid={}, got {}",
             uid, answer["response"]["uid"]
-        ));
+        )));
     }
     Ok(answer)
 }
@@ -582,8 +588,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// worker hands its other tasks over while it waits; elsewhere the call runs on a thread of
 /// its own.
 fn block_on<T: Send + 'static>(
-    fut: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
-) -> Result<T, String> {
+    fut: impl std::future::Future<Output = Result<T, Problem>> + Send + 'static,
+) -> Result<T, Problem> {
     use tokio::runtime::{Handle, RuntimeFlavor};
     if let Ok(h) = Handle::try_current() {
         if h.runtime_flavor() == RuntimeFlavor::MultiThread {

@@ -50,8 +50,19 @@ impl FaultOptions {
     }
 }
 
+/// A `--fault-*` / `--latency` option value that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultOptionError {
+    #[error("`{0}` is not a duration (use e.g. 20ms or 1s)")]
+    NotADuration(String),
+    #[error("`{0}` has an unknown unit (use ms, s or us)")]
+    UnknownUnit(String),
+    #[error("`{0}` is not a fault rate between 0 and 1 (e.g. 0.1)")]
+    NotARate(String),
+}
+
 /// `20ms`, `1s`, `0.5s`, `150us`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, FaultOptionError> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -59,24 +70,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.split_at(split);
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("`{s}` is not a duration (use e.g. 20ms or 1s)"))?;
+        .map_err(|_| FaultOptionError::NotADuration(s.to_string()))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" | "" => n,
         "us" | "µs" => n / 1_000_000.0,
         "m" => n * 60.0,
-        _ => return Err(format!("`{s}` has an unknown unit (use ms, s or us)")),
+        _ => return Err(FaultOptionError::UnknownUnit(s.to_string())),
     };
     Ok(Duration::from_secs_f64(secs))
 }
 
 /// A rate between 0 and 1.
-pub fn parse_rate(s: &str) -> Result<f64, String> {
+pub fn parse_rate(s: &str) -> Result<f64, FaultOptionError> {
     match s.trim().parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-        _ => Err(format!(
-            "`{s}` is not a fault rate between 0 and 1 (e.g. 0.1)"
-        )),
+        _ => Err(FaultOptionError::NotARate(s.to_string())),
     }
 }
 

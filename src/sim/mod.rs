@@ -50,6 +50,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+pub use crate::base::lb::{is_simulated_address, lb_address, lb_address_owner};
 pub use cluster::{Cluster, ClusterSnapshot, PatchKind, WriteOpts};
 pub use controllers::{set_fail_images, FAIL_ANNOTATION, FAIL_IMAGE_ENV};
 pub use discovery::GIT_VERSION;
@@ -97,39 +98,6 @@ pub struct SimCluster {
     inner: Arc<Cluster>,
     router: axum::Router,
     _stop: Arc<tokio_util::sync::DropGuard>,
-}
-
-/// The first address of the simulated LoadBalancer pool (TEST-NET-2, never routable).
-const LB_POOL: [u8; 3] = [198, 51, 100];
-
-/// The cluster index (modulo 8) whose LoadBalancer pool an address belongs to.
-pub fn lb_address_owner(ip: &IpAddr) -> Option<usize> {
-    match ip {
-        IpAddr::V4(v4) if is_simulated_address(ip) => {
-            Some(usize::from(v4.octets()[3].saturating_sub(1) / 32))
-        }
-        _ => None,
-    }
-}
-
-/// The `n`th LoadBalancer address of cluster `index`: each cluster owns 30 addresses.
-pub fn lb_address(index: usize, n: u32) -> String {
-    let slice = (index % 8) as u32 * 32;
-    format!(
-        "{}.{}.{}.{}",
-        LB_POOL[0],
-        LB_POOL[1],
-        LB_POOL[2],
-        slice + 1 + n % 30
-    )
-}
-
-/// Whether an address comes from the simulated LoadBalancer pool (198.51.100.0/24).
-pub fn is_simulated_address(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.octets()[..3] == LB_POOL,
-        IpAddr::V6(_) => false,
-    }
 }
 
 impl SimCluster {

@@ -38,6 +38,7 @@ use tokio::sync::mpsc;
 
 use super::cluster::Cluster;
 use super::dataplane::{self, Models, Origin, Outcome, World};
+use crate::problem::Problem;
 
 /// The WebSocket subprotocol of tunneled SPDY port-forwarding (client-go
 /// `constants.WebsocketsSPDYTunnelingPrefix` + `portforward.k8s.io`).
@@ -133,7 +134,7 @@ impl Headers {
         }
     }
 
-    fn inflate(&mut self, input: &[u8]) -> Result<Vec<u8>, String> {
+    fn inflate(&mut self, input: &[u8]) -> Result<Vec<u8>, Problem> {
         let mut out = Vec::with_capacity(input.len() * 4 + 256);
         let mut pos = 0;
         loop {
@@ -157,9 +158,9 @@ impl Headers {
                 Err(e) if e.needs_dictionary().is_some() => {
                     self.inflate
                         .set_dictionary(dictionary())
-                        .map_err(|e| format!("SPDY header dictionary: {e}"))?;
+                        .map_err(|e| Problem::new(format!("SPDY header dictionary: {e}")))?;
                 }
-                Err(e) => return Err(format!("SPDY header block: {e}")),
+                Err(e) => return Err(Problem::new(format!("SPDY header block: {e}"))),
             }
         }
     }

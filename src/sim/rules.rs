@@ -15,8 +15,14 @@
 //! ```
 //!
 //! Templates see `object` (the matched object), `lookup.<name>` (an object or null) and
-//! `cluster` (`name`, `index`); helpers: `json`, `lower`, `default`, `uniq_by`, `get` (dotted path),
-//! `label` (a label's value).
+//! `cluster` (`name`, `index`); the helpers are [`crate::base::template`]'s, shared with every
+//! other template.
+//!
+//! Two rule engines read `stdlib/sim/`, and share what is the same concept (the Handlebars
+//! setup, dotted paths, loading the YAML files): these rules react to *objects* in one
+//! simulated cluster, as a controller does; the `SimToolRules` of `tools` describe what a *tool
+//! call* (helm, istioctl, ...) leaves in the clusters. Their matching differs in kind (kind,
+//! field values and labels here; tool, arguments, chart and flags there) and stays apart.
 
 use std::collections::BTreeMap;
 
@@ -32,11 +38,10 @@ use super::selector::LabelSelector;
 use super::store::meta_str;
 
 mod links;
-mod templates;
-pub(crate) use templates::render_template;
 
+use crate::base::path::field;
+use crate::base::template::registry;
 use links::remove_copies;
-use templates::{field, registry};
 
 /// Annotation naming the rule that created an object.
 pub const RULE_ANNOTATION: &str = "sim.meshbook.dev/rule";
@@ -154,16 +159,7 @@ pub struct Rules {
 impl Rules {
     /// The rules bundled in `stdlib/sim/controllers/`.
     pub fn bundled() -> Result<Rules, RulesError> {
-        use crate::assets::Tree;
-        let mut files = Vec::new();
-        for f in Tree::Stdlib.list("sim/controllers") {
-            if f.ends_with(".yaml") || f.ends_with(".yml") {
-                if let Some(text) = Tree::Stdlib.read(&f) {
-                    files.push((Tree::Stdlib.display(&f), text.into_owned()));
-                }
-            }
-        }
-        Rules::from_sources(&files)
+        Rules::from_sources(&crate::assets::Tree::Stdlib.yaml_files("sim/controllers"))
     }
 
     /// Rules from `(file name, YAML text)` pairs.

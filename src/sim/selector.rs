@@ -1,22 +1,18 @@
-//! Label and field selectors as used in list and watch query strings.
+//! Label and field selectors as used in list and watch query strings (label selectors are
+//! [`crate::base::selector`]'s).
 
 use serde_json::Value;
 
 use super::status::ApiError;
 
-#[derive(Debug, Clone, PartialEq)]
-enum Req {
-    Eq(String, String),
-    NotEq(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    NotExists(String),
-}
+/// A parsed label selector: the one implementation in [`crate::base::selector`].
+pub use crate::base::selector::Selector as LabelSelector;
 
-/// A parsed label selector (`app=x,tier!=db,env in (a,b),!legacy`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LabelSelector(Vec<Req>);
+impl From<crate::base::selector::SelectorError> for ApiError {
+    fn from(e: crate::base::selector::SelectorError) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}
 
 /// Splits at commas that are not inside parentheses.
 fn split_top(s: &str) -> Vec<String> {
@@ -40,107 +36,6 @@ fn split_top(s: &str) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
-}
-
-fn set_values(rest: &str) -> Option<Vec<String>> {
-    let rest = rest.trim();
-    let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
-    Some(
-        inner
-            .split(',')
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .collect(),
-    )
-}
-
-impl LabelSelector {
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
-        let bad = |t: &str| ApiError::bad_request(format!("unable to parse requirement: `{t}`"));
-        let mut reqs = Vec::new();
-        for term in split_top(s) {
-            if let Some(k) = term.strip_prefix('!') {
-                reqs.push(Req::NotExists(k.trim().to_string()));
-            } else if let Some((k, v)) = term.split_once("!=") {
-                reqs.push(Req::NotEq(k.trim().into(), v.trim().into()));
-            } else if let Some((k, v)) = term.split_once("==") {
-                reqs.push(Req::Eq(k.trim().into(), v.trim().into()));
-            } else if let Some((k, v)) = term.split_once('=') {
-                reqs.push(Req::Eq(k.trim().into(), v.trim().into()));
-            } else if let Some((k, rest)) = term.split_once(" notin ") {
-                reqs.push(Req::NotIn(
-                    k.trim().into(),
-                    set_values(rest).ok_or_else(|| bad(&term))?,
-                ));
-            } else if let Some((k, rest)) = term.split_once(" in ") {
-                reqs.push(Req::In(
-                    k.trim().into(),
-                    set_values(rest).ok_or_else(|| bad(&term))?,
-                ));
-            } else if term.contains(' ') || term.contains('(') {
-                return Err(bad(&term));
-            } else {
-                reqs.push(Req::Exists(term));
-            }
-        }
-        Ok(LabelSelector(reqs))
-    }
-
-    /// Builds a selector from a `LabelSelector` object (`matchLabels`, `matchExpressions`).
-    pub fn from_object(sel: &Value) -> Self {
-        let mut reqs = Vec::new();
-        if let Some(m) = sel.get("matchLabels").and_then(Value::as_object) {
-            for (k, v) in m {
-                reqs.push(Req::Eq(
-                    k.clone(),
-                    v.as_str().unwrap_or_default().to_string(),
-                ));
-            }
-        }
-        for e in sel
-            .get("matchExpressions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let key = e["key"].as_str().unwrap_or_default().to_string();
-            let values: Vec<String> = e["values"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            reqs.push(match e["operator"].as_str().unwrap_or_default() {
-                "In" => Req::In(key, values),
-                "NotIn" => Req::NotIn(key, values),
-                "Exists" => Req::Exists(key),
-                _ => Req::NotExists(key),
-            });
-        }
-        LabelSelector(reqs)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn matches_labels(&self, labels: &Value) -> bool {
-        let get = |k: &str| labels.get(k).and_then(Value::as_str);
-        self.0.iter().all(|r| match r {
-            Req::Eq(k, v) => get(k) == Some(v.as_str()),
-            Req::NotEq(k, v) => get(k) != Some(v.as_str()),
-            Req::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Req::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
-            Req::Exists(k) => get(k).is_some(),
-            Req::NotExists(k) => get(k).is_none(),
-        })
-    }
-
-    pub fn matches(&self, obj: &Value) -> bool {
-        self.matches_labels(&obj["metadata"]["labels"])
-    }
 }
 
 /// A parsed field selector (`metadata.name=x,status.phase!=Running`).
@@ -189,26 +84,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn label_selector_forms() {
-        let l = json!({"app": "web", "tier": "front", "env": "prod"});
-        let ok = |s: &str| LabelSelector::parse(s).unwrap().matches_labels(&l);
-        assert!(ok("app=web"));
-        assert!(ok("app==web,tier!=db"));
-        assert!(ok("env in (prod, staging)"));
-        assert!(!ok("env notin (prod)"));
-        assert!(ok("app"));
-        assert!(ok("!legacy"));
-        assert!(!ok("!app"));
-        assert!(ok(""));
-        assert!(LabelSelector::parse("env in prod").is_err());
-    }
-
-    #[test]
-    fn selector_objects() {
-        let sel = LabelSelector::from_object(&json!({"matchLabels": {"app": "a"},
-            "matchExpressions": [{"key": "v", "operator": "In", "values": ["1"]}]}));
-        assert!(sel.matches_labels(&json!({"app": "a", "v": "1"})));
-        assert!(!sel.matches_labels(&json!({"app": "a"})));
+    fn bad_label_selectors_are_bad_requests() {
+        let e: ApiError = LabelSelector::parse("env in prod").unwrap_err().into();
+        assert_eq!(e.code, 400);
+        assert!(
+            e.message.starts_with("unable to parse requirement: "),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -107,6 +107,44 @@ pub enum ToolError {
     SimCheckFailed { label: String, missing: Vec<String> },
 }
 
+impl crate::base::error::Help for ToolError {
+    fn message(&self) -> String {
+        match self {
+            ToolError::NoSimRule { tool, what, .. } => {
+                format!("no simulated behaviour for `{tool}` {what}")
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        match self {
+            ToolError::NoSimRule { rules_dir, .. } => Some(format!(
+                "add a rule under `{rules_dir}` describing what the real tool leaves in the cluster"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Text a simulated call reads that is not YAML: the call's values, or a rule's rendered
+/// manifest (reported as the rule's error).
+#[derive(Debug, thiserror::Error)]
+pub enum SimYamlError {
+    #[error("values `{file}` are not valid YAML: {error}")]
+    Values {
+        file: String,
+        #[source]
+        error: serde_yaml::Error,
+    },
+    #[error("rendered manifest is not valid YAML: {error}\n{doc}")]
+    Manifest {
+        doc: String,
+        #[source]
+        error: serde_yaml::Error,
+    },
+}
+
 fn tail_suffix(tail: &str) -> String {
     if tail.trim().is_empty() {
         String::new()
@@ -117,4 +155,26 @@ fn tail_suffix(tail: &str) -> String {
 
 fn hint_suffix(hint: &Option<String>) -> String {
     hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::error::Help;
+
+    #[test]
+    fn a_missing_rule_says_how_to_add_one_apart() {
+        let e = ToolError::NoSimRule {
+            tool: "helm".into(),
+            what: "chart `x`".into(),
+            rules_dir: "stdlib/sim/tools".into(),
+        };
+        assert_eq!(e.message(), "no simulated behaviour for `helm` chart `x`");
+        assert_eq!(
+            e.paragraph(),
+            "no simulated behaviour for `helm` chart `x`\nhelp: add a rule under `stdlib/sim/tools` describing what the real tool leaves in the cluster"
+        );
+        let other = ToolError::SecretInSet { key: "k".into() };
+        assert_eq!(other.paragraph(), other.to_string());
+    }
 }

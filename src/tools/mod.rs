@@ -30,7 +30,7 @@ pub use doctor::{
     doctor, doctor_with_path, find_on_path, tools_used_by, tools_used_by_runbook, version_argv,
     ToolStatus,
 };
-pub use error::ToolError;
+pub use error::{SimYamlError, ToolError};
 pub use helm::{
     check_set_values, go_duration, helm_install, helm_install_argv, helm_uninstall,
     helm_uninstall_argv, HelmInstall, HelmRepo, HelmValues,

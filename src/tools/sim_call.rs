@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+use super::error::SimYamlError;
+
 /// Flags that never take a value, per tool (extended by rule files' `boolean_flags`).
 pub type BooleanFlags = BTreeMap<String, BTreeSet<String>>;
 
@@ -119,7 +121,7 @@ impl SimCall {
     /// The values a call carries: every `-f`/`--values`/`--filename` document (a file read
     /// from disk, or `stdin` for `-` and `/dev/stdin`), then `--set a.b=c` (comma-separated pairs).
     /// Unreadable files are skipped.
-    pub fn values(&self, stdin: Option<&str>) -> Result<Value, String> {
+    pub fn values(&self, stdin: Option<&str>) -> Result<Value, SimYamlError> {
         let mut merged = Value::Object(Map::new());
         for source in self.flags.get("values").into_iter().flatten() {
             // `-f /dev/stdin` means the call's stdin too: a simulated call must never read
@@ -131,8 +133,11 @@ impl SimCall {
             };
             let Some(text) = text else { continue };
             for doc in serde_yaml::Deserializer::from_str(&text) {
-                let v: Option<Value> = serde::Deserialize::deserialize(doc)
-                    .map_err(|e| format!("values `{source}` are not valid YAML: {e}"))?;
+                let v: Option<Value> =
+                    serde::Deserialize::deserialize(doc).map_err(|error| SimYamlError::Values {
+                        file: source.clone(),
+                        error,
+                    })?;
                 if let Some(v) = v {
                     deep_merge(&mut merged, v);
                 }
@@ -198,17 +203,6 @@ pub fn deep_merge(base: &mut Value, over: Value) {
     }
 }
 
-/// Reads `a.b.0.c` out of a value (numbers index arrays).
-pub fn get_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.')
-        .filter(|p| !p.is_empty())
-        .try_fold(value, |cur, part| match cur {
-            Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
-            Value::Object(map) => map.get(part),
-            _ => None,
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,8 +251,5 @@ mod tests {
         let mut base = json!({"a": {"b": 1, "c": 2}});
         deep_merge(&mut base, json!({"a": {"b": 5}}));
         assert_eq!(base, json!({"a": {"b": 5, "c": 2}}));
-        let v = json!({"status": {"ingress": [{"ip": "1.2.3.4"}]}});
-        assert_eq!(get_path(&v, "status.ingress.0.ip"), Some(&json!("1.2.3.4")));
-        assert_eq!(get_path(&v, "status.ingress.1.ip"), None);
     }
 }

@@ -3,7 +3,7 @@
 use handlebars::Handlebars;
 use serde_json::Value;
 
-use super::error::ToolError;
+use super::error::{SimYamlError, ToolError};
 use super::invocation::ToolCluster;
 use super::sim_rules::{CheckDef, SimRule};
 use super::simulated::ObjectKey;
@@ -44,7 +44,7 @@ impl Renderer<'_> {
             .map_err(|e| ToolError::SimRule {
                 rule: self.rule.name.clone(),
                 file: self.rule.file.clone(),
-                message: e.to_string(),
+                message: crate::base::template::TemplateError::from(e).to_string(),
             })
     }
 
@@ -105,11 +105,14 @@ impl Renderer<'_> {
 }
 
 /// The non-empty YAML documents of a rendered manifest, each checked to parse.
-pub(super) fn documents(yaml: &str) -> Result<Vec<String>, String> {
+pub(super) fn documents(yaml: &str) -> Result<Vec<String>, SimYamlError> {
     let mut out = Vec::new();
     for doc in split_documents(yaml) {
-        let v: Option<Value> = serde_yaml::from_str(&doc)
-            .map_err(|e| format!("rendered manifest is not valid YAML: {e}\n{doc}"))?;
+        let v: Option<Value> =
+            serde_yaml::from_str(&doc).map_err(|error| SimYamlError::Manifest {
+                doc: doc.clone(),
+                error,
+            })?;
         if v.is_some() {
             out.push(doc);
         }

@@ -1,5 +1,7 @@
 //! `SimToolRules`: what external tools do to simulated clusters, as data from
 //! `stdlib/sim/tools/*.yaml`. The format is documented in `stdlib/sim/tools/README.md`.
+//! The simulator's own rules (the `Rules` of `sim`, objects reacting to objects) share the
+//! Handlebars setup, dotted paths and file loading with these; see there for the split.
 
 use std::collections::BTreeMap;
 
@@ -221,15 +223,7 @@ pub struct SimToolRules {
 impl SimToolRules {
     /// Loads every `*.yaml` under `stdlib/sim/tools` (embedded, or `MESHBOOK_STDLIB`).
     pub fn load() -> Result<Self, ToolError> {
-        let files: Vec<(String, String)> = Tree::Stdlib
-            .list(RULES_DIR)
-            .into_iter()
-            .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml"))
-            .filter_map(|f| {
-                let text = Tree::Stdlib.read(&f)?.into_owned();
-                Some((Tree::Stdlib.display(&f), text))
-            })
-            .collect();
+        let files = Tree::Stdlib.yaml_files(RULES_DIR);
         let mut rules = Self::from_texts(&files)?;
         rules.rules_dir = Tree::Stdlib.display(RULES_DIR);
         Ok(rules)

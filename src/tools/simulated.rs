@@ -3,15 +3,15 @@
 //! executed.
 
 use futures::future::BoxFuture;
-use handlebars::Handlebars;
 use serde_json::{json, Map, Value};
 
 use super::error::ToolError;
 use super::helm::{helm_install_argv, HelmInstall};
 use super::invocation::{Invocation, ToolCluster};
-use super::sim_call::{deep_merge, get_path, SimCall};
+use super::sim_call::{deep_merge, SimCall};
 use super::sim_render::{documents, resolve, Renderer};
 use super::sim_rules::{ReleaseAction, SimRule, SimToolRules};
+use crate::base::path::get as get_path;
 
 /// What the lead's bindings can see of the simulated clusters.
 pub trait SimWorld: Send + Sync {
@@ -99,11 +99,6 @@ pub async fn match_simulated(
     simulate(inv, None, rules, world).await
 }
 
-// `stdlib`: the text of a bundled file (e.g. `sim/manifests/istio/crds.yaml`) in tool rules.
-handlebars::handlebars_helper!(stdlib_file: |path: str| {
-    crate::assets::Tree::Stdlib.read(path).map(|t| t.into_owned()).unwrap_or_default()
-});
-
 /// The simulated `helm upgrade --install`: same argv as the real one, the values given
 /// directly (no temporary file).
 pub async fn helm_install_simulated(
@@ -135,10 +130,7 @@ async fn simulate(
         file: rule.file.clone(),
         message,
     };
-    let mut hb = Handlebars::new();
-    hb.register_escape_fn(handlebars::no_escape);
-    // `{{stdlib "sim/manifests/istio/crds.yaml"}}`: a bundled file's text, as in controller rules
-    hb.register_helper("stdlib", Box::new(stdlib_file));
+    let mut hb = crate::base::template::registry();
     for (name, text) in &rules.partials {
         hb.register_partial(name, text)
             .map_err(|e| fail(format!("partial `{name}`: {e}")))?;
@@ -151,7 +143,8 @@ async fn simulate(
     }
     deep_merge(
         &mut values,
-        call.values(inv.stdin.as_deref()).map_err(&fail)?,
+        call.values(inv.stdin.as_deref())
+            .map_err(|e| fail(e.to_string()))?,
     );
     if let Some(extra) = extra_values {
         deep_merge(&mut values, extra);
@@ -257,7 +250,7 @@ async fn simulate(
             }
             let cluster = r.cluster(apply.cluster.as_deref(), &ctx)?;
             let yaml = r.text(&apply.manifest, &ctx)?;
-            let docs = documents(&yaml).map_err(&fail)?;
+            let docs = documents(&yaml).map_err(|e| fail(e.to_string()))?;
             if !docs.is_empty() {
                 effect.applies.push(SimApply {
                     cluster,

@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 
 use super::workloads::res;
 use super::{events, Outcome};
+use crate::problem::Problem;
 use crate::sim::cluster::{random_suffix, Cluster};
 use crate::sim::store::{meta_str, now};
 
@@ -103,15 +104,15 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
 
 /// The kubelet's check of an image reference (`ParseNormalizedNamed`): `Err` carries the
 /// reason after `couldn't parse image reference "X": `.
-pub fn parse_image(image: &str) -> Result<(), String> {
+pub fn parse_image(image: &str) -> Result<(), Problem> {
     use std::sync::OnceLock;
     static REF: OnceLock<regex::Regex> = OnceLock::new();
     static HEX64: OnceLock<regex::Regex> = OnceLock::new();
     let hex64 = HEX64.get_or_init(|| regex::Regex::new("^[a-f0-9]{64}$").expect("regex"));
     if hex64.is_match(image) {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "invalid repository name ({image}), cannot specify 64-byte hexadecimal strings"
-        ));
+        )));
     }
     // github.com/distribution/reference regexp.go, anchored.
     let re = REF.get_or_init(|| {
@@ -145,9 +146,9 @@ pub fn parse_image(image: &str) -> Result<(), String> {
     };
     let remote = rest.split(':').next().unwrap_or_default();
     if remote.to_lowercase() != remote {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "invalid reference format: repository name ({remote}) must be lowercase"
-        ));
+        )));
     }
     match re.captures(&format!("{domain}/{rest}")) {
         Some(c) if c[1].len() > 255 => {

@@ -32,15 +32,28 @@ pub fn is_curl(argv: &[String]) -> bool {
         .is_some_and(|a| a == "curl" || a.ends_with("/curl"))
 }
 
+/// A curl command line the simulated curl cannot run; the text is curl's own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CurlError {
+    #[error("curl: option {0}: requires parameter")]
+    MissingParameter(String),
+    #[error("curl: option {0}: is unknown (simulated curl)")]
+    UnknownOption(String),
+    #[error("curl: no URL specified!")]
+    NoUrl,
+    #[error("curl: (3) {0}")]
+    BadUrl(#[from] super::UrlError),
+}
+
 /// Reads curl's argv (the first element is the program).
-pub fn parse(argv: &[String]) -> Result<CurlCommand, String> {
+pub fn parse(argv: &[String]) -> Result<CurlCommand, CurlError> {
     let mut method: Option<String> = None;
     let mut url: Option<String> = None;
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut resolve: Vec<String> = Vec::new();
     let mut body: Option<String> = None;
     let mut cmd = CurlCommand {
-        request: Request::new("GET", "http://localhost/").map_err(|e| e.to_string())?,
+        request: Request::new("GET", "http://localhost/")?,
         dump_headers: false,
         head: false,
         write_out: None,
@@ -56,7 +69,7 @@ pub fn parse(argv: &[String]) -> Result<CurlCommand, String> {
         let mut value = |flag: &str| {
             args.next()
                 .cloned()
-                .ok_or_else(|| format!("curl: option {flag}: requires parameter"))
+                .ok_or_else(|| CurlError::MissingParameter(flag.to_string()))
         };
         match a.as_str() {
             "-X" | "--request" => method = Some(value(a)?),
@@ -110,21 +123,15 @@ pub fn parse(argv: &[String]) -> Result<CurlCommand, String> {
                         'v' => cmd.verbose = true,
                         'i' => cmd.dump_headers = true,
                         'k' | 'L' | 'g' => {}
-                        other => {
-                            return Err(format!(
-                                "curl: option -{other}: is unknown (simulated curl)"
-                            ))
-                        }
+                        other => return Err(CurlError::UnknownOption(format!("-{other}"))),
                     }
                 }
             }
-            s if s.starts_with('-') => {
-                return Err(format!("curl: option {s}: is unknown (simulated curl)"))
-            }
+            s if s.starts_with('-') => return Err(CurlError::UnknownOption(s.to_string())),
             s => url = Some(s.to_string()),
         }
     }
-    let url = url.ok_or("curl: no URL specified!")?;
+    let url = url.ok_or(CurlError::NoUrl)?;
     let url = if url.contains("://") {
         url
     } else {
@@ -139,7 +146,7 @@ pub fn parse(argv: &[String]) -> Result<CurlCommand, String> {
             "GET".into()
         }
     });
-    let mut request = Request::new(&method, &url).map_err(|e| format!("curl: (3) {e}"))?;
+    let mut request = Request::new(&method, &url)?;
     request.headers = headers;
     request.body = body;
     for r in resolve {

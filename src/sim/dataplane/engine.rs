@@ -363,21 +363,22 @@ impl<'w> Engine<'w> {
         cluster: &str,
         ns: &str,
         pod_name: &str,
-    ) -> Result<(&'w ClusterView, &'w Value), String> {
+    ) -> Result<(&'w ClusterView, &'w Value), Unreachable> {
         let cv = self
             .world
             .cluster(cluster)
-            .ok_or_else(|| format!("no simulated cluster {cluster}"))?;
-        let pod = cv
-            .pod(ns, pod_name)
-            .ok_or_else(|| format!("no pod {ns}/{pod_name} in {cluster}"))?;
+            .ok_or_else(|| Unreachable::NoCluster(cluster.to_string()))?;
+        let pod = cv.pod(ns, pod_name).ok_or_else(|| Unreachable::NoPod {
+            pod: format!("{ns}/{pod_name}"),
+            cluster: cluster.to_string(),
+        })?;
         Ok((cv, pod))
     }
 
     fn enter_from_pod(&mut self, cluster: &str, ns: &str, pod_name: &str, req: &Request) -> Got {
         let (cv, pod) = match self.locate_pod(cluster, ns, pod_name) {
             Ok(found) => found,
-            Err(why) => return Got::fail(FailureKind::Connect, why),
+            Err(why) => return Got::fail(FailureKind::Connect, why.to_string()),
         };
         let source = self.pod_source(cv, pod);
         self.note(format!("request from {}", source.what));
@@ -423,7 +424,7 @@ impl<'w> Engine<'w> {
         let (cv, pod) = match self.locate_pod(cluster, ns, pod_name) {
             Ok(found) => found,
             // The port-forward's pod went away under it: its connections are reset.
-            Err(why) => return Got::fail(FailureKind::Reset, why),
+            Err(why) => return Got::fail(FailureKind::Reset, why.to_string()),
         };
         self.note(format!(
             "port-forward to pod {ns}/{pod_name} port {port} in {cluster}"
@@ -846,7 +847,11 @@ impl<'w> Engine<'w> {
     /// The waypoint a Service's traffic goes through, if any
     /// (https://istio.io/latest/docs/ambient/usage/waypoint/#useawaypoint): the Service's
     /// `istio.io/use-waypoint` label, else its namespace's; `none` opts out.
-    fn waypoint_of(&self, cv: &'w ClusterView, obj: &Value) -> Result<Option<&'w Value>, String> {
+    fn waypoint_of(
+        &self,
+        cv: &'w ClusterView,
+        obj: &Value,
+    ) -> Result<Option<&'w Value>, Unreachable> {
         let ns = namespace(obj);
         let ns_labels = cv.namespace_labels(ns).cloned().unwrap_or(Value::Null);
         let (wp, wp_ns) = match label(obj, "istio.io/use-waypoint") {
@@ -871,10 +876,10 @@ impl<'w> Engine<'w> {
             return Ok(None);
         }
         let Some(gw) = cv.get("gateway.networking.k8s.io", "Gateway", &wp_ns, &wp) else {
-            return Err(format!(
-                "waypoint {wp_ns}/{wp} (istio.io/use-waypoint) does not exist in {}",
-                cv.name
-            ));
+            return Err(Unreachable::NoWaypoint {
+                waypoint: format!("{wp_ns}/{wp}"),
+                cluster: cv.name.clone(),
+            });
         };
         let ready = cv
             .pods_matching(
@@ -884,10 +889,10 @@ impl<'w> Engine<'w> {
             .into_iter()
             .any(pod_ready);
         if !ready {
-            return Err(format!(
-                "waypoint {wp_ns}/{wp} in {} has no ready pod",
-                cv.name
-            ));
+            return Err(Unreachable::WaypointNotReady {
+                waypoint: format!("{wp_ns}/{wp}"),
+                cluster: cv.name.clone(),
+            });
         }
         Ok(Some(gw))
     }
@@ -909,7 +914,7 @@ impl<'w> Engine<'w> {
             match self.waypoint_of(cv, svc) {
                 Ok(w) => w,
                 Err(why) => {
-                    self.note(why.clone());
+                    self.note(why.to_string());
                     return Got::fail(
                         FailureKind::Reset,
                         format!("Connection reset by peer ({why})"),
@@ -1576,7 +1581,7 @@ impl<'w> Engine<'w> {
                     }
                     Ok(None) => {}
                     Err(why) => {
-                        self.note(why.clone());
+                        self.note(why.to_string());
                         return Got::fail(
                             FailureKind::Reset,
                             format!("Connection reset by peer ({why})"),
@@ -2131,4 +2136,17 @@ fn eastwest_gateway(cv: &ClusterView) -> Option<&Value> {
                         .is_some_and(|a| !a.is_empty())
                 }))
         })
+}
+
+/// Why a request cannot reach where it is going (the text a trace and a reset show).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Unreachable {
+    #[error("no simulated cluster {0}")]
+    NoCluster(String),
+    #[error("no pod {pod} in {cluster}")]
+    NoPod { pod: String, cluster: String },
+    #[error("waypoint {waypoint} (istio.io/use-waypoint) does not exist in {cluster}")]
+    NoWaypoint { waypoint: String, cluster: String },
+    #[error("waypoint {waypoint} in {cluster} has no ready pod")]
+    WaypointNotReady { waypoint: String, cluster: String },
 }

@@ -158,7 +158,7 @@ async fn answer_http(
     let url = format!("{scheme}://{address}:{port}{path}");
     let mut request = match Request::new(req.method().as_str(), &url) {
         Ok(r) => r,
-        Err(e) => return plain(400, &e, &[]),
+        Err(e) => return plain(400, &e.to_string(), &[]),
     };
     for (k, v) in req.headers() {
         let name = k.as_str().to_ascii_lowercase();

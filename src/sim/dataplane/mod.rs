@@ -53,16 +53,28 @@ pub struct Request {
     pub body: Option<String>,
 }
 
+/// A URL a simulated request cannot be made to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("`{url}` is not a URL: {message}")]
+    NotAUrl { url: String, message: String },
+    #[error("`{0}` has no host")]
+    NoHost(String),
+}
+
 impl Request {
     /// Parses `url` (`http://host:port/path?query`).
-    pub fn new(method: &str, url: &str) -> Result<Request, String> {
+    pub fn new(method: &str, url: &str) -> Result<Request, UrlError> {
         let uri: http::Uri = url
             .parse()
-            .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+            .map_err(|e: http::uri::InvalidUri| UrlError::NotAUrl {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
         let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
         let host = uri
             .host()
-            .ok_or_else(|| format!("`{url}` has no host"))?
+            .ok_or_else(|| UrlError::NoHost(url.to_string()))?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_ascii_lowercase();

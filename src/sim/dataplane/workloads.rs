@@ -149,16 +149,27 @@ pub struct Models {
     pub workloads: Vec<Workload>,
 }
 
+/// A behaviour file that is not what the format says.
+#[derive(Debug, thiserror::Error)]
+#[error("workload behaviours {file}: {source}")]
+pub struct ModelsError {
+    pub file: String,
+    #[source]
+    pub source: serde_yaml::Error,
+}
+
 /// The folder of the behaviours inside the stdlib.
 pub const FOLDER: &str = "sim/workloads";
 
 impl Models {
     /// Parses behaviour files (`(name, text)`); an error names the file.
-    pub fn parse(files: &[(String, String)]) -> Result<Models, String> {
+    pub fn parse(files: &[(String, String)]) -> Result<Models, ModelsError> {
         let mut workloads = Vec::new();
         for (name, text) in files {
-            let file: File = serde_yaml::from_str(text)
-                .map_err(|e| format!("workload behaviours {name}: {e}"))?;
+            let file: File = serde_yaml::from_str(text).map_err(|source| ModelsError {
+                file: name.clone(),
+                source,
+            })?;
             workloads.extend(file.workloads);
         }
         Ok(Models { workloads })
@@ -168,17 +179,7 @@ impl Models {
     pub fn bundled() -> &'static Models {
         static MODELS: std::sync::OnceLock<Models> = std::sync::OnceLock::new();
         MODELS.get_or_init(|| {
-            use crate::assets::Tree;
-            let files: Vec<(String, String)> = Tree::Stdlib
-                .list(FOLDER)
-                .into_iter()
-                .filter(|f| f.ends_with(".yaml"))
-                .filter_map(|f| {
-                    Tree::Stdlib
-                        .read(&f)
-                        .map(|t| (Tree::Stdlib.display(&f), t.into_owned()))
-                })
-                .collect();
+            let files = crate::assets::Tree::Stdlib.yaml_files(FOLDER);
             Models::parse(&files).unwrap_or_else(|e| {
                 tracing::warn!("{e}");
                 Models::default()
@@ -290,8 +291,11 @@ pub fn context(pod: &Value, cluster: &str, container: &Value, request: &Value) -
 }
 
 /// Renders a behaviour template (strict, with the simulator's helpers).
-pub fn render(template: &str, data: &Value) -> Result<String, String> {
-    crate::sim::rules::render_template(template, data)
+pub fn render(
+    template: &str,
+    data: &Value,
+) -> Result<String, crate::base::template::TemplateError> {
+    crate::base::template::render(template, data)
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ impl ClusterView {
 
 /// A Service-style selector (a map of labels, all required).
 pub fn selector_matches_labels(sel: &serde_json::Map<String, Value>, labels: &Value) -> bool {
-    sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+    crate::base::selector::map_selects(sel, labels)
 }
 
 /// A `LabelSelector` object (`matchLabels`, `matchExpressions`); an empty one matches all.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::templates::field;
 use super::{Rule, Rules, RULE_ANNOTATION};
+use crate::base::path::field;
 use crate::sim::cluster::Cluster;
 use crate::sim::store::meta_str;
 

@@ -10,21 +10,35 @@ use cel::objects::{Key, Map as CelMap};
 use cel::{Context, ExecutionError, Program, Value as Cel};
 use serde_json::Value;
 
+/// A CEL rule that does not compile or does not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CelError {
+    /// Not CEL (the parser's message, as the API server's `compilation failed: ...` carries).
+    #[error("{0}")]
+    Compile(String),
+    /// It ran but did not give a bool.
+    #[error("rule did not evaluate to a bool: {0}")]
+    NotBool(String),
+    /// It failed while running (a missing field, a type mismatch).
+    #[error("{0}")]
+    Execution(String),
+}
+
 /// A compiled rule, or why it does not compile.
-type Compiled = Result<Arc<Program>, String>;
+type Compiled = Result<Arc<Program>, CelError>;
 
 static PROGRAMS: LazyLock<Mutex<HashMap<String, Compiled>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Compiles a rule (cached): the parse error when it is not CEL.
-pub fn compile(rule: &str) -> Result<Arc<Program>, String> {
+pub fn compile(rule: &str) -> Compiled {
     let mut cache = PROGRAMS.lock().unwrap_or_else(|e| e.into_inner());
     cache
         .entry(rule.to_string())
         .or_insert_with(|| {
             Program::compile(rule)
                 .map(Arc::new)
-                .map_err(|e| e.to_string())
+                .map_err(|e| CelError::Compile(e.to_string()))
         })
         .clone()
 }
@@ -167,7 +181,7 @@ fn context<'a>() -> Context<'a> {
 }
 
 /// Evaluates a rule: `Ok(true)` when it holds.
-pub fn eval(rule: &str, self_: &Value, old: Option<&Value>) -> Result<bool, String> {
+pub fn eval(rule: &str, self_: &Value, old: Option<&Value>) -> Result<bool, CelError> {
     let program = compile(rule)?;
     let mut ctx = context();
     ctx.add_variable_from_value("self", to_cel(self_));
@@ -176,14 +190,14 @@ pub fn eval(rule: &str, self_: &Value, old: Option<&Value>) -> Result<bool, Stri
     }
     match program.execute(&ctx) {
         Ok(Cel::Bool(b)) => Ok(b),
-        Ok(other) => Err(format!("rule did not evaluate to a bool: {other:?}")),
-        Err(e) => Err(e.to_string()),
+        Ok(other) => Err(CelError::NotBool(format!("{other:?}"))),
+        Err(e) => Err(CelError::Execution(e.to_string())),
     }
 }
 
 /// Evaluates an expression over named variables (a webhook's `matchConditions`: `object`,
 /// `oldObject`, `request`): `Ok(true)` when it holds.
-pub fn eval_with(expr: &str, vars: &[(&str, &Value)]) -> Result<bool, String> {
+pub fn eval_with(expr: &str, vars: &[(&str, &Value)]) -> Result<bool, CelError> {
     let program = compile(expr)?;
     let mut ctx = context();
     for (name, v) in vars {
@@ -191,8 +205,8 @@ pub fn eval_with(expr: &str, vars: &[(&str, &Value)]) -> Result<bool, String> {
     }
     match program.execute(&ctx) {
         Ok(Cel::Bool(b)) => Ok(b),
-        Ok(other) => Err(format!("expression did not evaluate to a bool: {other:?}")),
-        Err(e) => Err(e.to_string()),
+        Ok(other) => Err(CelError::NotBool(format!("{other:?}"))),
+        Err(e) => Err(CelError::Execution(e.to_string())),
     }
 }
 
