@@ -206,21 +206,120 @@ fn unknown_runbooks_and_report_formats_are_refused() {
         .stderr_has(".json, .xml");
 }
 
+/// The calls in a piece of Rhai: (name, number of arguments; a method's object counts) and
+/// the properties it reads.
+fn calls_in(code: &str) -> (Vec<(String, usize)>, Vec<String>) {
+    use rhai::{ASTNode, Expr, Stmt};
+    let ast = rhai::Engine::new()
+        .compile(code)
+        .unwrap_or_else(|e| panic!("example does not compile: {e}\n{code}"));
+    let (mut calls, mut properties) = (Vec::new(), Vec::new());
+    ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(c, _))) | Some(ASTNode::Stmt(Stmt::FnCall(c, _))) => {
+                calls.push((c.name.to_string(), c.args.len()))
+            }
+            Some(ASTNode::Expr(Expr::MethodCall(c, _))) => {
+                calls.push((c.name.to_string(), c.args.len() + 1))
+            }
+            Some(ASTNode::Expr(Expr::Property(p, _))) => properties.push(p.2.to_string()),
+            _ => {}
+        }
+        true
+    });
+    (calls, properties)
+}
+
 #[test]
-fn docs_lists_every_registered_function() {
-    let out = Test::new().args(&["docs"]).run().status(0);
-    for f in [
-        "section(",
-        "step(",
-        "say(",
-        "expect(",
-        "render(",
-        "secret_env(",
-        "param(",
-        "yaml(",
-    ] {
-        assert!(out.stdout.contains(f), "docs lacks {f}");
+fn docs_show_every_registered_function_with_an_example_that_check_accepts() {
+    // The expected list is the engine's own: every function the bindings registered (its
+    // global namespace, without Rhai's standard library), less operators and the conversions
+    // `print` uses.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let engine = meshbook::engine::docs::reference_engine(rt.handle());
+    let documented = meshbook::engine::docs::functions(&engine);
+    let mut registered: std::collections::BTreeMap<String, usize> = Default::default();
+    for sig in engine.gen_fn_signatures(false) {
+        let name = sig.split('(').next().unwrap_or_default().trim();
+        let name = name.rsplit(' ').next().unwrap_or(name);
+        let name = name.trim_start_matches("get$");
+        if name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name != "to_string"
+            && name != "to_debug"
+        {
+            *registered.entry(name.to_string()).or_default() += 1;
+        }
     }
+    assert!(registered.len() > 60, "{registered:?}");
+    for (name, overloads) in &registered {
+        let shown = documented.iter().filter(|d| &d.name == name).count();
+        assert_eq!(
+            shown, *overloads,
+            "`{name}` has {overloads} overload(s), {shown} documented"
+        );
+    }
+
+    // `meshbook docs` shows each signature with its example, and each example calls the
+    // function as that signature says.
+    let docs = Test::new().args(&["docs"]).run().status(0);
+    let mut runbook = String::new();
+    for (i, d) in documented.iter().enumerate() {
+        assert!(
+            docs.stdout.contains(&format!("`{}`", d.signature)),
+            "docs lacks {}",
+            d.signature
+        );
+        assert!(
+            !d.example.trim().is_empty(),
+            "{} has no example",
+            d.signature
+        );
+        for line in d.example.lines() {
+            assert!(
+                docs.stdout.contains(&format!("Example: `{line}`")),
+                "docs lack the example of {}: {line}",
+                d.signature
+            );
+        }
+        let (calls, properties) = calls_in(&d.example);
+        let used = if d.property {
+            properties.contains(&d.name)
+        } else {
+            calls.contains(&(d.name.clone(), d.arity))
+        };
+        assert!(
+            used,
+            "the example of `{}` does not use it with {} argument(s): {}",
+            d.signature, d.arity, d.example
+        );
+        // Sections are top-level; every other example runs inside one, as in a runbook.
+        if calls.iter().any(|(n, _)| n == "section") {
+            runbook.push_str(&format!("{}\n", d.example));
+        } else {
+            runbook.push_str(&format!(
+                "section(\"Example {i}: {}\", || {{\n{}\n}});\n",
+                d.name, d.example
+            ));
+        }
+    }
+    // Every example passes the static checks (syntax, known functions, sections).
+    Test::new()
+        .file("examples.rhai", &runbook)
+        .args(&["check", "examples.rhai"])
+        .run()
+        .status(0)
+        .stdout_has("ok: examples.rhai");
+}
+
+#[test]
+fn pause_without_a_message_parses_and_is_skipped_without_a_terminal() {
+    // Rhai reads `()` as one token: `pause()` was a syntax error (found by its docs example).
+    Test::runbook("section(\"a\", || {\n  pause();\n  pause(\"look\");\n  say(\"after\");\n});\n")
+        .run()
+        .status(0)
+        .stdout_has("pause skipped: paused")
+        .stdout_has("pause skipped: look")
+        .stdout_has("after");
 }
 
 #[test]

@@ -150,6 +150,9 @@ fn repl_on_simulated_clusters_evaluates_completes_and_helps_once() {
 
     r.at(P, ":help wait_rollout");
     r.expect("wait_rollout(cluster: Cluster, ns: string, deploy: string)");
+    r.expect(
+        "example: let c = cluster(\"cluster1\"); c.wait_rollout(\"bookinfo\", \"productpage-v1\");",
+    );
 
     // Tab completes a method after `c.`; Ctrl-U clears the line again.
     r.expect(P);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine};
 
 use super::convert::{fail_with_help, RhaiResult};
-use super::define;
+use super::Def;
 use crate::fleet::Member;
 use crate::k8s::K8sError;
 use crate::session::Session;
@@ -45,13 +45,10 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     engine.register_fn("==", |a: Member, b: Member| a.name() == b.name());
     engine.register_fn("!=", |a: Member, b: Member| a.name() != b.name());
     let s = session.clone();
-    define(
-        engine,
-        "clusters",
-        "cluster",
-        &["name: string", "Cluster"],
-        "The handle of a logical cluster declared in the runbook header (`cluster(\"cluster1\")`).",
-        move |name: &str| -> RhaiResult<Member> {
+    Def::new("clusters", "cluster", &["name: string", "Cluster"])
+        .doc("The handle of a logical cluster declared in the runbook header (`cluster(\"cluster1\")`).")
+        .example(r#"let c = cluster("cluster1"); c.create_namespace("bookinfo");"#)
+        .register(engine, move |name: &str| -> RhaiResult<Member> {
             s.fleet.get(name).ok_or_else(|| {
                 if s.runbook.header.created_clusters.iter().any(|c| c == name) {
                     return fail_with_help(
@@ -74,52 +71,33 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     },
                 )
             })
-        },
-    );
+        });
     let s = session.clone();
-    define(
-        engine,
-        "clusters",
-        "clusters",
-        &["array"],
-        "Every cluster of the run, in header order.",
-        move || -> Array { s.fleet.members().into_iter().map(Dynamic::from).collect() },
-    );
-    define(
-        engine,
-        "clusters",
-        "get$name",
-        &["cluster: Cluster", "string"],
-        "The logical name of a cluster (`cluster1`).",
-        |m: &mut Member| m.name().to_string(),
-    );
-    define(
-        engine,
-        "clusters",
-        "get$context",
-        &["cluster: Cluster", "?"],
-        "The kube context of a cluster, or `()` for an in-process simulated cluster.",
-        |m: &mut Member| -> Dynamic {
+    Def::new("clusters", "clusters", &["array"])
+        .doc("Every cluster of the run, in header order.")
+        .example(r#"for c in clusters() { c.wait_rollouts("istio-system"); }"#)
+        .register(engine, move || -> Array {
+            s.fleet.members().into_iter().map(Dynamic::from).collect()
+        });
+    Def::new("clusters", "get$name", &["cluster: Cluster", "string"])
+        .doc("The logical name of a cluster (`cluster1`).")
+        .example(r#"for c in clusters() { say(c.name); }"#)
+        .register(engine, |m: &mut Member| m.name().to_string());
+    Def::new("clusters", "get$context", &["cluster: Cluster", "?"])
+        .doc("The kube context of a cluster, or `()` for an in-process simulated cluster.")
+        .example(r#"let c = cluster("cluster1"); say(if c.simulated { "simulated" } else { c.context });"#)
+        .register(engine, |m: &mut Member| -> Dynamic {
             m.cluster
                 .context()
                 .map(|c| Dynamic::from(c.to_string()))
                 .unwrap_or(Dynamic::UNIT)
-        },
-    );
-    define(
-        engine,
-        "clusters",
-        "get$simulated",
-        &["cluster: Cluster", "bool"],
-        "Whether the cluster is simulated (no data plane; tools are simulated, traffic checks skipped).",
-        |m: &mut Member| m.simulated,
-    );
-    define(
-        engine,
-        "clusters",
-        "get$server",
-        &["cluster: Cluster", "string"],
-        "The API server URL of a cluster.",
-        |m: &mut Member| m.cluster.server().to_string(),
-    );
+        });
+    Def::new("clusters", "get$simulated", &["cluster: Cluster", "bool"])
+        .doc("Whether the cluster is simulated (no data plane; tools are simulated, traffic checks skipped).")
+        .example(r#"let c = cluster("cluster1"); if !c.simulated { c.wait_rollouts("bookinfo"); }"#)
+        .register(engine, |m: &mut Member| m.simulated);
+    Def::new("clusters", "get$server", &["cluster: Cluster", "string"])
+        .doc("The API server URL of a cluster.")
+        .example(r#"let c = cluster("cluster1"); say(c.server);"#)
+        .register(engine, |m: &mut Member| m.cluster.server().to_string());
 }

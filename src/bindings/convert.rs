@@ -52,14 +52,21 @@ pub fn register_error_type(engine: &mut rhai::Engine) {
     engine
         .register_type_with_name::<ScriptError>("error")
         .register_fn("to_string", |e: &mut ScriptError| e.message.clone())
-        .register_fn("to_debug", |e: &mut ScriptError| e.message.clone())
-        .register_get("message", |e: &mut ScriptError| e.message.clone())
-        .register_get("help", |e: &mut ScriptError| {
+        .register_fn("to_debug", |e: &mut ScriptError| e.message.clone());
+    super::Def::new("errors", "get$message", &["error: error", "string"])
+        .doc("What went wrong, in a script's `catch (err)`: `err.message`.")
+        .example(r#"try { cluster("cluster1").apply_file("manifests/gateway.yaml"); } catch (err) { say(err.message); }"#)
+        .register(engine, |e: &mut ScriptError| e.message.clone());
+    super::Def::new("errors", "get$help", &["error: error", "?"])
+        .doc("What to do about it, or `()` when the error does not say.")
+        .example(r#"try { env("CLUSTER1"); } catch (err) { if err.help != () { say(err.help); } }"#)
+        .register(engine, |e: &mut ScriptError| {
             e.help.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT)
-        })
-        .register_fn("contains", |e: &mut ScriptError, text: &str| {
-            e.message.contains(text)
         });
+    super::Def::new("errors", "contains", &["error: error", "text: string", "bool"])
+        .doc("Whether the error's message contains `text`.")
+        .example(r#"try { cluster("cluster1").create_namespace("bookinfo"); } catch (err) { if !err.contains("already exists") { throw err; } }"#)
+        .register(engine, |e: &mut ScriptError, text: &str| e.message.contains(text));
 }
 
 /// A user-facing error from a binding.

@@ -9,39 +9,27 @@ use rhai::{Dynamic, Engine, Map};
 
 use super::cluster::k8s_err;
 use super::convert::{fail, fail_with_help, RhaiResult};
-use super::define;
+use super::{optional_last, Def};
 use crate::fleet::Member;
 use crate::report::Event;
 use crate::session::Session;
 
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     let s = session.clone();
-    define(
-        engine,
-        "clusters",
-        "add_cluster",
-        &["name: string", "source: string|map", "Cluster"],
-        "Adds a cluster the runbook created (kind, k3d, a cloud CLI) and returns its handle: `source` is kubeconfig text (kept in memory, never written) or `#{context: \"...\"}` (a context of KUBECONFIG). On simulated clusters it starts a new simulated cluster.",
-        move |name: &str, source: Dynamic| -> RhaiResult<Member> { add_cluster(&s, name, source) },
-    );
+    Def::new("clusters", "add_cluster", &["name: string", "source: string|map", "Cluster"])
+        .doc("Adds a cluster the runbook created (kind, k3d, a cloud CLI) and returns its handle: `source` is kubeconfig text (kept in memory, never written) or `#{context: \"...\"}` (a context of KUBECONFIG). On simulated clusters it starts a new simulated cluster.")
+        .example(r#"let kind = add_cluster("kind-demo", #{context: "kind-demo"});"#)
+        .register(engine, move |name: &str, source: Dynamic| -> RhaiResult<Member> { add_cluster(&s, name, source) });
     let s = session.clone();
-    define(
-        engine,
-        "clusters",
-        "vcluster_connect",
-        &["host: Cluster", "name: string", "Cluster"],
-        "Connects to the vCluster `name` created in `host` (namespace `name`) and returns its handle: the kubeconfig comes from `vcluster connect --print` and stays in memory. On a simulated host, a simulated cluster.",
-        move |host: Member, name: &str| -> RhaiResult<Member> { vcluster_connect(&s, &host, name, &Map::new()) },
-    );
-    let s = session.clone();
-    define(
-        engine,
-        "clusters",
-        "vcluster_connect",
-        &["host: Cluster", "name: string", "options: map", "Cluster"],
-        "Same as `vcluster_connect(host, name)`; `namespace` names the host namespace (default: `name`).",
-        move |host: Member, name: &str, opts: Map| -> RhaiResult<Member> { vcluster_connect(&s, &host, name, &opts) },
-    );
+    Def::new("clusters", "vcluster_connect", &["host: Cluster", "name: string", "Cluster"])
+        .doc("Connects to the vCluster `name` created in `host` (namespace `name`) and returns its handle: the kubeconfig comes from `vcluster connect --print` and stays in memory. On a simulated host, a simulated cluster.")
+        .example(r#"let vc = vcluster_connect(cluster("cluster1"), "team-a"); vc.create_namespace("bookinfo");"#)
+        .optional("options: map",
+            "Same as `vcluster_connect(host, name)`; `namespace` names the host namespace (default: `name`).",
+            r#"let vc = vcluster_connect(cluster("cluster1"), "team-a", #{namespace: "vcluster-team-a"});"#)
+        .register(engine, optional_last!(move |host: Member, name: &str; opts: Map| -> RhaiResult<Member> {
+            vcluster_connect(&s, &host, name, &opts.unwrap_or_default())
+        }));
 }
 
 fn check_name(name: &str) -> RhaiResult<()> {

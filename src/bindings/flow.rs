@@ -6,18 +6,14 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, NativeCallContext};
 
 use super::convert::{fail, RhaiResult};
-use super::define;
+use super::Def;
 use crate::session::Session;
 
 pub fn register(engine: &mut Engine, _session: &Arc<Session>) {
-    define(
-        engine,
-        "structure",
-        "parallel",
-        &["items: array", "body: closure", "array"],
-        "Runs `body(item)` for every item concurrently (e.g. every cluster) and returns the results in order; fails when any call fails, naming the item.",
-        |ctx: NativeCallContext, items: Array, body: FnPtr| -> RhaiResult<Array> { parallel(&ctx, items, &body) },
-    );
+    Def::new("structure", "parallel", &["items: array", "body: closure", "array"])
+        .doc("Runs `body(item)` for every item concurrently (e.g. every cluster) and returns the results in order; fails when any call fails, naming the item.")
+        .example(r#"let ready = parallel(clusters(), |c| { c.wait_rollouts("bookinfo"); c.name });"#)
+        .register(engine, |ctx: NativeCallContext, items: Array, body: FnPtr| -> RhaiResult<Array> { parallel(&ctx, items, &body) });
 }
 
 fn parallel(ctx: &NativeCallContext, items: Array, body: &FnPtr) -> RhaiResult<Array> {

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
 
 use super::convert::{fail, from_json, Opts, RhaiResult};
-use super::define;
 use super::traffic::Seen;
+use super::{optional_last, Def};
 use crate::fleet::Member;
 use crate::http::{
     self, CheckOutcome, Expectations, KeyFn, Matcher, RequestOptions, Resolve, Response,
@@ -400,77 +400,61 @@ fn sample(
         .collect())
 }
 
+/// The request options of a call that takes no other options.
+fn only_request_options(opts: Option<&Map>, what: &str) -> RhaiResult<RequestOptions> {
+    Opts::new(opts, what).only(REQUEST_KEYS)?;
+    request_options(opts, what)
+}
+
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     let s = session.clone();
-    define(engine, "http", "curl", &["url: string", "map"],
-        "GETs a URL and returns `#{status, body, headers, elapsed_ms, remote}`; a connection failure gives status 0 and `error`; a simulated target gives `#{simulated: true}`.",
-        move |url: &str| -> RhaiResult<Map> { Ok(response_map(&s.block_on(http::curl(url, &RequestOptions::default(), s.fleet.as_ref())))) });
-    let s = session.clone();
-    define(engine, "http", "curl", &["url: string", "opts: map", "map"],
-        "A request with options `method`, `headers` (map, Host allowed), `body`, `timeout`, `insecure` (TLS is verified unless set), `resolve` (\"host:port:addr\"), `follow_redirects`.",
-        move |url: &str, opts: Map| -> RhaiResult<Map> {
-            Opts::new(Some(&opts), "curl").only(REQUEST_KEYS)?;
-            let req = request_options(Some(&opts), "curl")?;
+    Def::new("http", "curl", &["url: string", "map"])
+        .doc("GETs a URL and returns `#{status, body, headers, elapsed_ms, remote}`; a connection failure gives status 0 and `error`; a simulated target gives `#{simulated: true}`.")
+        .example(r#"let ip = cluster("cluster1").lb_address("istio-gateways", "istio-ingressgateway"); let r = curl("http://" + ip + "/productpage"); say(r.status);"#)
+        .optional("opts: map",
+            "A request with options `method`, `headers` (map, Host allowed), `body`, `timeout`, `insecure` (TLS is verified unless set), `resolve` (\"host:port:addr\"), `follow_redirects`.",
+            r#"let r = curl("https://bookinfo.example.com/productpage", #{resolve: "bookinfo.example.com:443:" + ip, insecure: true});"#)
+        .register(engine, optional_last!(move |url: &str; opts: Map| -> RhaiResult<Map> {
+            let req = only_request_options(opts.as_ref(), "curl")?;
             Ok(response_map(&s.block_on(http::curl(url, &req, s.fleet.as_ref()))))
-        });
+        }));
     let s = session.clone();
-    define(engine, "http", "expect_http", &["url: string", "expectations: map", "map"],
-        "Retries with backoff until every expectation holds or `within` (60s) elapses: `status` (number or array), `contains`/`not_contains` (text or \"/regex/\"), `header` map, `json` (jsonpath -> value), `faster_than`, `slower_than`, `consecutive`, plus the options of `curl`. Fails the step with the last response.",
-        move |url: &str, map: Map| expect_http(&s, url, &map));
+    Def::new("http", "expect_http", &["url: string", "expectations: map", "map"])
+        .doc("Retries with backoff until every expectation holds or `within` (60s) elapses: `status` (number or array), `contains`/`not_contains` (text or \"/regex/\"), `header` map, `json` (jsonpath -> value), `faster_than`, `slower_than`, `consecutive`, plus the options of `curl`. Fails the step with the last response.")
+        .example(r#"let ip = cluster("cluster1").lb_address("istio-gateways", "istio-ingressgateway"); expect_http("http://" + ip + "/productpage", #{status: 200, contains: "Book Details"});"#)
+        .register(engine, move |url: &str, map: Map| expect_http(&s, url, &map));
     let s = session.clone();
-    define(
-        engine,
-        "http",
-        "sample",
-        &["url: string", "n: int", "map"],
-        "Sends `n` requests and counts them by status.",
-        move |ctx: NativeCallContext, url: &str, n: i64| sample(&s, &ctx, url, n, None),
-    );
+    Def::new("http", "sample", &["url: string", "n: int", "map"])
+        .doc("Sends `n` requests and counts them by status.")
+        .example(r#"let ip = cluster("cluster1").lb_address("istio-gateways", "istio-ingressgateway"); let counts = sample("http://" + ip + "/productpage", 20); expect(counts["200"] == 20, "all answered");"#)
+        .optional("opts: map",
+            "Sends `n` requests (`concurrency`) and counts them by `key`: a regex (\"/reviews-v(\\\\d)/\": first match or capture group) or a closure `|resp| ...`; failures count under \"error\".",
+            r#"let ip = cluster("cluster1").lb_address("istio-gateways", "istio-ingressgateway"); let versions = sample("http://" + ip + "/productpage", 50, #{key: "/reviews-v(\\d)/", concurrency: 5});"#)
+        .register(engine, optional_last!(move |ctx: NativeCallContext, url: &str, n: i64; opts: Map| -> RhaiResult<Map> {
+            sample(&s, &ctx, url, n, opts.as_ref())
+        }));
     let s = session.clone();
-    define(engine, "http", "sample", &["url: string", "n: int", "opts: map", "map"],
-        "Sends `n` requests (`concurrency`) and counts them by `key`: a regex (\"/reviews-v(\\\\d)/\": first match or capture group) or a closure `|resp| ...`; failures count under \"error\".",
-        move |ctx: NativeCallContext, url: &str, n: i64, opts: Map| sample(&s, &ctx, url, n, Some(&opts)));
-    let s = session.clone();
-    define(engine, "http", "curl_from", &["cluster: Cluster", "ns: string", "target: string", "url: string", "map"],
-        "Runs curl inside a pod (pod, `deploy/NAME` or selector) and returns its response like `curl` does.",
-        move |m: &mut Member, ns: &str, target: &str, url: &str| -> RhaiResult<Map> {
-            Ok(response_map(&curl_in_pod(&s, m, ns, target, url, &RequestOptions::default())))
-        });
-    let s = session.clone();
-    define(
-        engine,
-        "http",
-        "curl_from",
-        &[
-            "cluster: Cluster",
-            "ns: string",
-            "target: string",
-            "url: string",
-            "opts: map",
-            "map",
-        ],
-        "Runs curl inside a pod with the options of `curl`.",
-        move |m: &mut Member, ns: &str, target: &str, url: &str, opts: Map| -> RhaiResult<Map> {
-            Opts::new(Some(&opts), "curl_from").only(REQUEST_KEYS)?;
-            let req = request_options(Some(&opts), "curl_from")?;
+    Def::new("http", "curl_from", &["cluster: Cluster", "ns: string", "target: string", "url: string", "map"])
+        .doc("Runs curl inside a pod (pod, `deploy/NAME` or selector) and returns its response like `curl` does.")
+        .example(r#"let c = cluster("cluster1"); let r = c.curl_from("bookinfo", "deploy/ratings-v1", "http://reviews:9080/reviews/0");"#)
+        .optional("opts: map", "Runs curl inside a pod with the options of `curl`.",
+            r#"let c = cluster("cluster1"); let r = c.curl_from("bookinfo", "app=ratings", "http://reviews:9080/reviews/0", #{headers: #{"end-user": "jason"}});"#)
+        .register(engine, optional_last!(move |m: &mut Member, ns: &str, target: &str, url: &str; opts: Map| -> RhaiResult<Map> {
+            let req = only_request_options(opts.as_ref(), "curl_from")?;
             Ok(response_map(&curl_in_pod(&s, m, ns, target, url, &req)))
-        },
-    );
+        }));
     let s = session.clone();
-    define(
-        engine,
-        "http",
-        "expect_http_from",
-        &[
+    Def::new("http", "expect_http_from", &[
             "cluster: Cluster",
             "ns: string",
             "target: string",
             "url: string",
             "expectations: map",
             "map",
-        ],
-        "`expect_http` from inside a pod (e.g. command-runner): same expectations and retries.",
-        move |m: &mut Member, ns: &str, target: &str, url: &str, map: Map| -> RhaiResult<Map> {
+        ])
+        .doc("`expect_http` from inside a pod (e.g. command-runner): same expectations and retries.")
+        .example(r#"let c = cluster("cluster1"); c.expect_http_from("bookinfo", "deploy/ratings-v1", "http://productpage:9080/productpage", #{status: 200});"#)
+        .register(engine, move |m: &mut Member, ns: &str, target: &str, url: &str, map: Map| -> RhaiResult<Map> {
             split_opts(&map, "expect_http_from", &[])?;
             let req = request_options(Some(&map), "expect_http_from")?;
             let e = expectations(&map, "expect_http_from")?;
@@ -502,35 +486,27 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                 ),
             )?;
             record(&s, name, &outcome, seen)
-        },
-    );
+        });
     let s = session.clone();
-    define(engine, "http", "trace", &["url: string", "array"],
-        "Why the simulated data plane answers a request to `url` as it does: one line per hop (load balancer, gateway, route, policy, endpoint, application). An empty array for a target no simulated cluster serves (nothing is sent).",
-        move |url: &str| -> RhaiResult<Array> { trace(&s, url, &RequestOptions::default()) });
+    Def::new("http", "trace", &["url: string", "array"])
+        .doc("Why the simulated data plane answers a request to `url` as it does: one line per hop (load balancer, gateway, route, policy, endpoint, application). An empty array for a target no simulated cluster serves (nothing is sent).")
+        .example(r#"let ip = cluster("cluster1").lb_address("istio-gateways", "istio-ingressgateway"); for hop in trace("http://" + ip + "/productpage") { say(hop); }"#)
+        .optional("opts: map", "`trace` with the options of `curl` (`headers`, `method`, `resolve`, ...).",
+            r#"let ip = cluster("cluster1").lb_address("istio-gateways", "istio-ingressgateway"); let hops = trace("http://" + ip + "/productpage", #{headers: #{"end-user": "jason"}});"#)
+        .register(engine, optional_last!(move |url: &str; opts: Map| -> RhaiResult<Array> {
+            trace(&s, url, &only_request_options(opts.as_ref(), "trace")?)
+        }));
     let s = session.clone();
-    define(
-        engine,
-        "http",
-        "trace",
-        &["url: string", "opts: map", "array"],
-        "`trace` with the options of `curl` (`headers`, `method`, `resolve`, ...).",
-        move |url: &str, opts: Map| -> RhaiResult<Array> {
-            Opts::new(Some(&opts), "trace").only(REQUEST_KEYS)?;
-            trace(&s, url, &request_options(Some(&opts), "trace")?)
-        },
-    );
-    let s = session.clone();
-    define(engine, "http", "trace", &["cluster: Cluster", "url: string", "array"],
-        "`trace(url)` from this cluster's point of view: a request from outside (to a load-balancer address of it or of a linked cluster).",
-        move |_m: &mut Member, url: &str| -> RhaiResult<Array> { trace(&s, url, &RequestOptions::default()) });
-    let s = session.clone();
-    define(engine, "http", "trace", &["cluster: Cluster", "url: string", "opts: map", "array"],
-        "`c.trace(url, opts)`: the options of `curl`, and `from: \"NS/TARGET\"` to trace the request from inside a pod of this cluster (pod, `deploy/NAME` or selector).",
-        move |m: &mut Member, url: &str, opts: Map| -> RhaiResult<Array> {
-            let o = Opts::new(Some(&opts), "trace");
+    Def::new("http", "trace", &["cluster: Cluster", "url: string", "array"])
+        .doc("`trace(url)` from this cluster's point of view: a request from outside (to a load-balancer address of it or of a linked cluster).")
+        .example(r#"let ip = cluster("cluster1").lb_address("istio-gateways", "istio-ingressgateway"); let c = cluster("cluster2"); let hops = c.trace("http://" + ip + "/productpage");"#)
+        .optional("opts: map",
+            "`c.trace(url, opts)`: the options of `curl`, and `from: \"NS/TARGET\"` to trace the request from inside a pod of this cluster (pod, `deploy/NAME` or selector).",
+            r#"let c = cluster("cluster1"); let hops = c.trace("http://productpage.bookinfo.mesh.internal:9080/productpage", #{from: "bookinfo/deploy/ratings-v1"});"#)
+        .register(engine, optional_last!(move |m: &mut Member, url: &str; opts: Map| -> RhaiResult<Array> {
+            let o = Opts::new(opts.as_ref(), "trace");
             o.only(&[REQUEST_KEYS, &["from"]].concat())?;
-            let req = request_options(Some(&opts), "trace")?;
+            let req = request_options(opts.as_ref(), "trace")?;
             match o.string("from")? {
                 Some(from) => {
                     let (ns, target) = from.split_once('/').ok_or_else(|| {
@@ -540,17 +516,19 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                 }
                 None => trace(&s, url, &req),
             }
-        });
+        }));
     let s = session.clone();
-    define(engine, "http", "trace", &["cluster: Cluster", "ns: string", "target: string", "url: string", "array"],
-        "Why the simulated data plane answers a request made from inside a pod of this cluster (pod, `deploy/NAME` or selector) as it does, like `curl_from`.",
-        move |m: &mut Member, ns: &str, target: &str, url: &str| -> RhaiResult<Array> {
+    Def::new("http", "trace", &["cluster: Cluster", "ns: string", "target: string", "url: string", "array"])
+        .doc("Why the simulated data plane answers a request made from inside a pod of this cluster (pod, `deploy/NAME` or selector) as it does, like `curl_from`.")
+        .example(r#"let c = cluster("cluster1"); let hops = c.trace("bookinfo", "deploy/productpage-v1", "http://reviews:9080/reviews/0");"#)
+        .register(engine, move |m: &mut Member, ns: &str, target: &str, url: &str| -> RhaiResult<Array> {
             let r = curl_in_pod(&s, m, ns, target, url, &RequestOptions::default());
             Ok(trace_lines(&r))
         });
-    define(engine, "data", "jsonpath", &["value: ?", "expr: string", "?"],
-        "Evaluates a kubectl-style JSONPath (`{.status.loadBalancer.ingress[0]['hostname','ip']}`) on a value: one result as itself, several as an array, none as `()`.",
-        |value: Dynamic, expr: &str| -> RhaiResult<Dynamic> {
+    Def::new("data", "jsonpath", &["value: ?", "expr: string", "?"])
+        .doc("Evaluates a kubectl-style JSONPath (`{.status.loadBalancer.ingress[0]['hostname','ip']}`) on a value: one result as itself, several as an array, none as `()`.")
+        .example(r#"let svc = cluster("cluster1").get("svc", "istio-ingressgateway", "istio-system"); let ip = jsonpath(svc, "{.status.loadBalancer.ingress[0].ip}");"#)
+        .register(engine, |value: Dynamic, expr: &str| -> RhaiResult<Dynamic> {
             let v = super::convert::to_json(&value)?;
             let found = http::jsonpath(&v, expr).map_err(|e| fail(format!("jsonpath: {e}")))?;
             Ok(match found.len() {

@@ -7,7 +7,7 @@ use rhai::{Array, Dynamic, Engine, Map};
 
 use super::cluster::block;
 use super::convert::{fail, Opts, RhaiResult};
-use super::define;
+use super::{optional_last, Def};
 use crate::fleet::Member;
 use crate::k8s::LogOptions;
 use crate::report::Event;
@@ -60,34 +60,34 @@ fn logs(s: &Session, m: &Member, ns: &str, target: &str, opts: Option<&Map>) -> 
 
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     let s = session.clone();
-    define(engine, "pods", "exec", &["cluster: Cluster", "ns: string", "target: string", "argv: array", "map"],
-        "Runs a command (argv, no shell) in the first ready pod of a target (pod name, `deploy/NAME` or label selector); returns `#{stdout, stderr, code}`.",
-        move |m: &mut Member, ns: &str, target: &str, argv: Array| {
+    Def::new("pods", "exec", &["cluster: Cluster", "ns: string", "target: string", "argv: array", "map"])
+        .doc("Runs a command (argv, no shell) in the first ready pod of a target (pod name, `deploy/NAME` or label selector); returns `#{stdout, stderr, code}`.")
+        .example(r#"let out = cluster("cluster1").exec("bookinfo", "deploy/ratings-v1", ["ls", "/"]); say(out.stdout);"#)
+        .register(engine, move |m: &mut Member, ns: &str, target: &str, argv: Array| {
             let argv = argv_of(&argv, "exec")?;
             exec_map(&s, m, ns, target, &argv)
         });
     let s = session.clone();
-    define(engine, "pods", "logs", &["cluster: Cluster", "ns: string", "target: string", "string"],
-        "The logs of a pod, or of every pod of a selector with a `[pod/container]` prefix per line.",
-        move |m: &mut Member, ns: &str, target: &str| logs(&s, m, ns, target, None));
+    Def::new("pods", "logs", &["cluster: Cluster", "ns: string", "target: string", "string"])
+        .doc("The logs of a pod, or of every pod of a selector with a `[pod/container]` prefix per line.")
+        .example(r#"let c = cluster("cluster1"); say(c.logs("istio-system", "app=istiod"));"#)
+        .optional("opts: map",
+            "Logs with options `tail` (lines), `since` (duration), `container`, `follow_for` (follow for a bounded duration).",
+            r#"let c = cluster("cluster1"); let log = c.logs("bookinfo", "deploy/productpage-v1", #{tail: 20, container: "istio-proxy"});"#)
+        .register(engine, optional_last!(move |m: &mut Member, ns: &str, target: &str; opts: Map| -> RhaiResult<String> {
+            logs(&s, m, ns, target, opts.as_ref())
+        }));
     let s = session.clone();
-    define(engine, "pods", "logs", &["cluster: Cluster", "ns: string", "target: string", "opts: map", "string"],
-        "Logs with options `tail` (lines), `since` (duration), `container`, `follow_for` (follow for a bounded duration).",
-        move |m: &mut Member, ns: &str, target: &str, opts: Map| logs(&s, m, ns, target, Some(&opts)));
-    let s = session.clone();
-    define(
-        engine,
-        "pods",
-        "port_forward",
-        &[
+    Def::new("pods", "port_forward", &[
             "cluster: Cluster",
             "ns: string",
             "target: string",
             "port: int",
             "string",
-        ],
-        "Forwards a local port to a pod's port until the run ends; returns `127.0.0.1:PORT`.",
-        move |m: &mut Member, ns: &str, target: &str, port: i64| -> RhaiResult<String> {
+        ])
+        .doc("Forwards a local port to a pod's port until the run ends; returns `127.0.0.1:PORT`.")
+        .example(r#"let addr = cluster("cluster1").port_forward("istio-system", "deploy/kiali", 20001); open("http://" + addr);"#)
+        .register(engine, move |m: &mut Member, ns: &str, target: &str, port: i64| -> RhaiResult<String> {
             let port = u16::try_from(port)
                 .map_err(|_| fail(format!("port_forward: {port} is not a port")))?;
             let pf = block(&s, m.cluster.port_forward(ns, target, port))?;
@@ -99,6 +99,5 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                 duration_ms: 0,
             });
             Ok(addr.to_string())
-        },
-    );
+        });
 }

@@ -9,7 +9,7 @@ use rhai::{Array, Dynamic, Engine, Map};
 
 use super::cluster::{block, ns_arg};
 use super::convert::{fail, from_json, string_map, Opts, RhaiResult};
-use super::define;
+use super::{optional_last, Def};
 use crate::fleet::Member;
 use crate::k8s::{Applied, ApplyOptions, ApplyOutcome};
 use crate::report::Event;
@@ -206,189 +206,120 @@ fn optional_map(map: Map, what: &str) -> RhaiResult<BTreeMap<String, Option<Stri
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     // apply: inline, file, URL; each with and without options.
     let s = session.clone();
-    define(engine, "resources", "apply", &["cluster: Cluster", "yaml: string", "array"],
-        "Server-side applies multi-document YAML (field manager `meshbook`); each object is reported created, configured or unchanged.",
-        move |m: &mut Member, yaml: &str| apply_text(&s, m, yaml, None, "apply"));
+    Def::new("resources", "apply", &["cluster: Cluster", "yaml: string", "array"])
+        .doc("Server-side applies multi-document YAML (field manager `meshbook`); each object is reported created, configured or unchanged.")
+        .example(r#"let c = cluster("cluster1"); c.apply(read_file("manifests/bookinfo.yaml"));"#)
+        .optional("opts: map",
+            "Applies YAML with options: `namespace` (default for namespaced kinds), `selector` (keep matching documents, as `kubectl apply -l`), `vars` (render Handlebars first), `dry_run`.",
+            r#"let c = cluster("cluster1"); c.apply(read_file("gateway.yaml"), #{namespace: "istio-gateways", vars: #{name: "ingress"}});"#)
+        .register(engine, optional_last!(move |m: &mut Member, yaml: &str; opts: Map| -> RhaiResult<Array> {
+            apply_text(&s, m, yaml, opts.as_ref(), "apply")
+        }));
     let s = session.clone();
-    define(engine, "resources", "apply", &["cluster: Cluster", "yaml: string", "opts: map", "array"],
-        "Applies YAML with options: `namespace` (default for namespaced kinds), `selector` (keep matching documents, as `kubectl apply -l`), `vars` (render Handlebars first), `dry_run`.",
-        move |m: &mut Member, yaml: &str, opts: Map| apply_text(&s, m, yaml, Some(&opts), "apply"));
-    let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "apply_file",
-        &["cluster: Cluster", "path: string", "array"],
-        "Applies a YAML file: `stdlib/...` from the stdlib, otherwise relative to the runbook.",
-        move |m: &mut Member, path: &str| {
+    Def::new("resources", "apply_file", &["cluster: Cluster", "path: string", "array"])
+        .doc("Applies a YAML file: `stdlib/...` from the stdlib, otherwise relative to the runbook.")
+        .example(r#"let c = cluster("cluster1"); c.apply_file("manifests/ratings-v2.yaml");"#)
+        .optional("opts: map", "Applies a YAML file with the options of `apply`.",
+            r#"let c = cluster("cluster1"); c.apply_file("manifests/reviews.yaml", #{namespace: "bookinfo"});"#)
+        .register(engine, optional_last!(move |m: &mut Member, path: &str; opts: Map| -> RhaiResult<Array> {
             let text = s.runbook.read_relative(path).map_err(fail)?;
-            apply_text(&s, m, &text, None, &format!("apply_file {path}"))
-        },
-    );
+            apply_text(&s, m, &text, opts.as_ref(), &format!("apply_file {path}"))
+        }));
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "apply_file",
-        &["cluster: Cluster", "path: string", "opts: map", "array"],
-        "Applies a YAML file with the options of `apply`.",
-        move |m: &mut Member, path: &str, opts: Map| {
-            let text = s.runbook.read_relative(path).map_err(fail)?;
-            apply_text(&s, m, &text, Some(&opts), &format!("apply_file {path}"))
-        },
-    );
-    let s = session.clone();
-    define(engine, "resources", "apply_url", &["cluster: Cluster", "url: string", "array"],
-        "Applies a manifest from a URL (fetched once per run; simulated clusters use the offline copies mapped in stdlib/sim/urls.yaml).",
-        move |m: &mut Member, url: &str| {
+    Def::new("resources", "apply_url", &["cluster: Cluster", "url: string", "array"])
+        .doc("Applies a manifest from a URL (fetched once per run; simulated clusters use the offline copies mapped in stdlib/sim/urls.yaml).")
+        .example(r#"let c = cluster("cluster1"); c.apply_url("https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml");"#)
+        .optional("opts: map",
+            "Applies a manifest from a URL with the options of `apply` (e.g. `#{namespace: \"bookinfo\", selector: \"app=productpage\"}`).",
+            r#"let c = cluster("cluster1"); c.apply_url("https://raw.githubusercontent.com/istio/istio/release-1.26/samples/bookinfo/platform/kube/bookinfo.yaml", #{namespace: "bookinfo", selector: "app=productpage"});"#)
+        .register(engine, optional_last!(move |m: &mut Member, url: &str; opts: Map| -> RhaiResult<Array> {
             let text = fetch_url(&s, m, url)?;
-            apply_text(&s, m, &text, None, &format!("apply_url {url}"))
-        });
-    let s = session.clone();
-    define(engine, "resources", "apply_url", &["cluster: Cluster", "url: string", "opts: map", "array"],
-        "Applies a manifest from a URL with the options of `apply` (e.g. `#{namespace: \"bookinfo\", selector: \"app=productpage\"}`).",
-        move |m: &mut Member, url: &str, opts: Map| {
-            let text = fetch_url(&s, m, url)?;
-            apply_text(&s, m, &text, Some(&opts), &format!("apply_url {url}"))
-        });
+            apply_text(&s, m, &text, opts.as_ref(), &format!("apply_url {url}"))
+        }));
 
     // delete
     let s = session.clone();
-    define(
-        engine,
+    Def::new(
         "resources",
         "delete",
         &["cluster: Cluster", "kind: string", "name: string", "bool"],
-        "Deletes a cluster-scoped object; returns whether it existed (absent is fine).",
-        move |m: &mut Member, kind: &str, name: &str| delete_one(&s, m, kind, name, "", false),
-    );
+    )
+    .doc("Deletes a cluster-scoped object; returns whether it existed (absent is fine).")
+    .example(r#"let c = cluster("cluster1"); c.delete("namespace", "bookinfo");"#)
+    .register(engine, move |m: &mut Member, kind: &str, name: &str| {
+        delete_one(&s, m, kind, name, "", false)
+    });
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "delete",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "name: string",
-            "ns: string",
-            "bool",
-        ],
-        "Deletes an object; returns whether it existed (absent is fine).",
-        move |m: &mut Member, kind: &str, name: &str, ns: &str| {
-            delete_one(&s, m, kind, name, ns, false)
-        },
-    );
-    let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "delete",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "name: string",
-            "ns: string",
-            "opts: map",
-            "bool",
-        ],
-        "Deletes an object; `#{wait: true}` waits until it is gone (finalizers, namespaces).",
-        move |m: &mut Member, kind: &str, name: &str, ns: &str, opts: Map| {
-            let o = Opts::new(Some(&opts), "delete");
+    Def::new("resources", "delete", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "bool"])
+        .doc("Deletes an object; returns whether it existed (absent is fine).")
+        .example(r#"let c = cluster("cluster1"); c.delete("deployment", "reviews-v1", "bookinfo");"#)
+        .optional("opts: map",
+            "Deletes an object; `#{wait: true}` waits until it is gone (finalizers, namespaces).",
+            r#"let c = cluster("cluster1"); c.delete("pod", "ratings-v1-0", "bookinfo", #{wait: true});"#)
+        .register(engine, optional_last!(move |m: &mut Member, kind: &str, name: &str, ns: &str; opts: Map| -> RhaiResult<bool> {
+            let o = Opts::new(opts.as_ref(), "delete");
             o.only(&["wait"])?;
             delete_one(&s, m, kind, name, ns, o.bool("wait")?.unwrap_or(false))
-        },
-    );
+        }));
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "delete_yaml",
-        &["cluster: Cluster", "yaml: string", "array"],
-        "Deletes the objects of a manifest in reverse order; absent ones are fine.",
-        move |m: &mut Member, yaml: &str| delete_text(&s, m, yaml, None, "delete_yaml"),
-    );
+    Def::new("resources", "delete_yaml", &["cluster: Cluster", "yaml: string", "array"])
+        .doc("Deletes the objects of a manifest in reverse order; absent ones are fine.")
+        .example(r#"let c = cluster("cluster1"); c.delete_yaml(read_file("gateway.yaml"));"#)
+        .optional("opts: map", "Deletes the objects of a manifest; options `namespace`, `vars`.",
+            r#"let c = cluster("cluster1"); c.delete_yaml(read_file("gateway.yaml"), #{namespace: "istio-gateways", vars: #{name: "ingress"}});"#)
+        .register(engine, optional_last!(move |m: &mut Member, yaml: &str; opts: Map| -> RhaiResult<Array> {
+            delete_text(&s, m, yaml, opts.as_ref(), "delete_yaml")
+        }));
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "delete_yaml",
-        &["cluster: Cluster", "yaml: string", "opts: map", "array"],
-        "Deletes the objects of a manifest; options `namespace`, `vars`.",
-        move |m: &mut Member, yaml: &str, opts: Map| {
-            delete_text(&s, m, yaml, Some(&opts), "delete_yaml")
-        },
-    );
-    let s = session.clone();
-    define(
-        engine,
+    Def::new(
         "resources",
         "delete_file",
         &["cluster: Cluster", "path: string", "array"],
-        "Deletes the objects of a YAML file (stdlib/ or runbook-relative).",
-        move |m: &mut Member, path: &str| {
-            let text = s.runbook.read_relative(path).map_err(fail)?;
-            delete_text(&s, m, &text, None, "delete_file")
-        },
-    );
+    )
+    .doc("Deletes the objects of a YAML file (stdlib/ or runbook-relative).")
+    .example(r#"let c = cluster("cluster1"); c.delete_file("manifests/ratings-v2.yaml");"#)
+    .register(engine, move |m: &mut Member, path: &str| {
+        let text = s.runbook.read_relative(path).map_err(fail)?;
+        delete_text(&s, m, &text, None, "delete_file")
+    });
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "delete_url",
-        &["cluster: Cluster", "url: string", "array"],
-        "Deletes the objects of a manifest at a URL (as `kubectl delete -f URL`).",
-        move |m: &mut Member, url: &str| {
+    Def::new("resources", "delete_url", &["cluster: Cluster", "url: string", "array"])
+        .doc("Deletes the objects of a manifest at a URL (as `kubectl delete -f URL`).")
+        .example(r#"let c = cluster("cluster1"); c.delete_url("https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml");"#)
+        .optional("opts: map", "Deletes the objects of a manifest at a URL; options `namespace`.",
+            r#"let c = cluster("cluster1"); c.delete_url("https://raw.githubusercontent.com/istio/istio/release-1.26/samples/bookinfo/platform/kube/bookinfo.yaml", #{namespace: "bookinfo"});"#)
+        .register(engine, optional_last!(move |m: &mut Member, url: &str; opts: Map| -> RhaiResult<Array> {
             let text = fetch_url(&s, m, url)?;
-            delete_text(&s, m, &text, None, "delete_url")
-        },
-    );
-    let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "delete_url",
-        &["cluster: Cluster", "url: string", "opts: map", "array"],
-        "Deletes the objects of a manifest at a URL; options `namespace`.",
-        move |m: &mut Member, url: &str, opts: Map| {
-            let text = fetch_url(&s, m, url)?;
-            delete_text(&s, m, &text, Some(&opts), "delete_url")
-        },
-    );
+            delete_text(&s, m, &text, opts.as_ref(), "delete_url")
+        }));
 
     // read
     let s = session.clone();
-    define(engine, "resources", "get", &["cluster: Cluster", "kind: string", "name: string", "?"],
-        "Reads a cluster-scoped object as a map, or `()` when absent. Kinds as kubectl takes them (`deploy`, `gateway.gateway.networking.k8s.io`).",
-        move |m: &mut Member, kind: &str, name: &str| -> RhaiResult<Dynamic> {
+    Def::new("resources", "get", &["cluster: Cluster", "kind: string", "name: string", "?"])
+        .doc("Reads a cluster-scoped object as a map, or `()` when absent. Kinds as kubectl takes them (`deploy`, `gateway.gateway.networking.k8s.io`).")
+        .example(r#"let c = cluster("cluster1"); if c.get("crd", "gateways.gateway.networking.k8s.io") == () { say("no Gateway API"); }"#)
+        .register(engine, move |m: &mut Member, kind: &str, name: &str| -> RhaiResult<Dynamic> {
             Ok(read(&s, m.cluster.get(kind, name, None))?.map(|v| from_json(&v)).unwrap_or(Dynamic::UNIT))
         });
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "get",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "name: string",
-            "ns: string",
-            "?",
-        ],
-        "Reads an object as a map (`obj.status.loadBalancer.ingress[0].ip`), or `()` when absent.",
-        move |m: &mut Member, kind: &str, name: &str, ns: &str| -> RhaiResult<Dynamic> {
-            Ok(read(&s, m.cluster.get(kind, name, ns_arg(ns)))?
-                .map(|v| from_json(&v))
-                .unwrap_or(Dynamic::UNIT))
-        },
-    );
+    Def::new("resources", "get", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "?"])
+        .doc("Reads an object as a map (`obj.status.loadBalancer.ingress[0].ip`), or `()` when absent.")
+        .example(r#"let c = cluster("cluster1"); let d = c.get("deploy", "productpage-v1", "bookinfo"); say(d.status.readyReplicas);"#)
+        .register(engine, move |m: &mut Member, kind: &str, name: &str, ns: &str| -> RhaiResult<Dynamic> {
+            Ok(read(&s, m.cluster.get(kind, name, ns_arg(ns)))?.map(|v| from_json(&v)).unwrap_or(Dynamic::UNIT))
+        });
     let s = session.clone();
-    define(
-        engine,
+    Def::new(
         "resources",
         "list",
         &["cluster: Cluster", "kind: string", "array"],
-        "Lists objects of a kind in every namespace.",
+    )
+    .doc("Lists objects of a kind in every namespace.")
+    .example(
+        r#"let c = cluster("cluster1"); for ns in c.list("namespaces") { say(ns.metadata.name); }"#,
+    )
+    .register(
+        engine,
         move |m: &mut Member, kind: &str| -> RhaiResult<Array> {
             Ok(read(&s, m.cluster.list(kind, None, None))?
                 .iter()
@@ -397,45 +328,26 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
         },
     );
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "list",
-        &["cluster: Cluster", "kind: string", "ns: string", "array"],
-        "Lists objects of a kind in a namespace (`\"\"` for all).",
-        move |m: &mut Member, kind: &str, ns: &str| -> RhaiResult<Array> {
-            Ok(read(&s, m.cluster.list(kind, ns_arg(ns), None))?
-                .iter()
-                .map(from_json)
-                .collect())
-        },
-    );
+    Def::new("resources", "list", &["cluster: Cluster", "kind: string", "ns: string", "array"])
+        .doc("Lists objects of a kind in a namespace (`\"\"` for all).")
+        .example(r#"let c = cluster("cluster1"); let pods = c.list("pods", "bookinfo"); say("pods: " + pods.len());"#)
+        .register(engine, move |m: &mut Member, kind: &str, ns: &str| -> RhaiResult<Array> {
+            Ok(read(&s, m.cluster.list(kind, ns_arg(ns), None))?.iter().map(from_json).collect())
+        });
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "list",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "ns: string",
-            "selector: string",
-            "array",
-        ],
-        "Lists objects of a kind matching a label selector (`app=reviews,version!=v1`).",
-        move |m: &mut Member, kind: &str, ns: &str, selector: &str| -> RhaiResult<Array> {
-            Ok(read(&s, m.cluster.list(kind, ns_arg(ns), Some(selector)))?
-                .iter()
-                .map(from_json)
-                .collect())
-        },
-    );
+    Def::new("resources", "list", &["cluster: Cluster", "kind: string", "ns: string", "selector: string", "array"])
+        .doc("Lists objects of a kind matching a label selector (`app=reviews,version!=v1`).")
+        .example(r#"let c = cluster("cluster1"); let reviews = c.list("pods", "bookinfo", "app=reviews,version!=v1");"#)
+        .register(engine, move |m: &mut Member, kind: &str, ns: &str, selector: &str| -> RhaiResult<Array> {
+            Ok(read(&s, m.cluster.list(kind, ns_arg(ns), Some(selector)))?.iter().map(from_json).collect())
+        });
 
     // change
     let s = session.clone();
-    define(engine, "resources", "label", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "labels: map", "()"],
-        "Sets labels (a `()` value removes the key, as `key-` in kubectl); ns `\"\"` for cluster-scoped kinds.",
-        move |m: &mut Member, kind: &str, name: &str, ns: &str, labels: Map| -> RhaiResult<()> {
+    Def::new("resources", "label", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "labels: map", "()"])
+        .doc("Sets labels (a `()` value removes the key, as `key-` in kubectl); ns `\"\"` for cluster-scoped kinds.")
+        .example(r#"let c = cluster("cluster1"); c.label("namespace", "bookinfo", "", #{"istio.io/dataplane-mode": "ambient"});"#)
+        .register(engine, move |m: &mut Member, kind: &str, name: &str, ns: &str, labels: Map| -> RhaiResult<()> {
             let start = Instant::now();
             let map = optional_map(labels, "label")?;
             if s.would(m.name(), &format!("label {kind}/{name} {}", describe_map(&map))) {
@@ -446,47 +358,21 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             Ok(())
         });
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "annotate",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "name: string",
-            "ns: string",
-            "annotations: map",
-            "()",
-        ],
-        "Sets annotations (a `()` value removes the key).",
-        move |m: &mut Member,
-              kind: &str,
-              name: &str,
-              ns: &str,
-              annotations: Map|
-              -> RhaiResult<()> {
+    Def::new("resources", "annotate", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "annotations: map", "()"])
+        .doc("Sets annotations (a `()` value removes the key).")
+        .example(r#"let c = cluster("cluster1"); c.annotate("service", "productpage", "bookinfo", #{"networking.istio.io/traffic-distribution": "PreferClose"});"#)
+        .register(engine, move |m: &mut Member, kind: &str, name: &str, ns: &str, annotations: Map| -> RhaiResult<()> {
             let start = Instant::now();
             let map = optional_map(annotations, "annotate")?;
-            if s.would(
-                m.name(),
-                &format!("annotate {kind}/{name} {}", describe_map(&map)),
-            ) {
+            if s.would(m.name(), &format!("annotate {kind}/{name} {}", describe_map(&map))) {
                 return Ok(());
             }
             block(&s, m.cluster.annotate(kind, name, ns_arg(ns), &map))?;
-            operation(
-                &s,
-                m,
-                "annotate",
-                format!("{kind}/{name} {}", describe_map(&map)),
-                start,
-            );
+            operation(&s, m, "annotate", format!("{kind}/{name} {}", describe_map(&map)), start);
             Ok(())
-        },
-    );
+        });
     let s = session.clone();
-    define(
-        engine,
+    Def::new(
         "resources",
         "scale",
         &[
@@ -496,7 +382,11 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             "replicas: int",
             "()",
         ],
-        "Scales a Deployment through its scale subresource.",
+    )
+    .doc("Scales a Deployment through its scale subresource.")
+    .example(r#"let c = cluster("cluster1"); c.scale("bookinfo", "reviews-v1", 0);"#)
+    .register(
+        engine,
         move |m: &mut Member, ns: &str, deploy: &str, replicas: i64| -> RhaiResult<()> {
             let start = Instant::now();
             if s.would(
@@ -507,19 +397,21 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             }
             block(&s, m.cluster.scale(ns, deploy, replicas))?;
             s.touch_namespace(m.name(), ns);
-            s.emit(Event::Operation {
-                cluster: m.name().to_string(),
-                verb: "scale".into(),
-                target: format!("deployment/{deploy} -n {ns} to {replicas}"),
-                duration_ms: start.elapsed().as_millis() as u64,
-            });
+            operation(
+                &s,
+                m,
+                "scale",
+                format!("deployment/{deploy} -n {ns} to {replicas}"),
+                start,
+            );
             Ok(())
         },
     );
     let s = session.clone();
-    define(engine, "resources", "set_env", &["cluster: Cluster", "ns: string", "deploy: string", "env: map", "()"],
-        "Sets environment variables on every container of a Deployment (as `kubectl set env`; `()` removes one).",
-        move |m: &mut Member, ns: &str, deploy: &str, env: Map| -> RhaiResult<()> {
+    Def::new("resources", "set_env", &["cluster: Cluster", "ns: string", "deploy: string", "env: map", "()"])
+        .doc("Sets environment variables on every container of a Deployment (as `kubectl set env`; `()` removes one).")
+        .example(r#"let c = cluster("cluster1"); c.set_env("bookinfo", "ratings-v1", #{SERVICE_VERSION: "v2", DEBUG: ()});"#)
+        .register(engine, move |m: &mut Member, ns: &str, deploy: &str, env: Map| -> RhaiResult<()> {
             let start = Instant::now();
             let map = optional_map(env, "set_env")?;
             if s.would(m.name(), &format!("set env on deployment/{deploy} -n {ns}: {}", describe_map(&map))) {
@@ -531,34 +423,22 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             Ok(())
         });
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "create_namespace",
-        &["cluster: Cluster", "name: string", "string"],
-        "Creates a namespace if it does not exist (idempotent); returns created or unchanged.",
-        move |m: &mut Member, name: &str| create_namespace(&s, m, name, Map::new()),
-    );
-    let s = session.clone();
-    define(engine, "resources", "create_namespace", &["cluster: Cluster", "name: string", "labels: map", "string"],
-        "Creates or updates a namespace with labels (e.g. `#{\"istio.io/dataplane-mode\": \"ambient\"}`).",
-        move |m: &mut Member, name: &str, labels: Map| create_namespace(&s, m, name, labels));
+    Def::new("resources", "create_namespace", &["cluster: Cluster", "name: string", "string"])
+        .doc("Creates a namespace if it does not exist (idempotent); returns created or unchanged.")
+        .example(r#"let c = cluster("cluster1"); c.create_namespace("bookinfo");"#)
+        .optional("labels: map",
+            "Creates or updates a namespace with labels (e.g. `#{\"istio.io/dataplane-mode\": \"ambient\"}`).",
+            r#"let c = cluster("cluster1"); c.create_namespace("bookinfo", #{"istio.io/dataplane-mode": "ambient"});"#)
+        .register(engine, optional_last!(move |m: &mut Member, name: &str; labels: Map| -> RhaiResult<String> {
+            create_namespace(&s, m, name, labels.unwrap_or_default())
+        }));
 
     // secrets
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "create_secret",
-        &[
-            "cluster: Cluster",
-            "ns: string",
-            "name: string",
-            "data: map",
-            "string",
-        ],
-        "Creates or updates an Opaque Secret from text values (the values are treated as secrets).",
-        move |m: &mut Member, ns: &str, name: &str, data: Map| -> RhaiResult<String> {
+    Def::new("resources", "create_secret", &["cluster: Cluster", "ns: string", "name: string", "data: map", "string"])
+        .doc("Creates or updates an Opaque Secret from text values (the values are treated as secrets).")
+        .example(r#"let c = cluster("cluster1"); c.create_secret("gloo-mesh", "license-keys", #{"gloo-mesh-license-key": secret_env("GLOO_MESH_LICENSE_KEY")});"#)
+        .register(engine, move |m: &mut Member, ns: &str, name: &str, data: Map| -> RhaiResult<String> {
             let mut map = BTreeMap::new();
             for (k, v) in string_map(&data, "create_secret")? {
                 let v = v.unwrap_or_default();
@@ -573,12 +453,12 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             let o = block(&s, m.cluster.create_secret(ns, name, &map))?;
             secret_event(&s, m, ns, name, o);
             Ok(o.to_string())
-        },
-    );
+        });
     let s = session.clone();
-    define(engine, "resources", "secret_from_files", &["cluster: Cluster", "ns: string", "name: string", "files: map", "string"],
-        "Creates or updates a Secret from files, key -> path (as `kubectl create secret generic --from-file=key=path`).",
-        move |m: &mut Member, ns: &str, name: &str, files: Map| -> RhaiResult<String> {
+    Def::new("resources", "secret_from_files", &["cluster: Cluster", "ns: string", "name: string", "files: map", "string"])
+        .doc("Creates or updates a Secret from files, key -> path (as `kubectl create secret generic --from-file=key=path`).")
+        .example(r#"let c = cluster("cluster1"); c.secret_from_files("istio-system", "cacerts", #{"ca-cert.pem": "certs/ca-cert.pem", "ca-key.pem": "certs/ca-key.pem"});"#)
+        .register(engine, move |m: &mut Member, ns: &str, name: &str, files: Map| -> RhaiResult<String> {
             let mut data = BTreeMap::new();
             for (key, path) in string_map(&files, "secret_from_files")? {
                 let path = path.unwrap_or_default();
@@ -601,26 +481,16 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
             Ok(o.to_string())
         });
     let s = session.clone();
-    define(
-        engine,
-        "resources",
-        "secret_data",
-        &[
-            "cluster: Cluster",
-            "ns: string",
-            "name: string",
-            "key: string",
-            "string",
-        ],
-        "Reads one decoded value of a Secret; it is masked as *** in all output from then on.",
-        move |m: &mut Member, ns: &str, name: &str, key: &str| -> RhaiResult<String> {
+    Def::new("resources", "secret_data", &["cluster: Cluster", "ns: string", "name: string", "key: string", "string"])
+        .doc("Reads one decoded value of a Secret; it is masked as *** in all output from then on.")
+        .example(r#"let c = cluster("cluster1"); let token = c.secret_data("gloo-mesh", "relay-identity-token-secret", "token");"#)
+        .register(engine, move |m: &mut Member, ns: &str, name: &str, key: &str| -> RhaiResult<String> {
             let v = block(&s, m.cluster.secret_data(ns, name, key))?;
             s.add_secret(&v).map_err(|e| {
                 fail(format!("secret_data: key `{key}` of Secret `{ns}/{name}` is {e}; it was not returned or printed"))
             })?;
             Ok(v)
-        },
-    );
+        });
 }
 
 fn describe_map(map: &BTreeMap<String, Option<String>>) -> String {

@@ -6,32 +6,25 @@ use std::sync::Arc;
 use rhai::{Dynamic, Engine};
 
 use super::convert::{duration, fail, RhaiResult};
-use super::define;
+use super::Def;
 use crate::report::{CheckStatus, Event};
 use crate::session::Session;
 
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     let s = session.clone();
-    define(
-        engine,
-        "structure",
-        "say",
-        &["text: ?", "()"],
-        "Prints a line of the transcript (secrets are masked).",
-        move |text: Dynamic| {
+    Def::new("structure", "say", &["text: ?", "()"])
+        .doc("Prints a line of the transcript (secrets are masked).")
+        .example(r#"say("Bookinfo is installed on " + cluster("cluster1").name);"#)
+        .register(engine, move |text: Dynamic| {
             s.emit(Event::Say {
                 text: text.to_string(),
             });
-        },
-    );
+        });
     let s = session.clone();
-    define(
-        engine,
-        "structure",
-        "expect",
-        &["condition: bool", "message: string", "()"],
-        "Fails the current step with `message` unless `condition` is true; counted as a check.",
-        move |cond: bool, message: &str| -> RhaiResult<()> {
+    Def::new("structure", "expect", &["condition: bool", "message: string", "()"])
+        .doc("Fails the current step with `message` unless `condition` is true; counted as a check.")
+        .example(r#"let d = cluster("cluster1").get("deploy", "productpage-v1", "bookinfo"); expect(d != (), "productpage is deployed");"#)
+        .register(engine, move |cond: bool, message: &str| -> RhaiResult<()> {
             if cond {
                 s.emit(Event::Check {
                     name: message.to_string(),
@@ -59,29 +52,21 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                 });
                 Err(fail(format!("expectation failed: {message}")))
             }
-        },
-    );
+        });
     let s = session.clone();
-    define(
-        engine,
-        "structure",
-        "sleep",
-        &["duration: string|int", "()"],
-        "Waits for a duration such as \"2s\" or \"500ms\" (prefer the wait_* functions, which watch).",
-        move |d: Dynamic| -> RhaiResult<()> {
+    Def::new("structure", "sleep", &["duration: string|int", "()"])
+        .doc("Waits for a duration such as \"2s\" or \"500ms\" (prefer the wait_* functions, which watch).")
+        .example(r#"sleep("2s");"#)
+        .register(engine, move |d: Dynamic| -> RhaiResult<()> {
             let d = duration(&d)?;
             s.sleep(d);
             Ok(())
-        },
-    );
+        });
     let s = session.clone();
-    define(
-        engine,
-        "structure",
-        "open",
-        &["url: string", "()"],
-        "Shows a URL to open in a browser (opened for you only with MESHBOOK_OPEN=1 on a terminal).",
-        move |url: &str| {
+    Def::new("structure", "open", &["url: string", "()"])
+        .doc("Shows a URL to open in a browser (opened for you only with MESHBOOK_OPEN=1 on a terminal).")
+        .example(r#"open("http://localhost:20001/kiali");"#)
+        .register(engine, move |url: &str| {
             s.emit(Event::Say { text: format!("open {url}") });
             if s.interactive && std::env::var("MESHBOOK_OPEN").is_ok_and(|v| v == "1") {
                 let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
@@ -91,6 +76,5 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>) {
                     .stderr(std::process::Stdio::null())
                     .spawn();
             }
-        },
-    );
+        });
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use rhai::{Array, Dynamic, Engine, Map};
 
 use super::convert::{fail, fail_with_help, string_map, Opts, RhaiResult};
-use super::define;
 use super::secret_output::SecretOutput;
+use super::{optional_last, Def};
 use crate::fleet::{Fleet, Member};
 use crate::report::Event;
 use crate::session::Session;
@@ -378,87 +378,93 @@ fn helm_install(
 
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
     let s = session.clone();
-    define(engine, "tools", "helm_install", &["cluster: Cluster", "release: string", "chart: string", "opts: map", "map"],
-        "`helm upgrade --install` on the cluster: opts `namespace`, `create_namespace`, `version`, `values` (map or YAML text; written to a private temporary file, never on the command line), `set` (non-secret scalars), `repo` (\"name=url\", added idempotently), `wait`, `timeout`. OCI charts work.",
-        move |m: &mut Member, release: &str, chart: &str, opts: Map| helm_install(&s, m, release, chart, &opts));
+    Def::new("tools", "helm_install", &["cluster: Cluster", "release: string", "chart: string", "opts: map", "map"])
+        .doc("`helm upgrade --install` on the cluster: opts `namespace`, `create_namespace`, `version`, `values` (map or YAML text; written to a private temporary file, never on the command line), `set` (non-secret scalars), `repo` (\"name=url\", added idempotently), `wait`, `timeout`. OCI charts work.")
+        .example(r#"let c = cluster("cluster1"); c.helm_install("gloo-operator", "oci://us-docker.pkg.dev/solo-public/gloo-operator-helm/gloo-operator", #{namespace: "gloo-system", create_namespace: true, version: "0.2.5"});"#)
+        .register(engine, move |m: &mut Member, release: &str, chart: &str, opts: Map| helm_install(&s, m, release, chart, &opts));
     let s = session.clone();
-    define(
-        engine,
+    Def::new(
         "tools",
         "helm_uninstall",
         &["cluster: Cluster", "release: string", "ns: string", "map"],
-        "`helm uninstall RELEASE -n NS` on the cluster.",
-        move |m: &mut Member, release: &str, ns: &str| {
-            call(
-                &s,
-                Some(m),
-                "helm",
-                vec![
-                    "uninstall".into(),
-                    release.into(),
-                    "--namespace".into(),
-                    ns.into(),
-                ],
-                None,
-            )
-        },
-    );
-    for (tool, doc) in [
-        ("helm", "Runs helm with the cluster's context (`--kube-context`); returns `#{stdout, stderr, code}`; a non-zero exit fails the step."),
-        ("istioctl", "Runs Solo's istioctl with the cluster's context (`--context`)."),
-        ("meshctl", "Runs meshctl with the cluster's context (`--kubecontext`)."),
-        ("vcluster", "Runs vcluster with the host cluster's context."),
-        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers; on a simulated cluster it runs against the simulator's server."),
+    )
+    .doc("`helm uninstall RELEASE -n NS` on the cluster.")
+    .example(r#"let c = cluster("cluster1"); c.helm_uninstall("gloo-operator", "gloo-system");"#)
+    .register(engine, move |m: &mut Member, release: &str, ns: &str| {
+        let argv = vec![
+            "uninstall".into(),
+            release.into(),
+            "--namespace".into(),
+            ns.into(),
+        ];
+        call(&s, Some(m), "helm", argv, None)
+    });
+    const OPTIONS: &str = "opts: map";
+    for (tool, doc, example, with_options) in [
+        ("helm", "Runs helm with the cluster's context (`--kube-context`); returns `#{stdout, stderr, code}`; a non-zero exit fails the step.",
+            r#"let c = cluster("cluster1"); let releases = c.helm(["list", "-A", "-o", "json"]);"#,
+            r#"let c = cluster("cluster1"); c.helm(["repo", "update"], #{timeout: "2m"});"#),
+        ("istioctl", "Runs Solo's istioctl with the cluster's context (`--context`).",
+            r#"let c = cluster("cluster1"); say(c.istioctl(["proxy-status"]).stdout);"#,
+            r#"let c = cluster("cluster1"); let check = c.istioctl(["analyze", "-n", "bookinfo"], #{allow_failure: true});"#),
+        ("meshctl", "Runs meshctl with the cluster's context (`--kubecontext`).",
+            r#"let c = cluster("cluster1"); c.meshctl(["check"]);"#,
+            r#"let c = cluster("cluster1"); c.meshctl(["check"], #{timeout: "3m", allow_failure: true});"#),
+        ("vcluster", "Runs vcluster with the host cluster's context.",
+            r#"let c = cluster("cluster1"); c.vcluster(["create", "team-a", "--connect=false"]);"#,
+            r#"let c = cluster("cluster1"); c.vcluster(["delete", "team-a"], #{allow_failure: true});"#),
+        ("kubectl", "Runs kubectl with the cluster's context (`--context`), for what no function covers; on a simulated cluster it runs against the simulator's server.",
+            r#"let c = cluster("cluster1"); c.kubectl(["rollout", "restart", "deploy/reviews-v1", "-n", "bookinfo"]);"#,
+            r#"let c = cluster("cluster1"); c.kubectl(["apply", "-f", "-"], #{stdin: read_file("gateway.yaml")});"#),
     ] {
         let s = session.clone();
-        define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "map"], doc,
-            move |m: &mut Member, a: Array| call(&s, Some(m), tool, argv(&a), None));
-        let s = session.clone();
-        define(engine, "tools", tool, &["cluster: Cluster", "argv: array", "opts: map", "map"],
-            "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing), `secret_output` (`true`: stdout carries a secret, it is not shown and each line is masked from then on; or a regex whose captures are the secret).",
-            move |m: &mut Member, a: Array, opts: Map| call(&s, Some(m), tool, argv(&a), Some(&opts)));
+        Def::new("tools", tool, &["cluster: Cluster", "argv: array", "map"])
+            .doc(doc)
+            .example(example)
+            .optional(OPTIONS,
+                "The same with options `timeout`, `env` (map), `stdin` (text), `allow_failure` (return the exit code instead of failing), `secret_output` (`true`: stdout carries a secret, it is not shown and each line is masked from then on; or a regex whose captures are the secret).",
+                with_options)
+            .register(engine, optional_last!(move |m: &mut Member, a: Array; opts: Map| -> RhaiResult<Map> {
+                call(&s, Some(m), tool, argv(&a), opts.as_ref())
+            }));
     }
-    for (tool, doc) in [
-        ("meshctl", "Runs meshctl without a cluster context."),
+    for (tool, doc, example, with_options) in [
+        (
+            "meshctl",
+            "Runs meshctl without a cluster context.",
+            r#"say(meshctl(["version"]).stdout);"#,
+            r#"let token = meshctl(["dashboard", "token"], #{secret_output: true});"#,
+        ),
         (
             "vcluster",
             "Runs vcluster without a cluster context (`vcluster create NAME`, `vcluster connect`).",
+            r#"let list = vcluster(["list", "--output", "json"]);"#,
+            r#"vcluster(["create", "team-a", "--connect=false"], #{timeout: "5m"});"#,
         ),
         (
             "istioctl",
             "Runs Solo's istioctl without a cluster context (`multicluster link --contexts=a,b`).",
+            r#"istioctl(["multicluster", "link", "--contexts=" + env("CLUSTER1") + "," + env("CLUSTER2"), "-n", "istio-eastwest"]);"#,
+            r#"istioctl(["version", "--remote=false"], #{timeout: "30s"});"#,
         ),
     ] {
         let s = session.clone();
-        define(
-            engine,
-            "tools",
-            tool,
-            &["argv: array", "map"],
-            doc,
-            move |a: Array| call(&s, None, tool, argv(&a), None),
-        );
-        let s = session.clone();
-        define(
-            engine,
-            "tools",
-            tool,
-            &["argv: array", "opts: map", "map"],
-            "The same with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output`.",
-            move |a: Array, opts: Map| call(&s, None, tool, argv(&a), Some(&opts)),
-        );
+        Def::new("tools", tool, &["argv: array", "map"])
+            .doc(doc)
+            .example(example)
+            .optional(OPTIONS, "The same with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output`.", with_options)
+            .register(engine, optional_last!(move |a: Array; opts: Map| -> RhaiResult<Map> {
+                call(&s, None, tool, argv(&a), opts.as_ref())
+            }));
     }
     let s = session.clone();
-    define(engine, "tools", "run", &["program: string", "argv: array", "map"],
-        "Runs any program (argv, never a shell); returns `#{stdout, stderr, code}`; a non-zero exit fails the step. It runs for real on simulated clusters too, except the cluster CLIs (helm, istioctl, meshctl, vcluster), which are simulated.",
-        move |program: &str, a: Array| call(&s, None, program, argv(&a), None));
-    let s = session.clone();
-    define(
-        engine,
-        "tools",
-        "run",
-        &["program: string", "argv: array", "opts: map", "map"],
-        "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output` (`true`: stdout carries a secret: not shown, each line masked from then on, returned as usual; or a regex whose captures are the secret).",
-        move |program: &str, a: Array, opts: Map| call(&s, None, program, argv(&a), Some(&opts)),
-    );
+    Def::new("tools", "run", &["program: string", "argv: array", "map"])
+        .doc("Runs any program (argv, never a shell); returns `#{stdout, stderr, code}`; a non-zero exit fails the step. It runs for real on simulated clusters too, except the cluster CLIs (helm, istioctl, meshctl, vcluster), which are simulated.")
+        .example(r#"let out = run("git", ["rev-parse", "--short", "HEAD"]); say(out.stdout);"#)
+        .optional(OPTIONS,
+            "Runs a program with options `timeout`, `env`, `stdin`, `allow_failure`, `secret_output` (`true`: stdout carries a secret: not shown, each line masked from then on, returned as usual; or a regex whose captures are the secret).",
+            r#"let r = run("openssl", ["x509", "-noout", "-subject"], #{stdin: read_file("certs/ca-cert.pem"), allow_failure: true});"#)
+        .register(engine, optional_last!(move |program: &str, a: Array; opts: Map| -> RhaiResult<Map> {
+            call(&s, None, program, argv(&a), opts.as_ref())
+        }));
 }

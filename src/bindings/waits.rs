@@ -8,7 +8,7 @@ use rhai::{Dynamic, Engine, FnPtr, NativeCallContext};
 
 use super::cluster::{block, ns_arg};
 use super::convert::{duration, from_json, RhaiResult};
-use super::define;
+use super::{optional_last, Def};
 use crate::fleet::Member;
 use crate::report::Event;
 use crate::session::Session;
@@ -340,167 +340,86 @@ fn deleted(
     Ok(())
 }
 
+/// The optional `timeout` argument of a wait.
+fn timeout(t: Option<Dynamic>) -> RhaiResult<Option<Duration>> {
+    t.as_ref().map(duration).transpose()
+}
+
 pub fn register(engine: &mut Engine, session: &Arc<Session>) {
+    const TIMEOUT: &str = "timeout: string|int";
     let s = session.clone();
-    define(engine, "waits", "wait_deleted", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "()"],
-        "Waits (5 min) until an object is gone (a namespace finishing Terminating, finalizers done).",
-        move |m: &mut Member, kind: &str, name: &str, ns: &str| deleted(&s, m, kind, name, ns, None));
+    Def::new("waits", "wait_deleted", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "()"])
+        .doc("Waits (5 min) until an object is gone (a namespace finishing Terminating, finalizers done).")
+        .example(r#"let c = cluster("cluster1"); c.delete("namespace", "bookinfo"); c.wait_deleted("namespace", "bookinfo", "");"#)
+        .optional(TIMEOUT, "Waits until an object is gone, up to `timeout`.",
+            r#"let c = cluster("cluster1"); c.wait_deleted("deployment", "reviews-v1", "bookinfo", "2m");"#)
+        .register(engine, optional_last!(move |m: &mut Member, kind: &str, name: &str, ns: &str; t: Dynamic| -> RhaiResult<()> {
+            deleted(&s, m, kind, name, ns, timeout(t)?)
+        }));
     let s = session.clone();
-    define(
-        engine,
-        "waits",
-        "wait_deleted",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "name: string",
-            "ns: string",
-            "timeout: string|int",
-            "()",
-        ],
-        "Waits until an object is gone, up to `timeout`.",
-        move |m: &mut Member, kind: &str, name: &str, ns: &str, t: Dynamic| {
-            deleted(&s, m, kind, name, ns, Some(duration(&t)?))
-        },
-    );
-    let s = session.clone();
-    define(
-        engine,
+    Def::new(
         "waits",
         "wait_rollout",
         &["cluster: Cluster", "ns: string", "deploy: string", "()"],
-        "Waits (5 min) until a Deployment is rolled out, by kubectl's rollout-status rules.",
-        move |m: &mut Member, ns: &str, deploy: &str| rollout(&s, m, ns, deploy, None),
-    );
-    let s = session.clone();
-    define(
-        engine,
-        "waits",
-        "wait_rollout",
-        &[
-            "cluster: Cluster",
-            "ns: string",
-            "deploy: string",
-            "timeout: string|int",
-            "()",
-        ],
+    )
+    .doc("Waits (5 min) until a Deployment is rolled out, by kubectl's rollout-status rules.")
+    .example(r#"let c = cluster("cluster1"); c.wait_rollout("bookinfo", "productpage-v1");"#)
+    .optional(
+        TIMEOUT,
         "Waits until a Deployment is rolled out, up to `timeout` (\"90s\").",
-        move |m: &mut Member, ns: &str, deploy: &str, t: Dynamic| {
-            rollout(&s, m, ns, deploy, Some(duration(&t)?))
-        },
+        r#"let c = cluster("cluster1"); c.wait_rollout("istio-system", "istiod", "90s");"#,
+    )
+    .register(
+        engine,
+        optional_last!(move |m: &mut Member, ns: &str, deploy: &str; t: Dynamic| -> RhaiResult<()> {
+            rollout(&s, m, ns, deploy, timeout(t)?)
+        }),
     );
     let s = session.clone();
-    define(
-        engine,
+    Def::new(
         "waits",
         "wait_rollouts",
         &["cluster: Cluster", "ns: string", "()"],
-        "Waits (5 min) until every Deployment of a namespace is rolled out.",
-        move |m: &mut Member, ns: &str| rollouts(&s, m, ns, None),
-    );
-    let s = session.clone();
-    define(
-        engine,
-        "waits",
-        "wait_rollouts",
-        &[
-            "cluster: Cluster",
-            "ns: string",
-            "timeout: string|int",
-            "()",
-        ],
+    )
+    .doc("Waits (5 min) until every Deployment of a namespace is rolled out.")
+    .example(r#"let c = cluster("cluster1"); c.wait_rollouts("bookinfo");"#)
+    .optional(
+        TIMEOUT,
         "Waits until every Deployment of a namespace is rolled out, up to `timeout`.",
-        move |m: &mut Member, ns: &str, t: Dynamic| rollouts(&s, m, ns, Some(duration(&t)?)),
-    );
-    let s = session.clone();
-    define(engine, "waits", "wait_condition", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "condition: string", "map"],
-        "Waits (5 min) until an object's status condition is True (Gateway `Programmed`, CRD `Established`); returns the object.",
-        move |m: &mut Member, kind: &str, name: &str, ns: &str, c: &str| condition(&s, m, kind, name, ns, c, None));
-    let s = session.clone();
-    define(
+        r#"let c = cluster("cluster1"); c.wait_rollouts("gloo-mesh", "5m");"#,
+    )
+    .register(
         engine,
-        "waits",
-        "wait_condition",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "name: string",
-            "ns: string",
-            "condition: string",
-            "timeout: string|int",
-            "map",
-        ],
-        "Waits until an object's status condition is True, up to `timeout`.",
-        move |m: &mut Member, kind: &str, name: &str, ns: &str, c: &str, t: Dynamic| {
-            condition(&s, m, kind, name, ns, c, Some(duration(&t)?))
-        },
+        optional_last!(move |m: &mut Member, ns: &str; t: Dynamic| -> RhaiResult<()> {
+            rollouts(&s, m, ns, timeout(t)?)
+        }),
     );
     let s = session.clone();
-    define(
-        engine,
-        "waits",
-        "wait_for",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "name: string",
-            "ns: string",
-            "predicate: closure",
-            "map",
-        ],
-        "Waits (5 min) until `predicate(obj)` returns true for an object; returns the object.",
-        move |ctx: NativeCallContext,
-              m: &mut Member,
-              kind: &str,
-              name: &str,
-              ns: &str,
-              p: FnPtr| wait_for(&s, &ctx, m, kind, name, ns, &p, None),
-    );
+    Def::new("waits", "wait_condition", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "condition: string", "map|()"])
+        .doc("Waits (5 min) until an object's status condition is True (Gateway `Programmed`, CRD `Established`); returns the object.")
+        .example(r#"let c = cluster("cluster1"); c.wait_condition("gateway", "ingress", "istio-gateways", "Programmed");"#)
+        .optional(TIMEOUT, "Waits until an object's status condition is True, up to `timeout`.",
+            r#"let c = cluster("cluster1"); c.wait_condition("crd", "gateways.gateway.networking.k8s.io", "", "Established", "30s");"#)
+        .register(engine, optional_last!(move |m: &mut Member, kind: &str, name: &str, ns: &str, c: &str; t: Dynamic| -> RhaiResult<Dynamic> {
+            condition(&s, m, kind, name, ns, c, timeout(t)?)
+        }));
     let s = session.clone();
-    define(
-        engine,
-        "waits",
-        "wait_for",
-        &[
-            "cluster: Cluster",
-            "kind: string",
-            "name: string",
-            "ns: string",
-            "predicate: closure",
-            "timeout: string|int",
-            "map",
-        ],
-        "Waits until `predicate(obj)` returns true, up to `timeout`.",
-        move |ctx: NativeCallContext,
-              m: &mut Member,
-              kind: &str,
-              name: &str,
-              ns: &str,
-              p: FnPtr,
-              t: Dynamic| {
-            let t = duration(&t)?;
-            wait_for(&s, &ctx, m, kind, name, ns, &p, Some(t))
-        },
-    );
+    Def::new("waits", "wait_for", &["cluster: Cluster", "kind: string", "name: string", "ns: string", "predicate: closure", "map|()"])
+        .doc("Waits (5 min) until `predicate(obj)` returns true for an object; returns the object.")
+        .example(r#"let c = cluster("cluster1"); c.wait_for("deploy", "reviews-v2", "bookinfo", |d| d.status.readyReplicas == 2);"#)
+        .optional(TIMEOUT, "Waits until `predicate(obj)` returns true, up to `timeout`.",
+            r#"let c = cluster("cluster1"); c.wait_for("svc", "productpage", "bookinfo", |s| s.metadata.labels?.global == "true", "1m");"#)
+        .register(engine, optional_last!(move |ctx: NativeCallContext, m: &mut Member, kind: &str, name: &str, ns: &str, p: FnPtr; t: Dynamic| -> RhaiResult<Dynamic> {
+            let t = timeout(t)?;
+            wait_for(&s, &ctx, m, kind, name, ns, &p, t)
+        }));
     let s = session.clone();
-    define(engine, "waits", "lb_address", &["cluster: Cluster", "ns: string", "service: string", "string"],
-        "Waits (5 min) for a Service's load-balancer address (`status.loadBalancer.ingress[0]` hostname or ip).",
-        move |m: &mut Member, ns: &str, svc: &str| lb(&s, m, ns, svc, None));
-    let s = session.clone();
-    define(
-        engine,
-        "waits",
-        "lb_address",
-        &[
-            "cluster: Cluster",
-            "ns: string",
-            "service: string",
-            "timeout: string|int",
-            "string",
-        ],
-        "Waits for a Service's load-balancer address, up to `timeout`.",
-        move |m: &mut Member, ns: &str, svc: &str, t: Dynamic| {
-            lb(&s, m, ns, svc, Some(duration(&t)?))
-        },
-    );
+    Def::new("waits", "lb_address", &["cluster: Cluster", "ns: string", "service: string", "string"])
+        .doc("Waits (5 min) for a Service's load-balancer address (`status.loadBalancer.ingress[0]` hostname or ip).")
+        .example(r#"let c = cluster("cluster1"); let ip = c.lb_address("istio-gateways", "istio-ingressgateway"); say("http://" + ip + "/productpage");"#)
+        .optional(TIMEOUT, "Waits for a Service's load-balancer address, up to `timeout`.",
+            r#"let c = cluster("cluster1"); let ip = c.lb_address("istio-eastwest", "istio-eastwestgateway", "3m");"#)
+        .register(engine, optional_last!(move |m: &mut Member, ns: &str, svc: &str; t: Dynamic| -> RhaiResult<String> {
+            lb(&s, m, ns, svc, timeout(t)?)
+        }));
 }

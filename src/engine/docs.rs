@@ -17,6 +17,14 @@ pub struct FunctionDoc {
     pub name: String,
     pub signature: String,
     pub doc: String,
+    /// A short Rhai example, one line per line of code.
+    pub example: String,
+    /// How many arguments a call takes (a method's object counts; a property is 1).
+    pub arity: usize,
+    /// Whether it is read as a property (`c.name`) rather than called.
+    pub property: bool,
+    /// How the declared types differ from the function's real ones (empty: they agree).
+    pub mismatch: String,
 }
 
 #[derive(Deserialize)]
@@ -54,13 +62,18 @@ pub fn functions(engine: &rhai::Engine) -> Vec<FunctionDoc> {
         .into_iter()
         .filter_map(|f| {
             let mut family = None;
-            let mut doc = Vec::new();
+            let (mut doc, mut example, mut mismatch) = (Vec::new(), Vec::new(), Vec::new());
             for block in &f.doc_comments {
                 for line in block.lines() {
                     let l = line.trim_start_matches("///").trim_start_matches(' ');
-                    match l.strip_prefix("@family ") {
-                        Some(fam) => family = Some(fam.to_string()),
-                        None => doc.push(l.to_string()),
+                    if let Some(fam) = l.strip_prefix("@family ") {
+                        family = Some(fam.to_string());
+                    } else if let Some(code) = l.strip_prefix("@example ") {
+                        example.push(code.to_string());
+                    } else if let Some(m) = l.strip_prefix("@mismatch ") {
+                        mismatch.push(m.to_string());
+                    } else {
+                        doc.push(l.to_string());
                     }
                 }
             }
@@ -97,6 +110,10 @@ pub fn functions(engine: &rhai::Engine) -> Vec<FunctionDoc> {
                 name,
                 signature,
                 doc: doc.join("\n").trim().to_string(),
+                example: example.join("\n"),
+                arity: f.params.len(),
+                property: is_getter,
+                mismatch: mismatch.join("; "),
             })
         })
         .collect();
@@ -122,6 +139,9 @@ pub fn markdown(docs: &[FunctionDoc]) -> String {
                 f.signature,
                 f.doc.replace('\n', " ")
             ));
+            for line in f.example.lines() {
+                out.push_str(&format!("  Example: `{line}`\n"));
+            }
         }
     }
     out
@@ -143,5 +163,90 @@ fn unreachable_runbook() -> Runbook {
         source: String::new(),
         header: Default::default(),
         uses: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::{optional_last, Def};
+
+    #[test]
+    fn every_registered_function_has_an_example_and_its_declared_types() {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let engine = reference_engine(rt.handle());
+        let docs = functions(&engine);
+        assert!(docs.len() > 90, "{}", docs.len());
+        let bad: Vec<String> = docs
+            .iter()
+            .filter(|d| d.example.is_empty() || !d.mismatch.is_empty())
+            .map(|d| format!("{}: {}", d.signature, d.mismatch))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "without an example or with drifted types:\n{}",
+            bad.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_declaration_that_differs_from_its_closure_is_recorded() {
+        let mut engine = rhai::Engine::new();
+        Def::new("data", "right", &["text: string", "n: int", "bool"])
+            .example("right(\"a\", 1);")
+            .register(&mut engine, |_t: &str, _n: i64| true);
+        Def::new("data", "wrong_type", &["text: string", "n: string", "bool"])
+            .register(&mut engine, |_t: &str, _n: i64| true);
+        Def::new("data", "wrong_count", &["text: string", "bool"])
+            .register(&mut engine, |_t: &str, _n: i64| true);
+        Def::new("data", "wrong_return", &["text: string", "string"])
+            .register(&mut engine, |_t: &str| true);
+        Def::new("data", "any", &["value: string|int", "map|()"])
+            .register(&mut engine, |v: rhai::Dynamic| v);
+        Def::new("data", "concrete", &["value: string", "()"])
+            .register(&mut engine, |_v: rhai::Dynamic| {});
+        Def::new("data", "opt", &["text: string", "string"])
+            .optional("opts: map", "With options.", "opt(\"a\", #{});")
+            .register(
+                &mut engine,
+                optional_last!(move |t: &str; o: rhai::Map| -> String {
+                    format!("{t}{}", o.map_or(0, |o| o.len()))
+                }),
+            );
+        let docs = functions(&engine);
+        let mismatch = |sig: &str| {
+            docs.iter()
+                .find(|d| d.signature == sig)
+                .unwrap_or_else(|| panic!("{sig} in {docs:#?}"))
+                .mismatch
+                .clone()
+        };
+        assert_eq!(mismatch("right(text: string, n: int) -> bool"), "");
+        assert_eq!(
+            mismatch("wrong_type(text: string, n: string) -> bool"),
+            "declared (string, string) -> bool, the closure takes (string, int) -> bool"
+        );
+        assert_eq!(
+            mismatch("wrong_count(text: string, bool)"),
+            "declared (string) -> bool, the closure takes (string, int) -> bool"
+        );
+        assert!(mismatch("wrong_return(text: string) -> string").contains("-> bool"));
+        assert_eq!(mismatch("any(value: string|int) -> map|()"), "");
+        assert!(mismatch("concrete(value: string)").contains("takes (?)"));
+        assert_eq!(mismatch("opt(text: string) -> string"), "");
+        assert_eq!(mismatch("opt(text: string, opts: map) -> string"), "");
+        let with = docs
+            .iter()
+            .find(|d| d.signature == "opt(text: string, opts: map) -> string");
+        assert_eq!(
+            with.map(|d| (d.doc.as_str(), d.example.as_str(), d.arity)),
+            Some(("With options.", "opt(\"a\", #{});", 2))
+        );
+        assert_eq!(
+            engine
+                .eval::<String>("opt(\"a\") + opt(\"b\", #{x: 1, y: 2})")
+                .unwrap(),
+            "a0b2"
+        );
     }
 }

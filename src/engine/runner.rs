@@ -12,7 +12,7 @@ use rhai::{
 
 use super::diagnostic::plain_message as message_of;
 use crate::bindings::convert::{fail, fail_with_help, RhaiResult};
-use crate::bindings::define;
+use crate::bindings::Def;
 use crate::report::{Event, Status};
 use crate::session::Session;
 
@@ -125,22 +125,15 @@ pub fn share_scope(scope: &mut rhai::Scope) -> Vec<(String, Dynamic)> {
 /// `pause`), run by this module with the run's interactive hooks.
 pub fn register(engine: &mut Engine, session: &Arc<Session>, hooks: Arc<Hooks>) {
     let (s, h) = (session.clone(), hooks.clone());
-    define(
-        engine,
-        "structure",
-        "section",
-        &["title: string", "body: closure", "()"],
-        "Runs `body` as a section of the runbook, titled after a heading of the walkthrough.\nTop level only; `--only`, `--skip` and `--from` select sections by title. A failure stops the run.",
-        move |ctx: NativeCallContext, title: &str, body: FnPtr| -> RhaiResult<()> { run_section(&s, &h, &ctx, title, &body, false) },
-    );
+    Def::new("structure", "section", &["title: string", "body: closure", "()"])
+        .doc("Runs `body` as a section of the runbook, titled after a heading of the walkthrough.\nTop level only; `--only`, `--skip` and `--from` select sections by title. A failure stops the run.")
+        .example(r#"section("Deploy Bookinfo", || { cluster("cluster1").create_namespace("bookinfo"); });"#)
+        .register(engine, move |ctx: NativeCallContext, title: &str, body: FnPtr| -> RhaiResult<()> { run_section(&s, &h, &ctx, title, &body, false) });
     let (s, h) = (session.clone(), hooks.clone());
-    define(
-        engine,
-        "structure",
-        "section",
-        &["title: string", "options: map", "body: closure", "()"],
-        "Runs `body` as a section with options: `always: true` runs it even after an earlier section failed (clean-up sections); `--keep` skips it.",
-        move |ctx: NativeCallContext, title: &str, opts: rhai::Map, body: FnPtr| -> RhaiResult<()> {
+    Def::new("structure", "section", &["title: string", "options: map", "body: closure", "()"])
+        .doc("Runs `body` as a section with options: `always: true` runs it even after an earlier section failed (clean-up sections); `--keep` skips it.")
+        .example(r#"section("Clean up", #{always: true}, || { cluster("cluster1").delete("namespace", "bookinfo"); });"#)
+        .register(engine, move |ctx: NativeCallContext, title: &str, opts: rhai::Map, body: FnPtr| -> RhaiResult<()> {
             let mut always = false;
             for (k, v) in &opts {
                 match k.as_str() {
@@ -158,48 +151,40 @@ pub fn register(engine: &mut Engine, session: &Arc<Session>, hooks: Arc<Hooks>) 
                 }
             }
             run_section(&s, &h, &ctx, title, &body, always)
-        },
-    );
+        });
     let s = session.clone();
-    define(
-        engine,
-        "structure",
-        "cleanup",
-        &["undo: closure", "()"],
-        "Registers an undo that runs when the run ends for any reason (passed, failed, Ctrl-C, `:abort`), newest first; `--keep` skips them. Register it right after creating what it undoes.",
-        move |undo: FnPtr| {
+    Def::new("structure", "cleanup", &["undo: closure", "()"])
+        .doc("Registers an undo that runs when the run ends for any reason (passed, failed, Ctrl-C, `:abort`), newest first; `--keep` skips them. Register it right after creating what it undoes.")
+        .example(r#"let c = cluster("cluster1"); c.create_namespace("demo"); cleanup(|| c.delete("namespace", "demo"));"#)
+        .register(engine, move |undo: FnPtr| {
             let mut st = s.state();
             let section = st.at.section.clone();
             st.undos.push(crate::session::Undo { section, body: undo });
-        },
-    );
+        });
     let s = session.clone();
-    define(
-        engine,
+    Def::new(
         "structure",
         "step",
         &["title: string", "body: closure", "?"],
-        "Runs `body` as a named step, shown with its elapsed time; returns what `body` returns.",
+    )
+    .doc("Runs `body` as a named step, shown with its elapsed time; returns what `body` returns.")
+    .example(
+        r#"let pods = step("Bookinfo pods", || cluster("cluster1").list("pods", "bookinfo"));"#,
+    )
+    .register(
+        engine,
         move |ctx: NativeCallContext, title: &str, body: FnPtr| -> RhaiResult<Dynamic> {
             run_step(&s, &ctx, title, &body)
         },
     );
-    define(
-        engine,
-        "structure",
-        "pause",
-        &["message: string", "()"],
-        "Opens the REPL here with the script's variables in scope (`:continue` resumes); skipped, and logged, without a terminal.",
-        |_message: &str| {},
-    );
-    define(
-        engine,
-        "structure",
-        "pause",
-        &["()"],
-        "Same as `pause(message)` without a message.",
-        || {},
-    );
+    Def::new("structure", "pause", &["message: string", "()"])
+        .doc("Opens the REPL here with the script's variables in scope (`:continue` resumes); skipped, and logged, without a terminal.")
+        .example(r#"pause("Look at the Kiali graph, then type :continue");"#)
+        .register(engine, |_message: &str| {});
+    Def::new("structure", "pause", &["()"])
+        .doc("Same as `pause(message)` without a message.")
+        .example(r#"pause();"#)
+        .register(engine, || {});
     // On an interactive run, a break-point at every `section(...)` call (made at top level)
     // keeps the top-level variables for the REPL: a registered function cannot see them.
     // A run with a state file keeps them too, for its checkpoints, and puts values back there
@@ -265,7 +250,10 @@ fn parse_pause(
     _state: &mut Dynamic,
 ) -> Result<Option<ImmutableString>, rhai::ParseError> {
     Ok(match symbols.len() {
+        // `pause()`: Rhai reads `()` as one token.
+        1 if look_ahead == "()" => Some("()".into()),
         1 => Some("(".into()),
+        2 if symbols[1] == "()" => None,
         2 if look_ahead == ")" => Some(")".into()),
         2 => Some("$expr$".into()),
         3 if symbols[2] != ")" => Some(")".into()),

@@ -122,6 +122,9 @@ impl Repl<'_> {
             for l in d.doc.lines() {
                 text.push_str(&format!("    {l}\n"));
             }
+            for l in d.example.lines() {
+                text.push_str(&format!("    example: {l}\n"));
+            }
         }
         for (n, params) in script {
             text.push_str(&format!(
