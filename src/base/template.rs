@@ -156,6 +156,16 @@ pub fn registry() -> Handlebars<'static> {
     hb
 }
 
+/// The setup for an HTML page (the HTML report): values HTML-escaped (Handlebars' default),
+/// not strict, as a report leaves out what a run did not have (an absent value is simply not
+/// shown), and without the manifest helpers above, whose names (`label`, `get`, `json`) would
+/// shadow the page's own fields.
+pub fn html_registry() -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.register_escape_fn(handlebars::html_escape);
+    hb
+}
+
 /// Renders one template with `data` (the shared registry).
 pub fn render(template: &str, data: &Value) -> Result<String, TemplateError> {
     static HB: std::sync::OnceLock<Handlebars<'static>> = std::sync::OnceLock::new();

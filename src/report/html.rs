@@ -25,8 +25,6 @@ mod scale;
 mod timeline;
 mod traffic;
 
-use handlebars::Handlebars;
-
 use super::record::RunReport;
 use super::redact::Redactor;
 
@@ -45,7 +43,7 @@ pub fn render(report: &RunReport, redactor: &Redactor) -> String {
         map.insert("script".into(), SCRIPT.into());
     }
     // Not strict: absent values (`None`) are simply not shown; the tests check what is.
-    let mut hb = Handlebars::new();
+    let mut hb = crate::base::template::html_registry();
     let html = hb
         .register_template_string("page", TEMPLATE)
         .map_err(|e| e.to_string())

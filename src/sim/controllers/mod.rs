@@ -261,7 +261,7 @@ impl Controllers {
 /// Service without a selector selects nothing by label.
 fn selects(svc: &Value, labels: &Value) -> bool {
     match svc["spec"]["selector"].as_object() {
-        Some(sel) if !sel.is_empty() => sel.iter().all(|(k, v)| labels.get(k) == Some(v)),
+        Some(sel) if !sel.is_empty() => crate::base::selector::map_selects(sel, labels),
         _ => false,
     }
 }
