@@ -7,6 +7,52 @@ pub(crate) struct Kubectl<'a> {
     pub(crate) cache: &'a Path,
 }
 
+/// One simulated cluster `c1` served on a socket, with a kubeconfig and a discovery cache
+/// for kubectl in a temporary directory. `None` (the test is skipped) without kubectl.
+pub(crate) struct ServedCluster {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+    cache: std::path::PathBuf,
+    _fleet: meshbook::sim::SimFleet,
+}
+
+impl ServedCluster {
+    pub(crate) fn start() -> Option<ServedCluster> {
+        if !have_kubectl() {
+            eprintln!("skipping: kubectl not found");
+            return None;
+        }
+        let rt = super::rt();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let cache = dir.path().join("cache");
+        std::fs::create_dir_all(&cache).unwrap();
+        let (fleet, urls) = rt
+            .block_on(meshbook::sim::start_fleet(
+                &["c1".to_string()],
+                meshbook::sim::SimOptions::default(),
+            ))
+            .unwrap();
+        meshbook::sim::write_kubeconfig(&kubeconfig, &urls).unwrap();
+        Some(ServedCluster {
+            rt,
+            dir,
+            kubeconfig,
+            cache,
+            _fleet: fleet,
+        })
+    }
+
+    /// kubectl on this cluster.
+    pub(crate) fn kubectl(&self) -> Kubectl<'_> {
+        Kubectl {
+            kubeconfig: &self.kubeconfig,
+            cache: &self.cache,
+        }
+    }
+}
+
 impl Kubectl<'_> {
     pub(crate) fn run(&self, args: &[&str]) -> (bool, String, String) {
         let out = Command::new("kubectl")

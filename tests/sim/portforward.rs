@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 
-use super::kubectl::{have_kubectl, Kubectl};
+use super::kubectl::{Kubectl, ServedCluster};
 use super::*;
 
 /// A running `kubectl port-forward` (killed on drop) and the local port it listens on.
@@ -32,7 +32,8 @@ impl Drop for Forward {
     }
 }
 
-fn port_forward(kubeconfig: &Path, cache: &Path, args: &[&str]) -> Forward {
+fn port_forward(k: &Kubectl<'_>, args: &[&str]) -> Forward {
+    let (kubeconfig, cache) = (k.kubeconfig, k.cache);
     let mut child = Command::new("kubectl")
         .arg("port-forward")
         .args(args)
@@ -71,23 +72,10 @@ fn port_forward(kubeconfig: &Path, cache: &Path, args: &[&str]) -> Forward {
 
 #[test]
 fn kubectl_port_forward_reaches_the_simulated_data_plane() {
-    if !have_kubectl() {
-        eprintln!("skipping: kubectl not found");
+    let Some(served) = ServedCluster::start() else {
         return;
-    }
-    let rt = rt();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let cache = dir.path().join("cache");
-    std::fs::create_dir_all(&cache).unwrap();
-    let (_fleet, urls) = rt
-        .block_on(start_fleet(&["c1".to_string()], SimOptions::default()))
-        .unwrap();
-    write_kubeconfig(&kubeconfig, &urls).unwrap();
-    let k = Kubectl {
-        kubeconfig: &kubeconfig,
-        cache: &cache,
     };
+    let (rt, k) = (&served.rt, served.kubectl());
     let bookinfo = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/stdlib/sim/manifests/istio/bookinfo.yaml"
@@ -130,11 +118,7 @@ fn kubectl_port_forward_reaches_the_simulated_data_plane() {
         })
     };
     // a pod: several requests on one kept-alive connection, then on new ones
-    let mut pf = port_forward(
-        &kubeconfig,
-        &cache,
-        &["-n", "bookinfo", &format!("pod/{pod}"), ":9080"],
-    );
+    let mut pf = port_forward(&k, &["-n", "bookinfo", &format!("pod/{pod}"), ":9080"]);
     let (status, body) = get(&mut pf, "/productpage");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Simple Bookstore App"), "{body}");
@@ -148,11 +132,7 @@ fn kubectl_port_forward_reaches_the_simulated_data_plane() {
     assert_eq!(status, 404);
     drop(pf);
     // a Service: kubectl picks a pod behind it and the targetPort
-    let mut pf = port_forward(
-        &kubeconfig,
-        &cache,
-        &["-n", "bookinfo", "svc/productpage", ":9080"],
-    );
+    let mut pf = port_forward(&k, &["-n", "bookinfo", "svc/productpage", ":9080"]);
     let (status, body) = get(&mut pf, "/productpage");
     assert_eq!(status, 200, "{body}");
     // a plain HTTP/1.0 client over a raw socket, as curl or a browser would send

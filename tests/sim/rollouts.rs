@@ -2,7 +2,7 @@
 //! (issue #15): the old ReplicaSet's template comes back, renumbered as the newest revision,
 //! scaled up while the current one is scaled down.
 
-use super::kubectl::{have_kubectl, Kubectl};
+use super::kubectl::{Kubectl, ServedCluster};
 use super::*;
 
 fn wait_for(k: &Kubectl<'_>, rt: &tokio::runtime::Runtime, args: &[&str], want: &str) -> String {
@@ -15,23 +15,10 @@ fn wait_for(k: &Kubectl<'_>, rt: &tokio::runtime::Runtime, args: &[&str], want: 
 
 #[test]
 fn rollout_undo_and_history_as_upstream() {
-    if !have_kubectl() {
-        eprintln!("skipping: kubectl not found");
+    let Some(served) = ServedCluster::start() else {
         return;
-    }
-    let rt = rt();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let cache = dir.path().join("cache");
-    std::fs::create_dir_all(&cache).unwrap();
-    let (_fleet, urls) = rt
-        .block_on(start_fleet(&["c1".to_string()], SimOptions::default()))
-        .unwrap();
-    write_kubeconfig(&kubeconfig, &urls).unwrap();
-    let k = Kubectl {
-        kubeconfig: &kubeconfig,
-        cache: &cache,
     };
+    let (rt, k) = (&served.rt, served.kubectl());
     k.ok(&[
         "create",
         "deployment",
@@ -84,7 +71,7 @@ fn rollout_undo_and_history_as_upstream() {
     assert_eq!(image, "nginx:1.26");
     wait_for(
         &k,
-        &rt,
+        rt,
         &[
             "get",
             "deployment",
@@ -128,7 +115,7 @@ fn rollout_undo_and_history_as_upstream() {
         "jsonpath={.spec.template.spec.containers[0].image}",
     ]);
     assert_eq!(image, "nginx:1.25");
-    let history = wait_for(&k, &rt, &["rollout", "history", "deployment/web"], "\n5 ");
+    let history = wait_for(&k, rt, &["rollout", "history", "deployment/web"], "\n5 ");
     assert_eq!(revisions(&history), ["3", "4", "5"], "{history}");
     // a revision that does not exist is refused as upstream does
     let (ok, _, err) = k.run(&["rollout", "undo", "deployment/web", "--to-revision=42"]);
@@ -139,7 +126,7 @@ fn rollout_undo_and_history_as_upstream() {
     // pods run the undone template
     let pods = wait_for(
         &k,
-        &rt,
+        rt,
         &[
             "get",
             "pods",

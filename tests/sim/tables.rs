@@ -2,8 +2,7 @@
 //! (k8s.io/kubernetes pkg/printers/internalversion/printers.go), and CRDs'
 //! additionalPrinterColumns.
 
-use super::kubectl::{have_kubectl, Kubectl};
-use super::*;
+use super::kubectl::ServedCluster;
 
 const OBJECTS: &str = r#"
 apiVersion: apps/v1
@@ -114,23 +113,10 @@ fn row<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
 
 #[test]
 fn kubectl_get_wide_shows_the_servers_columns() {
-    if !have_kubectl() {
-        eprintln!("skipping: kubectl not found");
+    let Some(served) = ServedCluster::start() else {
         return;
-    }
-    let rt = rt();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let cache = dir.path().join("cache");
-    std::fs::create_dir_all(&cache).unwrap();
-    let (_fleet, urls) = rt
-        .block_on(start_fleet(&["c1".to_string()], SimOptions::default()))
-        .unwrap();
-    write_kubeconfig(&kubeconfig, &urls).unwrap();
-    let k = Kubectl {
-        kubeconfig: &kubeconfig,
-        cache: &cache,
     };
+    let (dir, k) = (&served.dir, served.kubectl());
     let file = dir.path().join("objects.yaml");
     std::fs::write(&file, OBJECTS).unwrap();
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
