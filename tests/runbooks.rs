@@ -287,6 +287,27 @@ fn global_mesh_rehearses_offline() {
     rehearse("global-mesh", GLOBAL_MESH);
 }
 
+/// Every simulated controller rule renders in every state a rehearsal passes through (a
+/// Gateway whose Service has no address yet included): a rule that fails leaves an object
+/// without the status a real controller would give it.
+#[test]
+fn no_controller_rule_fails_during_a_rehearsal() {
+    let dir = temp_dir("rules-hold");
+    for name in ["global-mesh", "virtual-destinations-gloo-gateway"] {
+        let out = meshbook(&dir)
+            .args(["run", name, "-vv"])
+            .output()
+            .expect("run meshbook");
+        assert!(out.status.success(), "{name}: {}", describe(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let failed: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("simulator rule") && l.contains("failed"))
+            .collect();
+        assert!(failed.is_empty(), "{name}: {}", failed.join("\n"));
+    }
+}
+
 #[test]
 fn list_shows_every_bundled_runbook() {
     let dir = temp_dir("list");
