@@ -321,22 +321,35 @@ fn a_mixed_case_secret_in_a_check_message_stays_masked_in_every_report() {
 
 #[test]
 fn a_secret_too_short_to_mask_is_refused_at_start_naming_the_variable() {
-    Test::runbook(
-        "//! env:\n//!   MY_TOKEN: { secret: true }\nsection(\"a\", || { say(secret_env(\"MY_TOKEN\")); });\n",
-    )
-    .env("MY_TOKEN", "abc")
-    .run()
-    .status(2)
-    .stderr_has("`MY_TOKEN` is 3 characters long, too short to be masked safely")
-    .stdout_lacks("abc")
-    .stdout_lacks("▶ a")
-    .no_backtrace();
+    // On real clusters the run is refused before anything is touched.
+    let script = "//! env:\n//!   MY_TOKEN: { secret: true }\nlet c = cluster(\"cluster1\");\nsection(\"a\", || { say(secret_env(\"MY_TOKEN\")); });\n";
+    Test::runbook(script)
+        .env("MY_TOKEN", "abc")
+        .args(&["--context", "cluster1=nowhere"])
+        .run()
+        .status(2)
+        .stderr_has("`MY_TOKEN` is 3 characters long, too short to be masked safely")
+        .stdout_lacks("abc")
+        .stdout_lacks("▶ a")
+        .no_backtrace();
     // Read by literal name without a header declaration: refused the same way.
-    Test::runbook("let t = secret_env(\"SHORT\");\nsection(\"a\", || { say(t); });\n")
+    Test::runbook("let c = cluster(\"cluster1\");\nlet t = secret_env(\"SHORT\");\nsection(\"a\", || { say(t); });\n")
         .env("SHORT", "xy")
+        .args(&["--context", "cluster1=nowhere"])
         .run()
         .status(2)
         .stderr_has("`SHORT` is 2 characters long");
+    // A rehearsal never sends a secret anywhere: the short value is not used (nor printed),
+    // a placeholder stands in, and the run goes on.
+    Test::runbook(script)
+        .env("MY_TOKEN", "abc")
+        .run()
+        .status(0)
+        .stdout_has("MY_TOKEN is 3 characters long")
+        .stdout_has("a placeholder stands in on simulated clusters")
+        .stdout_has("***")
+        .nowhere("abc")
+        .no_backtrace();
 }
 
 #[test]

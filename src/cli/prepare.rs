@@ -97,24 +97,24 @@ pub fn plan(
     let mut too_short = Vec::new();
     for decl in environment(runbook, env_reads) {
         match std::env::var(&decl.name).ok().filter(|v| !v.is_empty()) {
-            Some(v) if decl.secret => {
-                if let Err(e) = redactor.add(&v) {
-                    too_short.push((decl.name.clone(), e));
-                }
-            }
+            Some(v) if decl.secret => match redactor.add(&v) {
+                Ok(()) => {}
+                // A rehearsal never sends a secret anywhere: one too short to be masked
+                // (`GLOO_MESH_LICENSE_KEY=x`) is not used at all. A real run refuses it.
+                Err(e) if simulated => placeholder(
+                    &mut env_overrides,
+                    &mut notices,
+                    &decl.name,
+                    &format!("is {e}, so it is not used (its value was not printed)"),
+                ),
+                Err(e) => too_short.push((decl.name.clone(), e)),
+            },
             Some(_) => {}
             None if !decl.required => {}
             // Placeholders stand in for what the header declares (a license key) and for
             // secrets; a plain `env("X")` fails as documented, simulated or not.
             None if simulated && (decl.secret || declared_in_header(runbook, &decl.name)) => {
-                env_overrides.insert(
-                    decl.name.clone(),
-                    format!("simulated-{}", decl.name.to_lowercase()),
-                );
-                notices.push(format!(
-                    "{} is not set: a placeholder stands in on simulated clusters",
-                    decl.name
-                ));
+                placeholder(&mut env_overrides, &mut notices, &decl.name, "is not set")
             }
             None if strictness == Strictness::Repl => {
                 notices.push(format!("{} is not set", decl.name))
@@ -169,6 +169,22 @@ pub fn plan(
         env_overrides,
         notices,
     })
+}
+
+/// A placeholder stands in for `name` on simulated clusters, and a notice says why.
+fn placeholder(
+    overrides: &mut BTreeMap<String, String>,
+    notices: &mut Vec<String>,
+    name: &str,
+    why: &str,
+) {
+    overrides.insert(
+        name.to_string(),
+        format!("simulated-{}", name.to_lowercase()),
+    );
+    notices.push(format!(
+        "{name} {why}: a placeholder stands in on simulated clusters"
+    ));
 }
 
 fn declared_in_header(runbook: &Runbook, name: &str) -> bool {
