@@ -111,10 +111,16 @@ where
 
 /// The [`ScriptError`] inside an error raised by a binding (through calls and modules).
 pub fn script_error(err: &EvalAltResult) -> Option<ScriptError> {
+    raised(err)
+}
+
+/// The value of type `T` an error was raised with (`ErrorRuntime`), through calls into
+/// functions and modules.
+pub fn raised<T: rhai::Variant + Clone>(err: &EvalAltResult) -> Option<T> {
     match err {
-        EvalAltResult::ErrorRuntime(v, _) => v.read_lock::<ScriptError>().map(|e| e.clone()),
+        EvalAltResult::ErrorRuntime(v, _) => v.read_lock::<T>().map(|e| e.clone()),
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-        | EvalAltResult::ErrorInModule(_, inner, _) => script_error(inner),
+        | EvalAltResult::ErrorInModule(_, inner, _) => raised(inner),
         _ => None,
     }
 }

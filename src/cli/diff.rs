@@ -6,7 +6,7 @@
 use clap::Args;
 
 use super::exit;
-use super::run::RunArgs;
+use super::run::{RunArgs, RunbookSelection};
 use crate::session::Session;
 
 const DIFF_EXAMPLES: &str = "\
@@ -24,37 +24,13 @@ Exit codes, as kubectl diff: 0 no differences, 1 differences, 2 the diff could n
 #[derive(Args, Debug)]
 #[command(after_help = DIFF_EXAMPLES)]
 pub struct DiffArgs {
-    /// A bundled runbook or a path to a .rhai file.
-    pub runbook: String,
-    /// Set a runbook parameter; repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Map a logical cluster to a kubeconfig context; repeatable.
-    #[arg(long = "context", value_name = "NAME=KUBECONTEXT")]
-    pub context: Vec<String>,
-    /// Diff against simulated clusters (fresh ones: everything is new).
-    #[arg(long)]
-    pub sim: bool,
-    /// Only this section; repeatable.
-    #[arg(long, value_name = "SECTION")]
-    pub only: Vec<String>,
-    /// Skip this section; repeatable.
-    #[arg(long, value_name = "SECTION")]
-    pub skip: Vec<String>,
-    /// Start at this section.
-    #[arg(long, value_name = "SECTION")]
-    pub from: Option<String>,
+    #[command(flatten)]
+    pub on: RunbookSelection,
 }
 
 pub fn run(args: DiffArgs, handle: &tokio::runtime::Handle) -> u8 {
     let run_args = RunArgs {
-        runbook: args.runbook,
-        set: args.set,
-        context: args.context,
-        sim: args.sim,
-        only: args.only,
-        skip: args.skip,
-        from: args.from,
+        on: args.on,
         dry_run: true,
         diff: true,
         ..RunArgs::default()

@@ -34,10 +34,10 @@ skipped check fail the run.
 Exit codes: 0 all sections passed, 1 a section failed (or the run was stopped at a prompt, or a
 check was skipped with --fail-on-skip), 2 the runbook could not start, 130 interrupted.";
 
-/// Run a runbook, section by section.
+/// Which runbook, with which parameters, on which clusters, and which of its sections: the
+/// arguments `run` and `diff` share.
 #[derive(Args, Debug, Default)]
-#[command(after_help = RUN_EXAMPLES)]
-pub struct RunArgs {
+pub struct RunbookSelection {
     /// A bundled runbook (as `meshbook list` prints it) or a path to a .rhai file.
     pub runbook: String,
     /// Set a runbook parameter (read with `param`); repeatable.
@@ -58,6 +58,14 @@ pub struct RunArgs {
     /// Start at this section, skipping the ones before it.
     #[arg(long, value_name = "SECTION")]
     pub from: Option<String>,
+}
+
+/// Run a runbook, section by section.
+#[derive(Args, Debug, Default)]
+#[command(after_help = RUN_EXAMPLES)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub on: RunbookSelection,
     /// Write a report: .json, .xml (JUnit), .md (Markdown transcript) or .html (timeline and
     /// traffic charts, one self-contained page); repeatable.
     #[arg(long, value_name = "FILE")]
@@ -145,10 +153,11 @@ fn start(
     args.faults.apply();
     let redactor = Redactor::new();
     crate::logging::set_redactor(&redactor);
-    let runbook = Runbook::load(&args.runbook).map_err(CliError::from)?;
+    let runbook = Runbook::load(&args.on.runbook).map_err(CliError::from)?;
     let resumed = resumed_record(args, &runbook).map_err(CliError::from)?;
-    let mut sets = targets::parse_pairs("--set", &args.set).map_err(CliError::from)?;
-    let mut contexts = targets::parse_pairs("--context", &args.context).map_err(CliError::from)?;
+    let mut sets = targets::parse_pairs("--set", &args.on.set).map_err(CliError::from)?;
+    let mut contexts =
+        targets::parse_pairs("--context", &args.on.context).map_err(CliError::from)?;
     if let Some(r) = &resumed {
         // The resumed run's parameters and contexts, unless given again.
         let declared = |k: &str| runbook.header.params.iter().any(|p| p.0 == k);
@@ -182,14 +191,19 @@ fn start(
         &runbook,
         &contexts,
         sets,
-        args.sim,
+        args.on.sim,
         &redactor,
         &env_reads,
         Strictness::Run,
     )
     .map_err(CliError::from)?;
-    let filter = SectionFilter::resolve(&titles, &args.only, &args.skip, args.from.as_deref())
-        .map_err(|e| CliError::from(e).context(format!("{}: ", runbook.display_path)))?;
+    let filter = SectionFilter::resolve(
+        &titles,
+        &args.on.only,
+        &args.on.skip,
+        args.on.from.as_deref(),
+    )
+    .map_err(|e| CliError::from(e).context(format!("{}: ", runbook.display_path)))?;
     let (interactive, hooks) = interactive_hooks(args, &titles)
         .map_err(|e| CliError::from(e).context(format!("{}: ", runbook.display_path)))?;
     let fleet = prepare::connect(&runbook, &plan.target, handle).map_err(CliError::from)?;
@@ -569,7 +583,7 @@ fn report_cleanup(
     code: u8,
 ) -> u8 {
     let created = session.state().created.len();
-    let how = format!("meshbook cleanup {}", shell_word(&args.runbook));
+    let how = format!("meshbook cleanup {}", shell_word(&args.on.runbook));
     let in_process = session
         .fleet
         .members()

@@ -24,12 +24,7 @@ pub struct SectionFailed {
 
 /// Whether an error is the stop signal of an already reported section failure.
 pub fn section_failure(err: &EvalAltResult) -> Option<SectionFailed> {
-    match err {
-        EvalAltResult::ErrorRuntime(v, _) => v.clone().try_cast::<SectionFailed>(),
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-        | EvalAltResult::ErrorInModule(_, inner, _) => section_failure(inner),
-        _ => None,
-    }
+    crate::bindings::convert::raised(err)
 }
 
 /// Raised to end a run from an interactive prompt (`q` at a step prompt, `:abort`): the
@@ -42,12 +37,7 @@ pub struct StopRun {
 
 /// Whether an error is a request to stop the run from a prompt.
 pub fn stop_request(err: &EvalAltResult) -> Option<StopRun> {
-    match err {
-        EvalAltResult::ErrorRuntime(v, _) => v.clone().try_cast::<StopRun>(),
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-        | EvalAltResult::ErrorInModule(_, inner, _) => stop_request(inner),
-        _ => None,
-    }
+    crate::bindings::convert::raised(err)
 }
 
 /// The error that carries a [`StopRun`].

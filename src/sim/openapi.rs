@@ -101,12 +101,7 @@ static BUILTINS: LazyLock<Builtins> = LazyLock::new(|| {
         }
     }
     for (def, field, strategy, key) in PATCH_STRATEGIES {
-        let Some(prop) = defs
-            .get_mut(*def)
-            .and_then(|d| d.get_mut("properties"))
-            .and_then(|p| p.get_mut(*field))
-            .and_then(Value::as_object_mut)
-        else {
+        let Some(prop) = property(&mut defs, def, field) else {
             continue;
         };
         prop.insert("x-kubernetes-patch-strategy".into(), json!(strategy));
@@ -117,12 +112,7 @@ static BUILTINS: LazyLock<Builtins> = LazyLock::new(|| {
         }
     }
     for (def, field, list_type, keys) in LIST_TYPES {
-        let Some(prop) = defs
-            .get_mut(*def)
-            .and_then(|d| d.get_mut("properties"))
-            .and_then(|p| p.get_mut(*field))
-            .and_then(Value::as_object_mut)
-        else {
+        let Some(prop) = property(&mut defs, def, field) else {
             continue;
         };
         prop.insert("x-kubernetes-list-type".into(), json!(list_type));
@@ -134,18 +124,27 @@ static BUILTINS: LazyLock<Builtins> = LazyLock::new(|| {
     }
     for (def, field) in ATOMIC_MAPS {
         let target = match field {
-            Some(f) => defs
-                .get_mut(*def)
-                .and_then(|d| d.get_mut("properties"))
-                .and_then(|p| p.get_mut(*f)),
-            None => defs.get_mut(*def),
+            Some(f) => property(&mut defs, def, f),
+            None => defs.get_mut(*def).and_then(Value::as_object_mut),
         };
-        if let Some(m) = target.and_then(Value::as_object_mut) {
+        if let Some(m) = target {
             m.insert("x-kubernetes-map-type".into(), json!("atomic"));
         }
     }
     Builtins { defs, roots }
 });
+
+/// The schema of `def`'s property `field`, when both exist.
+fn property<'a>(
+    defs: &'a mut serde_json::Map<String, Value>,
+    def: &str,
+    field: &str,
+) -> Option<&'a mut serde_json::Map<String, Value>> {
+    defs.get_mut(def)?
+        .get_mut("properties")?
+        .get_mut(field)?
+        .as_object_mut()
+}
 
 /// The list types of the built-in kinds' lists that are not `atomic` (the default), as the
 /// Kubernetes 1.32 OpenAPI has them (`+listType`/`+listMapKey` in the Go types, which

@@ -32,48 +32,37 @@ pub fn human_duration(secs: i64) -> String {
     }
     let minutes = secs / 60;
     if minutes < 10 {
-        let s = secs % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
+        return two(minutes, "m", secs % 60, "s");
     }
     if minutes < 180 {
         return format!("{minutes}m");
     }
     let hours = secs / 3600;
     if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
+        return two(hours, "h", minutes % 60, "m");
     }
     if hours < 48 {
         return format!("{hours}h");
     }
     if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
+        return two(hours / 24, "d", hours % 24, "h");
     }
     if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
     }
     if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
+        return two(hours / 24 / 365, "y", (hours / 24) % 365, "d");
     }
     format!("{}y", hours / 24 / 365)
+}
+
+/// `5m` or `5m30s`: the second unit only when it is not zero.
+fn two(big: i64, big_unit: &str, small: i64, small_unit: &str) -> String {
+    if small == 0 {
+        format!("{big}{big_unit}")
+    } else {
+        format!("{big}{big_unit}{small}{small_unit}")
+    }
 }
 
 fn col(name: &str, ty: &str, priority: i64) -> Value {
@@ -1226,6 +1215,27 @@ pub fn table(def: &ResourceDef, objs: &[Value], rv: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_kubectl_prints_them() {
+        for (secs, want) in [
+            (-5, "<invalid>"),
+            (59, "59s"),
+            (119, "119s"),
+            (150, "2m30s"),
+            (300, "5m"),
+            (900, "15m"),
+            (3 * 3600 + 120, "3h2m"),
+            (5 * 3600, "5h"),
+            (30 * 3600, "30h"),
+            (3 * 86400 + 3600, "3d1h"),
+            (40 * 86400, "40d"),
+            (3 * 365 * 86400 + 86400, "3y1d"),
+            (10 * 365 * 86400, "10y"),
+        ] {
+            assert_eq!(human_duration(secs), want, "{secs}");
+        }
+    }
 
     #[test]
     fn json_paths() {

@@ -1,61 +1,16 @@
 //! Failures on demand (issue #15): pods fail as the kubelet fails them, a rollout never
 //! completes, kubectl and `meshbook run` say so as on a real cluster.
 
-use super::kubectl::{have_kubectl, Kubectl};
+use super::kubectl::ServedCluster;
 use super::*;
 use crate::support::Test;
 
-/// A socket-served fleet and kubectl's files; the `fail_images` globs fail their pulls.
-struct Bed {
-    _fleet: meshbook::sim::SimFleet,
-    rt: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
-    kubeconfig: std::path::PathBuf,
-    cache: std::path::PathBuf,
-}
-
-impl Bed {
-    fn start(fail_images: &[&str]) -> Option<Bed> {
-        if !have_kubectl() {
-            eprintln!("skipping: kubectl not found");
-            return None;
-        }
-        let rt = rt();
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        let cache = dir.path().join("cache");
-        std::fs::create_dir_all(&cache).unwrap();
-        let opts = SimOptions {
-            fail_images: fail_images.iter().map(|s| s.to_string()).collect(),
-            ..SimOptions::default()
-        };
-        let (fleet, urls) = rt.block_on(start_fleet(&["c1".to_string()], opts)).unwrap();
-        write_kubeconfig(&kubeconfig, &urls).unwrap();
-        Some(Bed {
-            _fleet: fleet,
-            rt,
-            _dir: dir,
-            kubeconfig,
-            cache,
-        })
-    }
-
-    fn kubectl(&self) -> Kubectl<'_> {
-        Kubectl {
-            kubeconfig: &self.kubeconfig,
-            cache: &self.cache,
-        }
-    }
-
-    /// Runs kubectl until `check` accepts its output (the controllers run on their own).
-    fn until(&self, args: &[&str], what: &str, check: impl Fn(&str) -> bool) -> String {
-        let k = self.kubectl();
-        self.rt.block_on(eventually(what, || {
-            let out = k.run(args).1;
-            let ok = check(&out);
-            async move { ok.then_some(out) }
-        }))
-    }
+/// A socket-served cluster whose `fail_images` globs fail their pulls.
+fn start(fail_images: &[&str]) -> Option<ServedCluster> {
+    ServedCluster::start_with(SimOptions {
+        fail_images: fail_images.iter().map(|s| s.to_string()).collect(),
+        ..SimOptions::default()
+    })
 }
 
 fn deployment(name: &str, image: &str, annotation: Option<&str>) -> String {
@@ -76,7 +31,7 @@ fn pod_row(out: &str, app: &str) -> Option<Vec<String>> {
 
 #[test]
 fn pods_fail_as_the_kubelet_fails_them_and_rollouts_never_complete() {
-    let Some(bed) = Bed::start(&["*:nope"]) else {
+    let Some(bed) = start(&["*:nope"]) else {
         return;
     };
     let k = bed.kubectl();

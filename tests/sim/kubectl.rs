@@ -19,6 +19,11 @@ pub(crate) struct ServedCluster {
 
 impl ServedCluster {
     pub(crate) fn start() -> Option<ServedCluster> {
+        Self::start_with(meshbook::sim::SimOptions::default())
+    }
+
+    /// The same with the simulator's options (failing images, faults).
+    pub(crate) fn start_with(opts: meshbook::sim::SimOptions) -> Option<ServedCluster> {
         if !have_kubectl() {
             eprintln!("skipping: kubectl not found");
             return None;
@@ -29,10 +34,7 @@ impl ServedCluster {
         let cache = dir.path().join("cache");
         std::fs::create_dir_all(&cache).unwrap();
         let (fleet, urls) = rt
-            .block_on(meshbook::sim::start_fleet(
-                &["c1".to_string()],
-                meshbook::sim::SimOptions::default(),
-            ))
+            .block_on(meshbook::sim::start_fleet(&["c1".to_string()], opts))
             .unwrap();
         meshbook::sim::write_kubeconfig(&kubeconfig, &urls).unwrap();
         Some(ServedCluster {
@@ -42,6 +44,16 @@ impl ServedCluster {
             cache,
             _fleet: fleet,
         })
+    }
+
+    /// Runs kubectl until `check` accepts its output (the controllers run on their own).
+    pub(crate) fn until(&self, args: &[&str], what: &str, check: impl Fn(&str) -> bool) -> String {
+        let k = self.kubectl();
+        self.rt.block_on(super::eventually(what, || {
+            let out = k.run(args).1;
+            let ok = check(&out);
+            async move { ok.then_some(out) }
+        }))
     }
 
     /// kubectl on this cluster.

@@ -2,15 +2,12 @@
 //! (issue #15): the old ReplicaSet's template comes back, renumbered as the newest revision,
 //! scaled up while the current one is scaled down.
 
-use super::kubectl::{Kubectl, ServedCluster};
-use super::*;
+use super::kubectl::ServedCluster;
 
-fn wait_for(k: &Kubectl<'_>, rt: &tokio::runtime::Runtime, args: &[&str], want: &str) -> String {
-    rt.block_on(eventually(&format!("{args:?} to say {want:?}"), || {
-        let out = k.run(args).1;
-        let ok = out.contains(want);
-        async move { ok.then_some(out) }
-    }))
+fn wait_for(served: &ServedCluster, args: &[&str], want: &str) -> String {
+    served.until(args, &format!("{args:?} to say {want:?}"), |out| {
+        out.contains(want)
+    })
 }
 
 #[test]
@@ -18,7 +15,7 @@ fn rollout_undo_and_history_as_upstream() {
     let Some(served) = ServedCluster::start() else {
         return;
     };
-    let (rt, k) = (&served.rt, served.kubectl());
+    let k = served.kubectl();
     k.ok(&[
         "create",
         "deployment",
@@ -70,8 +67,7 @@ fn rollout_undo_and_history_as_upstream() {
     ]);
     assert_eq!(image, "nginx:1.26");
     wait_for(
-        &k,
-        rt,
+        &served,
         &[
             "get",
             "deployment",
@@ -115,7 +111,7 @@ fn rollout_undo_and_history_as_upstream() {
         "jsonpath={.spec.template.spec.containers[0].image}",
     ]);
     assert_eq!(image, "nginx:1.25");
-    let history = wait_for(&k, rt, &["rollout", "history", "deployment/web"], "\n5 ");
+    let history = wait_for(&served, &["rollout", "history", "deployment/web"], "\n5 ");
     assert_eq!(revisions(&history), ["3", "4", "5"], "{history}");
     // a revision that does not exist is refused as upstream does
     let (ok, _, err) = k.run(&["rollout", "undo", "deployment/web", "--to-revision=42"]);
@@ -125,8 +121,7 @@ fn rollout_undo_and_history_as_upstream() {
     );
     // pods run the undone template
     let pods = wait_for(
-        &k,
-        rt,
+        &served,
         &[
             "get",
             "pods",
